@@ -1,0 +1,47 @@
+# Entry points for running and testing the service.  `make run` / `make test`
+# bootstrap .venv themselves; pip only re-runs when pyproject.toml changes.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	@touch $@
+
+run: install
+	$(BIN)/flask --app service db upgrade
+	$(BIN)/flask --app service kb load
+	@echo "Serving on http://127.0.0.1:$${PORT:-8000}"
+	exec $(BIN)/gunicorn --bind 127.0.0.1:$${PORT:-8000} --workers $${WORKERS:-3} \
+		--access-logfile - 'service:create_app()'
+
+# pytest exits 5 when it collected no tests (e.g. a -k that matches nothing):
+# report that loudly but don't call it a failure.
+test: install
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 0; fi; \
+	exit $$status
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench:
+	@echo "Benchmarks (scripts in bench/):"
+	@echo "  engine only:  $(BIN)/python bench/engine.py"
+	@echo "  over HTTP:    make run  (in another shell), then  $(BIN)/python bench/http.py"
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache .hypothesis .mypy_cache .ruff_cache
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
+	@echo "(kept $(VENV); remove it by hand to rebuild it from scratch)"

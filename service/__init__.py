@@ -1,0 +1,43 @@
+"""Drug-interaction safety alerts: one check, many doors, every answer logged."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from . import config
+from .checking import SnapshotCache
+from .db import Database
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build a fresh app: configuration, database, KB snapshot cache, doors, CLI."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(config.from_environment(Path(app.instance_path)))
+    if overrides:
+        app.config.from_mapping(overrides)
+    logging.basicConfig(
+        level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    # DATABASE and SNAPSHOTS let an embedding process or a test hand in its own.
+    database = app.config.get("DATABASE") or Database.from_url(app.config["DATABASE_URL"])
+    app.extensions["database"] = database
+    app.extensions["snapshots"] = app.config.get("SNAPSHOTS") or SnapshotCache()
+
+    from .api import blueprint as api_blueprint
+    from .api import docs_blueprint
+    from .api.errors import register_error_handlers
+    from .cli import register_commands
+    from .health import blueprint as health_blueprint
+
+    app.register_blueprint(health_blueprint)
+    app.register_blueprint(api_blueprint)
+    app.register_blueprint(docs_blueprint)
+    register_error_handlers(app)
+    register_commands(app)
+    return app

@@ -1,0 +1,189 @@
+"""Pydantic models: they validate requests and, through ``openapi.py``, document every response."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from ..domain.text import DOSE_UNITS
+
+MAX_MEDICATIONS = 100
+MAX_ITEM_LENGTH = 200
+
+SeverityLabel = Literal["contraindicated", "major", "moderate", "minor"]
+ItemText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ITEM_LENGTH)
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DailyDose(_Strict):
+    value: float = Field(gt=0, le=1_000_000, description="Total amount per day.")
+    unit: str = Field(description=f"One of: {', '.join(DOSE_UNITS)}.", examples=["mg"])
+
+    @field_validator("unit")
+    @classmethod
+    def _known_unit(cls, unit: str) -> str:
+        if unit.strip().lower() not in DOSE_UNITS:
+            raise ValueError(f"unknown unit {unit!r}; use one of: {', '.join(DOSE_UNITS)}")
+        return unit.strip().lower()
+
+
+class MedicationItem(_Strict):
+    """A structured item; ``text`` or ``rxcui`` is enough, the rest is optional context."""
+
+    text: ItemText | None = Field(default=None, examples=["Klonopin 2 mg tablet"])
+    rxcui: Annotated[str, StringConstraints(pattern=r"^\d{1,12}$")] | None = Field(
+        default=None, examples=["2598"]
+    )
+    daily_dose: DailyDose | None = None
+    indication: ItemText | None = Field(default=None, examples=["panic disorder"])
+
+    @model_validator(mode="after")
+    def _identified(self) -> MedicationItem:
+        if not self.text and not self.rxcui:
+            raise ValueError("a medication needs text or rxcui")
+        return self
+
+
+class Patient(_Strict):
+    age: int | None = Field(default=None, ge=0, le=130)
+
+
+class CheckRequestBody(_Strict):
+    medications: list[ItemText | MedicationItem] = Field(
+        min_length=1,
+        max_length=MAX_MEDICATIONS,
+        description="Free text (brand, generic, with or without strength) or structured items.",
+        examples=[["Klonopin 2 mg tablet", "Percocet 5/325", "alcohol"]],
+    )
+    patient: Patient | None = None
+    min_severity: SeverityLabel | None = Field(
+        default=None, description="Hide alerts below this severity (they are still logged)."
+    )
+
+
+class IngredientRef(BaseModel):
+    name: str = Field(description="RxNorm ingredient name, lower case (alcohol is ethanol).")
+    rxcui: str | None
+
+
+class MedicationResult(BaseModel):
+    input: str | dict[str, Any] = Field(description="The item exactly as received.")
+    status: Literal["recognized", "unrecognized"]
+    matched: str | None = Field(description="The name or code it was recognised by.")
+    ingredients: list[IngredientRef]
+    suggestions: list[str] = Field(description='"Did you mean" names for unrecognised text.')
+
+
+class RuleRef(BaseModel):
+    id: str
+    title: str
+
+
+class SourceRef(BaseModel):
+    id: str
+    label: str
+    url: str
+
+
+class Ncpdp(BaseModel):
+    reason_for_service: Literal["DD", "ID", "TD", "HD"]
+    clinical_significance: Literal["1", "2", "3"]
+
+
+class AlertResult(BaseModel):
+    id: str
+    kind: Literal["interaction", "duplication", "cumulative", "dose"]
+    severity: SeverityLabel
+    rule: RuleRef
+    also_matched: list[str] = Field(description="Other rules that matched; the named rule decided.")
+    ingredients: list[IngredientRef]
+    medications: list[int] = Field(description="Indexes into the request's medications.")
+    summary: str = Field(max_length=139)
+    clinician_text: str
+    patient_text: str
+    management: str
+    suggest_naloxone: bool
+    sources: list[SourceRef]
+    ncpdp: Ncpdp
+    cds_indicator: Literal["critical", "warning", "info"]
+
+
+class Scope(BaseModel):
+    statement: str = Field(description="What this service screens for, and what it does not.")
+    not_checked: list[str] = Field(description="Inputs that were not recognised, so not checked.")
+    recognized_without_rules: list[str] = Field(
+        description="Recognised ingredients no rule covers: known, but outside the screen's scope."
+    )
+
+
+class CheckResponse(BaseModel):
+    check_id: str
+    kb_version: str
+    checked_at: str
+    complete: bool = Field(description="False when any input was not recognised.")
+    highest_severity: SeverityLabel | None
+    scope: Scope
+    medications: list[MedicationResult]
+    alerts: list[AlertResult]
+
+
+class DrugMatch(BaseModel):
+    name: str
+    rxcui: str | None
+    ingredients: list[IngredientRef]
+
+
+class DrugSearchResponse(BaseModel):
+    query: str
+    results: list[DrugMatch]
+
+
+class RuleResult(BaseModel):
+    id: str
+    kind: Literal["interaction", "duplication", "cumulative", "dose"]
+    title: str
+    severity: SeverityLabel
+    between: list[list[str]] | None
+    criteria: dict[str, Any] | None
+    summary: str
+    effect: str
+    mechanism: str
+    management: str
+    patient_text: str
+    notes: str
+    sources: list[SourceRef]
+
+
+class RulesResponse(BaseModel):
+    kb_version: str
+    rules: list[RuleResult]
+
+
+class KbResponse(BaseModel):
+    version: str
+    activated_at: str
+    scope: str
+    counts: dict[str, int]
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, str]] | None = Field(
+        default=None, description="For validation errors: which field was wrong and why."
+    )

@@ -1,0 +1,202 @@
+"""JSON API routes. Thin: parse and validate, call the check, render; no clinical decisions here."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from flask import Response, jsonify, render_template, request
+from pydantic import ValidationError
+
+from ..appctx import database, request_id, snapshots
+from ..checking import CheckRequest, ServiceUnavailable, find_check, run_check
+from ..db import kb_store
+from ..domain.check import CheckContext, MedicationInput
+from ..domain.document import ingredient_refs
+from ..domain.severity import Severity
+from ..domain.text import to_milligrams
+from ..problems import problem
+from . import blueprint, docs_blueprint
+from .openapi import openapi_document
+from .schemas import CheckRequestBody, MedicationItem
+from .validation import field_errors
+
+
+@blueprint.post("/checks")
+def create_check() -> Response | tuple[Response, int]:
+    if not request.is_json:
+        return problem(
+            415,
+            "Unsupported media type",
+            "Send the request as application/json.",
+            "unsupported-media-type",
+        )
+    raw = request.get_data(cache=False)
+    if not raw.strip():
+        return problem(
+            400, "Empty body", "The request has no body; send a JSON object.", "malformed-json"
+        )
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        return problem(
+            400, "Malformed JSON", f"The body is not valid JSON: {error}", "malformed-json"
+        )
+    try:
+        parsed = CheckRequestBody.model_validate(body)
+    except ValidationError as error:
+        errors = field_errors(error, body)
+        return problem(
+            422,
+            "Invalid request",
+            "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+            "validation-error",
+            errors=errors,
+        )
+    check_request = CheckRequest(
+        raw_items=body["medications"],
+        items=[_domain_item(item) for item in parsed.medications],
+        context=CheckContext(patient_age=parsed.patient.age if parsed.patient else None),
+        min_severity=Severity(parsed.min_severity) if parsed.min_severity else None,
+        raw_request=body,
+    )
+    try:
+        answer = run_check(
+            database(), snapshots(), check_request, channel="api", request_id=request_id()
+        )
+    except ServiceUnavailable as error:
+        return _unavailable(error)
+    response = jsonify(answer)
+    response.headers["Location"] = f"/api/v1/checks/{answer['check_id']}"
+    return response, 200
+
+
+def _domain_item(item: str | MedicationItem) -> MedicationInput:
+    if isinstance(item, str):
+        return MedicationInput(text=item)
+    dose = item.daily_dose
+    return MedicationInput(
+        text=item.text,
+        rxcui=item.rxcui,
+        daily_dose_mg=to_milligrams(dose.value, dose.unit) if dose else None,
+        indication=item.indication,
+    )
+
+
+def _unavailable(error: ServiceUnavailable) -> Response:
+    return problem(
+        503,
+        "Service unavailable",
+        f"No alerts were produced because {error}. Do not treat this as 'no interactions'.",
+        "service-unavailable",
+    )
+
+
+@blueprint.get("/checks/<check_id>")
+def get_check(check_id: str) -> Response:
+    try:
+        answer = find_check(database(), check_id)
+    except ServiceUnavailable as error:
+        return _unavailable(error)
+    if answer is None:
+        return problem(404, "Not found", f"No check with id {check_id!r}.", "not-found")
+    return jsonify(answer)
+
+
+@blueprint.get("/drugs")
+def search_drugs() -> Response:
+    query = request.args.get("q", "").strip()
+    if not query or len(query) > 100:
+        return problem(
+            422,
+            "Invalid request",
+            "q must be 1 to 100 characters.",
+            "validation-error",
+            errors=[{"field": "q", "message": "must be 1 to 100 characters"}],
+        )
+    try:
+        limit = min(max(int(request.args.get("limit", 20)), 1), 50)
+    except ValueError:
+        return problem(
+            422,
+            "Invalid request",
+            "limit must be a number.",
+            "validation-error",
+            errors=[{"field": "limit", "message": "must be a number from 1 to 50"}],
+        )
+    try:
+        with database().unit_of_work() as session:
+            kb = snapshots().get(session)
+    except ServiceUnavailable as error:
+        return _unavailable(error)
+    results = [
+        {"name": c.display, "rxcui": c.rxcui, "ingredients": ingredient_refs(c.ingredients, kb)}
+        for c in kb.search_names(query, limit)
+    ]
+    return jsonify(query=query, results=results)
+
+
+@blueprint.get("/rules")
+def list_rules() -> Response:
+    try:
+        with database().unit_of_work() as session:
+            kb = snapshots().get(session)
+    except ServiceUnavailable as error:
+        return _unavailable(error)
+    rules: list[dict[str, Any]] = []
+    for rule in kb.kb.rules:
+        criteria = rule.duplication or rule.cumulative or rule.dose_limit
+        rules.append(
+            {
+                "id": rule.id,
+                "kind": rule.kind.value,
+                "title": rule.title,
+                "severity": rule.severity.value,
+                "between": [[str(r) for r in side] for side in rule.between]
+                if rule.between
+                else None,
+                "criteria": json.loads(json.dumps(asdict(criteria), default=str))
+                if criteria
+                else None,
+                "summary": rule.summary,
+                "effect": rule.effect,
+                "mechanism": rule.mechanism,
+                "management": rule.management,
+                "patient_text": rule.patient_text,
+                "notes": rule.notes,
+                "sources": [
+                    {"id": s, "label": kb.sources[s].label, "url": kb.sources[s].url}
+                    for s in rule.sources
+                ],
+            }
+        )
+    return jsonify(kb_version=kb.version, rules=rules)
+
+
+@blueprint.get("/kb")
+def kb_info() -> Response:
+    try:
+        with database().unit_of_work() as session:
+            version = kb_store.active_version(session)
+            if version is None:
+                raise ServiceUnavailable("no knowledge base is loaded")
+            counts = kb_store.counts(session, version.id)
+    except ServiceUnavailable as error:
+        return _unavailable(error)
+    return jsonify(
+        version=version.id,
+        activated_at=version.activated_at.isoformat(),
+        scope=version.scope,
+        counts=counts,
+    )
+
+
+@docs_blueprint.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(openapi_document())
+
+
+@docs_blueprint.get("/docs")
+def docs() -> str:
+    return render_template("api_docs.html", spec=openapi_document())

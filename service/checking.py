@@ -1,0 +1,128 @@
+"""The one check every door calls: recognise, check, log in the same transaction, or fail closed."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from .db import Database, kb_store
+from .db.models import AlertLog
+from .domain.check import CheckContext, MedicationInput, check, recognize
+from .domain.document import alert_document, is_shown, medication_document, scope_document
+from .domain.severity import Severity
+from .domain.snapshot import KbSnapshot
+
+
+class ServiceUnavailable(Exception):
+    """The knowledge base or the alert log cannot be used: the answer must be an error, never "no alerts"."""
+
+
+class SnapshotCache:
+    """Holds the snapshot of the active KB version; rebuilt once when a new version is activated."""
+
+    def __init__(self) -> None:
+        self._snapshot: KbSnapshot | None = None
+        self._lock = threading.Lock()
+
+    def get(self, session: Session) -> KbSnapshot:
+        version_id = kb_store.active_version_id(session)
+        if version_id is None:
+            raise ServiceUnavailable("no knowledge base is loaded")
+        snapshot = self._snapshot
+        if snapshot is not None and snapshot.version == version_id:
+            return snapshot
+        with self._lock:
+            snapshot = self._snapshot
+            if snapshot is None or snapshot.version != version_id:
+                snapshot = KbSnapshot(version_id, kb_store.load(session, version_id))
+                self._snapshot = snapshot
+        return snapshot
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    """A door's parsed request: the items as received (for the log) and as the domain reads them."""
+
+    raw_items: Sequence[Any]
+    items: Sequence[MedicationInput]
+    context: CheckContext
+    min_severity: Severity | None
+    raw_request: dict[str, Any]
+
+
+def run_check(
+    db: Database,
+    snapshots: SnapshotCache,
+    request: CheckRequest,
+    *,
+    channel: str,
+    request_id: str,
+    client_id: str | None = None,
+) -> dict[str, Any]:
+    """Check and log; returns the answer document. Raises ``ServiceUnavailable`` to fail closed."""
+    try:
+        with db.unit_of_work() as session:
+            kb = snapshots.get(session)
+            medications = recognize(request.items, kb)
+            result = check(medications, kb, request.context)
+            checked_at = datetime.now(UTC)
+            alerts = [
+                alert_document(a, kb, is_shown(a, request.min_severity)) for a in result.alerts
+            ]
+            entry = AlertLog(
+                id=str(uuid.uuid4()),
+                created_at=checked_at,
+                channel=channel,
+                client_id=client_id,
+                request_id=request_id,
+                kb_version_id=kb.version,
+                inputs=request.raw_request,
+                medications=[
+                    medication_document(m, raw, kb)
+                    for m, raw in zip(medications, request.raw_items, strict=True)
+                ],
+                alerts=alerts,
+                scope=scope_document(result, kb),
+                complete=result.complete,
+                highest_severity=result.highest_severity.value if result.highest_severity else None,
+                min_severity=request.min_severity.value if request.min_severity else None,
+            )
+            session.add(entry)
+            session.commit()
+    except SQLAlchemyError as error:
+        raise ServiceUnavailable("the alert log could not be written") from error
+    return answer_document(entry)
+
+
+def answer_document(entry: AlertLog) -> dict[str, Any]:
+    """The answer as the caller received it, rebuilt from its log row (alerts below the minimum hidden)."""
+    shown = [{k: v for k, v in a.items() if k != "shown"} for a in entry.alerts if a["shown"]]
+    highest = max((Severity(a["severity"]) for a in shown), default=None)
+    return {
+        "check_id": entry.id,
+        "kb_version": entry.kb_version_id,
+        "checked_at": entry.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        if entry.created_at.tzinfo
+        else entry.created_at.isoformat() + "Z",
+        "complete": entry.complete,
+        "highest_severity": highest.value if highest else None,
+        "scope": entry.scope,
+        "medications": entry.medications,
+        "alerts": shown,
+    }
+
+
+def find_check(db: Database, check_id: str) -> dict[str, Any] | None:
+    try:
+        with db.unit_of_work() as session:
+            entry = session.get(AlertLog, check_id)
+            return answer_document(entry) if entry else None
+    except SQLAlchemyError as error:
+        raise ServiceUnavailable("the alert log could not be read") from error

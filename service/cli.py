@@ -1,0 +1,146 @@
+"""Operator commands: ``db``, ``kb`` and ``check`` under ``flask --app service``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from alembic import command
+from alembic.config import Config
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from .appctx import database, snapshots
+from .checking import CheckRequest, ServiceUnavailable, run_check
+from .db import kb_store
+from .domain.check import CheckContext, MedicationInput
+from .kb.loader import KbValidationError, read_knowledge_base
+
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+
+db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
+kb_cli = AppGroup("kb", help="The knowledge base.")
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database up to REVISION (default: head)."""
+    command.upgrade(alembic_config(current_app.config["DATABASE_URL"]), revision)
+
+
+@db_cli.command("downgrade")
+@click.argument("revision", default="-1")
+def db_downgrade(revision: str) -> None:
+    """Migrate down to REVISION (default: one step; ``base`` empties the database)."""
+    command.downgrade(alembic_config(current_app.config["DATABASE_URL"]), revision)
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Show the database's current revision."""
+    command.current(alembic_config(current_app.config["DATABASE_URL"]), verbose=False)
+
+
+@kb_cli.command("load")
+@click.argument(
+    "directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+def kb_load(directory: Path | None) -> None:
+    """Validate DIRECTORY (default: seed_data/) and activate it as a new version."""
+    source = directory or Path(current_app.config["KB_DIR"])
+    try:
+        knowledge = read_knowledge_base(source)
+    except KbValidationError as error:
+        click.echo(f"Knowledge base in {source} is invalid; nothing was written.", err=True)
+        for item in error.problems:
+            click.echo(f"  {item}", err=True)
+        sys.exit(1)
+    with database().unit_of_work() as session:
+        version, changed = kb_store.store(session, knowledge)
+        session.commit()
+    counts = ", ".join(f"{v} {k}" for k, v in knowledge.counts().items())
+    if changed:
+        click.echo(f"Loaded knowledge base {version.id} ({counts}).")
+    else:
+        click.echo(f"Knowledge base unchanged: {version.id} is already active.")
+
+
+@kb_cli.command("show")
+def kb_show() -> None:
+    """Show the active version, its content hash and counts."""
+    with database().unit_of_work() as session:
+        version = kb_store.active_version(session)
+        if version is None:
+            click.echo("No knowledge base is loaded. Run: flask --app service kb load", err=True)
+            sys.exit(1)
+        counts = kb_store.counts(session, version.id)
+    click.echo(f"version (content SHA-256): {version.id}")
+    click.echo(f"activated at: {version.activated_at.isoformat()}")
+    for key, value in counts.items():
+        click.echo(f"{key}: {value}")
+
+
+@click.command("check")
+@click.argument("medications", nargs=-1, required=True)
+@click.option("--age", type=click.IntRange(0, 130), help="Patient age in years.")
+def check_command(medications: tuple[str, ...], age: int | None) -> None:
+    """Check MEDICATIONS from the shell and print the alerts (logged with channel cli)."""
+    request = CheckRequest(
+        raw_items=list(medications),
+        items=[MedicationInput(text=m) for m in medications],
+        context=CheckContext(patient_age=age),
+        min_severity=None,
+        raw_request={"medications": list(medications), "patient": {"age": age}},
+    )
+    try:
+        answer = run_check(database(), snapshots(), request, channel="cli", request_id="cli")
+    except ServiceUnavailable as error:
+        click.echo(f"Could not check: {error}. No alerts were produced.", err=True)
+        sys.exit(2)
+    click.echo(render_answer(answer))
+
+
+def render_answer(answer: dict[str, object]) -> str:
+    """The answer as a pharmacist reads it at a terminal."""
+    lines: list[str] = []
+    for med in answer["medications"]:  # type: ignore[attr-defined]
+        label = (
+            med["input"]
+            if isinstance(med["input"], str)
+            else med["input"].get("text", med["input"])
+        )
+        if med["status"] == "recognized":
+            names = ", ".join(i["name"] for i in med["ingredients"])
+            lines.append(f"  ✓ {label} → {names}")
+        else:
+            hint = (
+                f" (did you mean: {', '.join(med['suggestions'])}?)" if med["suggestions"] else ""
+            )
+            lines.append(f"  ? {label}: NOT RECOGNISED, not checked{hint}")
+    alerts = answer["alerts"]
+    header = f"{len(alerts)} alert(s)" if alerts else "No alerts"  # type: ignore[arg-type]
+    if not answer["complete"]:
+        header += " — INCOMPLETE: some medications were not recognised"
+    out = ["Medications:", *lines, "", header]
+    for alert in alerts:  # type: ignore[attr-defined]
+        out.append(f"\n[{alert['severity'].upper()}] {alert['rule']['id']} {alert['summary']}")
+        out.append(f"  What to do: {alert['management']}")
+        out.append("  Sources: " + "; ".join(s["label"] for s in alert["sources"]))
+    out.append(f"\nScope: {answer['scope']['statement']}")  # type: ignore[index]
+    out.append(f"Check {answer['check_id']} · knowledge base {str(answer['kb_version'])[:12]}")
+    return "\n".join(out)
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(db_cli)
+    app.cli.add_command(kb_cli)
+    app.cli.add_command(check_command)

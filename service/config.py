@@ -1,0 +1,33 @@
+"""Configuration from the environment, with safe defaults for a local, embedded install."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+MAX_REQUEST_BYTES = 64 * 1024
+
+
+def from_environment(instance_path: Path) -> dict[str, Any]:
+    """``DATABASE_URL``, ``SECRET_KEY`` and ``LOG_LEVEL``; SQLite under ``instance/`` by default."""
+    return {
+        "DATABASE_URL": os.environ.get("DATABASE_URL")
+        or f"sqlite:///{instance_path / 'alerts.sqlite3'}",
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or _local_secret(instance_path),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").upper(),
+        "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,
+        "KB_DIR": os.environ.get("KB_DIR")
+        or str(Path(__file__).resolve().parents[1] / "seed_data"),
+    }
+
+
+def _local_secret(instance_path: Path) -> str:
+    """Generated once and kept, so sessions survive restarts of a local install."""
+    path = instance_path / "secret_key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

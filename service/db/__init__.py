@@ -1,0 +1,66 @@
+"""Persistence: the engine, units of work, and the repositories that speak SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+
+class Database:
+    """One engine and its session factory; attached to the app, replaceable by tests."""
+
+    def __init__(self, bind: Engine | Connection) -> None:
+        self.bind = bind
+        # A test binds to a connection inside an outer transaction: our commits become savepoints.
+        mode = "create_savepoint" if isinstance(bind, Connection) else "rollback_only"
+        self._sessions = sessionmaker(bind=bind, expire_on_commit=False, join_transaction_mode=mode)
+
+    @classmethod
+    def from_url(cls, url: str, **engine_options: Any) -> Database:
+        return cls(make_engine(url, **engine_options))
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """A session that rolls back unless the caller commits: a check and its log row land together."""
+        session = self._sessions()
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        if isinstance(self.bind, Engine):
+            self.bind.dispose()
+
+
+def make_engine(url: str, **options: Any) -> Engine:
+    """An engine with SQLite made safe for several processes: WAL, waits instead of errors, real BEGIN."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, **options)
+    engine = create_engine(url, **options)
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, emit BEGIN so savepoints and transactional DDL work.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 10000")
+        if ":memory:" not in url and url != "sqlite://":
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        # IMMEDIATE takes the write lock up front: a read-then-write check never fails on upgrade.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

@@ -1,0 +1,297 @@
+"""Store a validated knowledge base as a version and read one back, exactly as it was loaded."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from ..domain import knowledge as kb
+from ..domain.severity import AlertKind, Severity
+from . import models as m
+
+
+def active_version_id(session: Session) -> str | None:
+    """The most recently activated version: one indexed row, cheap enough to ask on every check."""
+    return session.scalar(
+        select(m.KbVersion.id).order_by(m.KbVersion.activated_at.desc(), m.KbVersion.id).limit(1)
+    )
+
+
+def active_version(session: Session) -> m.KbVersion | None:
+    version_id = active_version_id(session)
+    return session.get(m.KbVersion, version_id) if version_id else None
+
+
+def store(session: Session, knowledge: kb.KnowledgeBase) -> tuple[m.KbVersion, bool]:
+    """Activate ``knowledge``; returns the version and whether anything changed."""
+    version_id = knowledge.content_hash()
+    now = datetime.now(UTC)
+    existing = session.get(m.KbVersion, version_id)
+    if existing is not None:
+        if active_version_id(session) == version_id:
+            return existing, False
+        existing.activated_at = now  # re-activating an earlier version is a change, not a copy
+        return existing, True
+    version = m.KbVersion(
+        id=version_id,
+        created_at=now,
+        activated_at=now,
+        scope=knowledge.scope,
+        counts=knowledge.counts(),
+    )
+    session.add(version)
+    _write_content(session, version_id, knowledge)
+    return version, True
+
+
+def _write_content(session: Session, version_id: str, knowledge: kb.KnowledgeBase) -> None:
+    sources = {
+        s.id: m.Source(kb_version_id=version_id, key=s.id, label=s.label, url=s.url)
+        for s in knowledge.sources
+    }
+    ingredients = {
+        i.name: m.Ingredient(
+            kb_version_id=version_id, name=i.name, rxcui=i.rxcui, schedule=i.schedule, notes=i.notes
+        )
+        for i in knowledge.ingredients
+    }
+    session.add_all([*sources.values(), *ingredients.values()])
+    session.add_all(
+        m.DrugName(
+            kb_version_id=version_id,
+            name=n.name,
+            kind=n.kind,
+            rxcui=n.rxcui,
+            tty=n.tty,
+            provenance=n.provenance,
+            notes=n.notes,
+            ingredients=[ingredients[i] for i in n.ingredients],
+        )
+        for n in knowledge.names
+    )
+    classes = {
+        c.id: m.DrugClass(
+            kb_version_id=version_id,
+            key=c.id,
+            name=c.name,
+            parent_key=c.parent,
+            union_of=list(c.union_of),
+            notes=c.notes,
+            products_combining=(
+                {
+                    "member_of": c.products_combining.member_of,
+                    "with_any_of": c.products_combining.with_any_of,
+                }
+                if c.products_combining
+                else None
+            ),
+            members=[ingredients[i] for i in c.members],
+            sources=[sources[s] for s in c.sources],
+        )
+        for c in knowledge.classes
+    }
+    session.add_all(classes.values())
+    session.flush()
+    for position, rule in enumerate(knowledge.rules):
+        row = m.Rule(
+            kb_version_id=version_id,
+            code=rule.id,
+            position=position,
+            kind=rule.kind.value,
+            title=rule.title,
+            severity=rule.severity.value,
+            summary=rule.summary,
+            effect=rule.effect,
+            mechanism=rule.mechanism,
+            management=rule.management,
+            patient_text=rule.patient_text,
+            notes=rule.notes,
+            suggest_naloxone=rule.suggest_naloxone,
+            criteria=_criteria(rule),
+        )
+        session.add(row)
+        session.flush()
+        session.add_all(
+            m.RuleSource(rule_id=row.id, source_id=sources[s].id, position=p)
+            for p, s in enumerate(rule.sources)
+        )
+        if rule.between:
+            for role, refs in zip(("left", "right"), rule.between, strict=True):
+                session.add_all(
+                    m.RuleParty(
+                        rule_id=row.id,
+                        role=role,
+                        position=p,
+                        class_id=classes[ref.id].id if ref.kind == "class" else None,
+                        ingredient_id=ingredients[ref.id].id if ref.kind == "drug" else None,
+                    )
+                    for p, ref in enumerate(refs)
+                )
+        if rule.dose_limit:
+            limit = rule.dose_limit
+            session.add(
+                m.DoseLimit(
+                    rule_id=row.id,
+                    ingredient_id=ingredients[limit.ingredient].id,
+                    max_daily_mg=limit.max_daily_mg,
+                    unless_indication=list(limit.unless_indication),
+                )
+            )
+    session.flush()
+
+
+def _criteria(rule: kb.Rule) -> dict[str, Any] | None:
+    if rule.duplication:
+        d = rule.duplication
+        return {
+            "same_ingredient": d.same_ingredient,
+            "except": [str(r) for r in d.except_refs],
+            "same_class": [str(r) for r in d.same_class],
+        }
+    if rule.cumulative:
+        c = rule.cumulative
+        older = c.older_adults
+        return {
+            "class": c.class_id,
+            "min_count": c.min_count,
+            "major_if_any_of": [str(r) for r in c.major_if_any_of],
+            "older_adults": None
+            if older is None
+            else {
+                "min_age": older.min_age,
+                "class": older.class_id,
+                "min_count": older.min_count,
+                "severity": older.severity.value,
+            },
+        }
+    return None
+
+
+def load(session: Session, version_id: str) -> kb.KnowledgeBase:
+    """Rebuild the knowledge base of one version from its rows (its content hash is ``version_id``)."""
+    version = session.get_one(m.KbVersion, version_id)
+    where = {"kb_version_id": version_id}
+    sources = session.scalars(select(m.Source).filter_by(**where).order_by(m.Source.key)).all()
+    ingredients = session.scalars(
+        select(m.Ingredient).filter_by(**where).order_by(m.Ingredient.name)
+    ).all()
+    names = session.scalars(
+        select(m.DrugName)
+        .filter_by(**where)
+        .options(selectinload(m.DrugName.ingredients))
+        .order_by(m.DrugName.id)
+    ).all()
+    classes = session.scalars(
+        select(m.DrugClass)
+        .filter_by(**where)
+        .options(selectinload(m.DrugClass.members), selectinload(m.DrugClass.sources))
+        .order_by(m.DrugClass.id)
+    ).all()
+    rules = session.scalars(
+        select(m.Rule)
+        .filter_by(**where)
+        .order_by(m.Rule.position)
+        .options(
+            selectinload(m.Rule.sources),
+            selectinload(m.Rule.parties).selectinload(m.RuleParty.drug_class),
+            selectinload(m.Rule.parties).selectinload(m.RuleParty.ingredient),
+            selectinload(m.Rule.dose_limit).selectinload(m.DoseLimit.ingredient),
+        )
+    ).all()
+    return kb.KnowledgeBase(
+        scope=version.scope,
+        sources=tuple(kb.Source(s.key, s.label, s.url) for s in sources),
+        ingredients=tuple(kb.Ingredient(i.name, i.rxcui, i.schedule, i.notes) for i in ingredients),
+        names=tuple(
+            kb.DrugName(
+                n.name,
+                tuple(i.name for i in n.ingredients),
+                n.kind,
+                n.rxcui,
+                n.tty,
+                n.provenance,
+                n.notes,
+            )
+            for n in names
+        ),
+        classes=tuple(
+            kb.DrugClass(
+                id=c.key,
+                name=c.name,
+                members=tuple(i.name for i in c.members),
+                parent=c.parent_key,
+                union_of=tuple(c.union_of),
+                products_combining=kb.ProductCombination(**c.products_combining)
+                if c.products_combining
+                else None,
+                sources=tuple(s.key for s in c.sources),
+                notes=c.notes,
+            )
+            for c in classes
+        ),
+        rules=tuple(_rule(r) for r in rules),
+    )
+
+
+def _rule(row: m.Rule) -> kb.Rule:
+    def refs(role: str) -> tuple[kb.Ref, ...]:
+        return tuple(
+            kb.Ref("class", p.drug_class.key) if p.drug_class else kb.Ref("drug", p.ingredient.name)  # type: ignore[union-attr]
+            for p in row.parties
+            if p.role == role
+        )
+
+    criteria = row.criteria or {}
+    duplication = cumulative = dose_limit = None
+    if row.kind == AlertKind.DUPLICATION.value:
+        duplication = kb.DuplicationCriteria(
+            criteria["same_ingredient"],
+            tuple(kb.Ref.parse(r) for r in criteria["except"]),
+            tuple(kb.Ref.parse(r) for r in criteria["same_class"]),
+        )
+    if row.kind == AlertKind.CUMULATIVE.value:
+        older = criteria.get("older_adults")
+        cumulative = kb.CumulativeCriteria(
+            criteria["class"],
+            criteria["min_count"],
+            tuple(kb.Ref.parse(r) for r in criteria["major_if_any_of"]),
+            kb.OlderAdultEscalation(
+                older["min_age"], older["class"], older["min_count"], Severity(older["severity"])
+            )
+            if older
+            else None,
+        )
+    if row.dose_limit is not None:
+        limit = row.dose_limit
+        dose_limit = kb.DoseLimit(
+            limit.ingredient.name, limit.max_daily_mg, tuple(limit.unless_indication)
+        )
+    return kb.Rule(
+        id=row.code,
+        kind=AlertKind(row.kind),
+        title=row.title,
+        severity=Severity(row.severity),
+        summary=row.summary,
+        effect=row.effect,
+        mechanism=row.mechanism,
+        management=row.management,
+        patient_text=row.patient_text,
+        sources=tuple(s.key for s in row.sources),
+        notes=row.notes,
+        suggest_naloxone=row.suggest_naloxone,
+        between=(refs("left"), refs("right")) if row.kind == AlertKind.INTERACTION.value else None,
+        duplication=duplication,
+        cumulative=cumulative,
+        dose_limit=dose_limit,
+    )
+
+
+def counts(session: Session, version_id: str) -> dict[str, int]:
+    version = session.get_one(m.KbVersion, version_id)
+    logged = session.scalar(
+        select(func.count()).select_from(m.AlertLog).filter_by(kb_version_id=version_id)
+    )
+    return {**version.counts, "checks_logged": logged or 0}

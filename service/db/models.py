@@ -1,0 +1,238 @@
+"""Typed SQLAlchemy 2.0 models: knowledge-base versions (each a full copy) and the alert log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SEVERITIES = "'contraindicated', 'major', 'moderate', 'minor'"
+KINDS = "'interaction', 'duplication', 'cumulative', 'dose'"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class KbVersion(Base):
+    """One loaded knowledge base; its id is the SHA-256 of its content."""
+
+    __tablename__ = "kb_version"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    activated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    scope: Mapped[str] = mapped_column(Text)
+    counts: Mapped[dict[str, Any]]
+
+
+class _Versioned:
+    kb_version_id: Mapped[str] = mapped_column(
+        ForeignKey("kb_version.id", ondelete="CASCADE"), index=True
+    )
+
+
+class Source(_Versioned, Base):
+    __tablename__ = "source"
+    __table_args__ = (UniqueConstraint("kb_version_id", "key", name="uq_source_version_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)
+
+
+class Ingredient(_Versioned, Base):
+    __tablename__ = "ingredient"
+    __table_args__ = (UniqueConstraint("kb_version_id", "name", name="uq_ingredient_version_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    rxcui: Mapped[str | None] = mapped_column(String(12))
+    schedule: Mapped[str | None] = mapped_column(String(4))
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+
+class DrugNameIngredient(Base):
+    __tablename__ = "drug_name_ingredient"
+
+    drug_name_id: Mapped[int] = mapped_column(
+        ForeignKey("drug_name.id", ondelete="CASCADE"), primary_key=True
+    )
+    ingredient_id: Mapped[int] = mapped_column(
+        ForeignKey("ingredient.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class DrugName(_Versioned, Base):
+    """A brand, synonym, salt, misspelling, combination product or RxNorm concept of any TTY."""
+
+    __tablename__ = "drug_name"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(16))
+    rxcui: Mapped[str | None] = mapped_column(String(12), index=True)
+    tty: Mapped[str | None] = mapped_column(String(8))
+    provenance: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    ingredients: Mapped[list[Ingredient]] = relationship(
+        secondary="drug_name_ingredient", order_by="Ingredient.name"
+    )
+
+
+class ClassMember(Base):
+    __tablename__ = "class_member"
+
+    class_id: Mapped[int] = mapped_column(
+        ForeignKey("drug_class.id", ondelete="CASCADE"), primary_key=True
+    )
+    ingredient_id: Mapped[int] = mapped_column(
+        ForeignKey("ingredient.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class ClassSource(Base):
+    __tablename__ = "class_source"
+
+    class_id: Mapped[int] = mapped_column(
+        ForeignKey("drug_class.id", ondelete="CASCADE"), primary_key=True
+    )
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("source.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class DrugClass(_Versioned, Base):
+    __tablename__ = "drug_class"
+    __table_args__ = (UniqueConstraint("kb_version_id", "key", name="uq_drug_class_version_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    parent_key: Mapped[str | None] = mapped_column(String(64))
+    union_of: Mapped[list[Any]]
+    products_combining: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    members: Mapped[list[Ingredient]] = relationship(
+        secondary="class_member", order_by="Ingredient.name"
+    )
+    sources: Mapped[list[Source]] = relationship(secondary="class_source", order_by="Source.key")
+
+
+class RuleSource(Base):
+    __tablename__ = "rule_source"
+
+    rule_id: Mapped[int] = mapped_column(
+        ForeignKey("rule.id", ondelete="CASCADE"), primary_key=True
+    )
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("source.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class RuleParty(Base):
+    """One side of an interaction rule, or a class a duplication/cumulative rule refers to."""
+
+    __tablename__ = "rule_party"
+    __table_args__ = (
+        CheckConstraint("(class_id IS NULL) <> (ingredient_id IS NULL)", name="exactly_one_target"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("rule.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(24))
+    position: Mapped[int] = mapped_column(Integer)
+    class_id: Mapped[int | None] = mapped_column(ForeignKey("drug_class.id", ondelete="CASCADE"))
+    ingredient_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ingredient.id", ondelete="CASCADE")
+    )
+    drug_class: Mapped[DrugClass | None] = relationship()
+    ingredient: Mapped[Ingredient | None] = relationship()
+
+
+class Rule(_Versioned, Base):
+    __tablename__ = "rule"
+    __table_args__ = (
+        UniqueConstraint("kb_version_id", "code", name="uq_rule_version_code"),
+        CheckConstraint(f"severity IN ({SEVERITIES})", name="severity"),
+        CheckConstraint(f"kind IN ({KINDS})", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    severity: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(String(200))
+    effect: Mapped[str] = mapped_column(Text)
+    mechanism: Mapped[str] = mapped_column(Text)
+    management: Mapped[str] = mapped_column(Text)
+    patient_text: Mapped[str] = mapped_column(Text)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    suggest_naloxone: Mapped[bool] = mapped_column(Boolean, default=False)
+    criteria: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    parties: Mapped[list[RuleParty]] = relationship(order_by="RuleParty.position")
+    sources: Mapped[list[Source]] = relationship(
+        secondary="rule_source", order_by="RuleSource.position"
+    )
+    dose_limit: Mapped[DoseLimit | None] = relationship()
+
+
+class DoseLimit(Base):
+    __tablename__ = "dose_limit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("rule.id", ondelete="CASCADE"), unique=True)
+    ingredient_id: Mapped[int] = mapped_column(ForeignKey("ingredient.id", ondelete="CASCADE"))
+    max_daily_mg: Mapped[float] = mapped_column(Float)
+    unless_indication: Mapped[list[Any]]
+    ingredient: Mapped[Ingredient] = relationship()
+
+
+class AlertLog(Base):
+    """Every answered check, written in the same transaction as the answer; never updated."""
+
+    __tablename__ = "alert_log"
+    __table_args__ = (
+        CheckConstraint(f"highest_severity IN ({SEVERITIES})", name="highest_severity"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    client_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    request_id: Mapped[str] = mapped_column(String(64))
+    kb_version_id: Mapped[str] = mapped_column(ForeignKey("kb_version.id"), index=True)
+    inputs: Mapped[dict[str, Any]]
+    medications: Mapped[list[Any]]
+    alerts: Mapped[list[Any]]
+    scope: Mapped[dict[str, Any]]
+    complete: Mapped[bool] = mapped_column(Boolean)
+    highest_severity: Mapped[str | None] = mapped_column(String(16))
+    min_severity: Mapped[str | None] = mapped_column(String(16))

@@ -1,0 +1,251 @@
+"""The check: recognised medications + KB snapshot + context → alerts. Pure, deterministic, no I/O."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+
+from .knowledge import Rule
+from .severity import AlertKind, Severity
+from .snapshot import KbSnapshot
+from .text import name_key
+
+SUMMARY_LIMIT = 140
+
+
+@dataclass(frozen=True)
+class MedicationInput:
+    """One item as the caller gave it; ``text`` or ``rxcui`` (or both) identify it."""
+
+    text: str | None = None
+    rxcui: str | None = None
+    daily_dose_mg: float | None = None
+    indication: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.text if self.text else f"RxCUI {self.rxcui}"
+
+
+@dataclass(frozen=True)
+class Medication:
+    """An input after recognition: its ingredients, or why it could not be recognised."""
+
+    index: int
+    input: MedicationInput
+    recognized: bool
+    ingredients: tuple[str, ...] = ()
+    matched: str | None = None
+    rxcui: str | None = None
+    suggestions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    patient_age: int | None = None
+
+
+@dataclass(frozen=True)
+class Alert:
+    id: str
+    kind: AlertKind
+    severity: Severity
+    rule: Rule
+    ingredients: tuple[str, ...]
+    medications: tuple[int, ...]
+    summary: str
+    also_matched: tuple[str, ...] = ()
+    reason_for_service: str = "DD"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    kb_version: str
+    medications: tuple[Medication, ...]
+    alerts: tuple[Alert, ...]
+    outside_scope: tuple[str, ...] = field(default=())
+
+    @property
+    def complete(self) -> bool:
+        return all(m.recognized for m in self.medications)
+
+    @property
+    def highest_severity(self) -> Severity | None:
+        return max((a.severity for a in self.alerts), default=None)
+
+    @property
+    def unrecognized(self) -> tuple[Medication, ...]:
+        return tuple(m for m in self.medications if not m.recognized)
+
+
+def recognize(items: Sequence[MedicationInput], kb: KbSnapshot) -> tuple[Medication, ...]:
+    """Resolve every item; an item that does not resolve comes back unrecognised, never dropped."""
+    return tuple(_recognize_one(index, item, kb) for index, item in enumerate(items))
+
+
+def _recognize_one(index: int, item: MedicationInput, kb: KbSnapshot) -> Medication:
+    concept = kb.lookup_code(item.rxcui) if item.rxcui else None
+    if concept is None and item.text:
+        concept = kb.lookup_text(item.text)
+    if concept is None:
+        suggestions = kb.suggest(item.text) if item.text else ()
+        return Medication(index, item, recognized=False, suggestions=suggestions)
+    return Medication(index, item, True, concept.ingredients, concept.display, concept.rxcui)
+
+
+def check(medications: Sequence[Medication], kb: KbSnapshot, context: CheckContext) -> CheckResult:
+    """Every alert the knowledge base raises for these medications, most severe first."""
+    recognized = [m for m in medications if m.recognized]
+    occurrences: dict[str, list[int]] = defaultdict(list)
+    classes: dict[str, frozenset[str]] = defaultdict(frozenset)
+    for med in recognized:
+        product = frozenset(med.ingredients)
+        for ingredient in product:
+            occurrences[ingredient].append(med.index)
+            classes[ingredient] = classes[ingredient] | kb.classes_of(ingredient, product)
+
+    alerts = [
+        *_interactions(occurrences, classes, kb),
+        *_duplications(occurrences, classes, kb),
+        *_cumulative(occurrences, classes, kb, context),
+        *_dose(recognized, kb),
+    ]
+    alerts.sort(key=lambda a: (-a.severity.rank, a.ingredients, a.kind.value, a.rule.id))
+    outside = sorted(i for i in occurrences if i not in kb.ingredients_with_rules)
+    return CheckResult(kb.version, tuple(medications), tuple(alerts), tuple(outside))
+
+
+def _interactions(
+    occurrences: dict[str, list[int]], classes: dict[str, frozenset[str]], kb: KbSnapshot
+) -> list[Alert]:
+    alerts = []
+    for a, b in combinations(sorted(occurrences), 2):
+        meds_a, meds_b = occurrences[a], occurrences[b]
+        # Ingredients of one combination product are not alerted against each other.
+        if len(meds_a) == 1 and meds_a == meds_b:
+            continue
+        matchers = kb.matching_rules(kb.refs_of(a, classes[a]), kb.refs_of(b, classes[b]))
+        if not matchers:
+            continue
+        matchers.sort(key=lambda m: (m.specificity, m.rule.severity.rank, -m.order), reverse=True)
+        rule = matchers[0].rule
+        others = tuple(m.rule.id for m in matchers[1:])
+        alerts.append(_alert(rule, (a, b), meds_a + meds_b, others))
+    return alerts
+
+
+def _duplications(
+    occurrences: dict[str, list[int]], classes: dict[str, frozenset[str]], kb: KbSnapshot
+) -> list[Alert]:
+    alerts = []
+    for rule in kb.rules.values():
+        criteria = rule.duplication
+        if criteria is None:
+            continue
+        if criteria.same_ingredient:
+            for ingredient, meds in sorted(occurrences.items()):
+                if len(meds) > 1 and not kb.in_any(
+                    ingredient, classes[ingredient], criteria.except_refs
+                ):
+                    alerts.append(_alert(rule, (ingredient,), meds, reason="ID"))
+        pairs: set[tuple[str, str]] = set()
+        for ref in criteria.same_class:
+            present = sorted(i for i in occurrences if kb.in_any(i, classes[i], (ref,)))
+            pairs.update(combinations(present, 2))
+        for a, b in sorted(pairs):
+            meds_a, meds_b = occurrences[a], occurrences[b]
+            if not (len(meds_a) == 1 and meds_a == meds_b):
+                alerts.append(_alert(rule, (a, b), meds_a + meds_b, reason="TD"))
+    return alerts
+
+
+def _cumulative(
+    occurrences: dict[str, list[int]],
+    classes: dict[str, frozenset[str]],
+    kb: KbSnapshot,
+    context: CheckContext,
+) -> list[Alert]:
+    alerts = []
+    for rule in kb.rules.values():
+        criteria = rule.cumulative
+        if criteria is None:
+            continue
+        involved = {i for i in occurrences if criteria.class_id in classes[i]}
+        severity: Severity | None = None
+        if len(involved) >= criteria.min_count:
+            escalate = any(kb.in_any(i, classes[i], criteria.major_if_any_of) for i in involved)
+            severity = Severity.MAJOR if escalate else rule.severity
+        older = criteria.older_adults
+        if older and context.patient_age is not None and context.patient_age >= older.min_age:
+            beers = {i for i in occurrences if older.class_id in classes[i]}
+            if len(beers) >= older.min_count:
+                involved |= beers
+                severity = max(severity or older.severity, older.severity)
+        if severity is not None:
+            ingredients = tuple(sorted(involved))
+            meds = [m for i in ingredients for m in occurrences[i]]
+            alerts.append(_alert(rule, ingredients, meds, severity=severity))
+    return alerts
+
+
+def _dose(meds: Sequence[Medication], kb: KbSnapshot) -> list[Alert]:
+    by_ingredient: dict[str, list[Rule]] = defaultdict(list)
+    for rule in kb.rules.values():
+        if rule.dose_limit is not None:
+            by_ingredient[rule.dose_limit.ingredient].append(rule)
+    alerts = []
+    for ingredient, rules in sorted(by_ingredient.items()):
+        # A combination product's dose is not this ingredient's dose; only single-ingredient items count.
+        dosed = [
+            m for m in meds if m.ingredients == (ingredient,) and m.input.daily_dose_mg is not None
+        ]
+        if not dosed:
+            continue
+        total = sum(m.input.daily_dose_mg or 0.0 for m in dosed)
+        exceeded = []
+        for rule in rules:
+            limit = rule.dose_limit
+            assert limit is not None
+            exempt = {name_key(i) for i in limit.unless_indication}
+            # Missing context never suppresses: exempt only when every dosed item states an exempt use.
+            if all(m.input.indication and name_key(m.input.indication) in exempt for m in dosed):
+                continue
+            if total > limit.max_daily_mg:
+                exceeded.append(rule)
+        if exceeded:
+            exceeded.sort(key=lambda r: (-r.severity.rank, r.id))
+            others = tuple(r.id for r in exceeded[1:])
+            alerts.append(
+                _alert(exceeded[0], (ingredient,), [m.index for m in dosed], others, reason="HD")
+            )
+    return alerts
+
+
+def _alert(
+    rule: Rule,
+    ingredients: tuple[str, ...],
+    medications: Sequence[int],
+    also_matched: tuple[str, ...] = (),
+    *,
+    reason: str = "DD",
+    severity: Severity | None = None,
+) -> Alert:
+    return Alert(
+        id=f"{rule.id}:{'+'.join(ingredients)}",
+        kind=rule.kind,
+        severity=severity or rule.severity,
+        rule=rule,
+        ingredients=ingredients,
+        medications=tuple(sorted(set(medications))),
+        summary=_summary(rule, ingredients),
+        also_matched=also_matched,
+        reason_for_service=reason,
+    )
+
+
+def _summary(rule: Rule, ingredients: tuple[str, ...]) -> str:
+    """Name the drugs when it fits the 140-character limit CDS cards impose; else the rule alone."""
+    named = f"{' + '.join(ingredients).capitalize()}: {rule.summary}"
+    return named if len(named) < SUMMARY_LIMIT else rule.summary

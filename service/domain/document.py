@@ -1,0 +1,63 @@
+"""The answer as plain JSON-ready dicts: one shape, logged and served by every JSON door."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .check import Alert, CheckResult, Medication
+from .severity import Severity
+from .snapshot import KbSnapshot
+
+
+def ingredient_refs(names: tuple[str, ...], kb: KbSnapshot) -> list[dict[str, Any]]:
+    return [{"name": n, "rxcui": kb.ingredients[n].rxcui} for n in names]
+
+
+def medication_document(med: Medication, raw_input: Any, kb: KbSnapshot) -> dict[str, Any]:
+    return {
+        "input": raw_input,
+        "status": "recognized" if med.recognized else "unrecognized",
+        "matched": med.matched,
+        "ingredients": ingredient_refs(med.ingredients, kb),
+        "suggestions": list(med.suggestions),
+    }
+
+
+def alert_document(alert: Alert, kb: KbSnapshot, shown: bool) -> dict[str, Any]:
+    rule = alert.rule
+    mapping = alert.severity.mapping
+    return {
+        "id": alert.id,
+        "kind": alert.kind.value,
+        "severity": alert.severity.value,
+        "rule": {"id": rule.id, "title": rule.title},
+        "also_matched": list(alert.also_matched),
+        "ingredients": ingredient_refs(alert.ingredients, kb),
+        "medications": list(alert.medications),
+        "summary": alert.summary,
+        "clinician_text": " ".join([alert.summary, rule.effect, rule.mechanism, rule.management]),
+        "patient_text": rule.patient_text,
+        "management": rule.management,
+        "suggest_naloxone": rule.suggest_naloxone,
+        "sources": [
+            {"id": s, "label": kb.sources[s].label, "url": kb.sources[s].url} for s in rule.sources
+        ],
+        "ncpdp": {
+            "reason_for_service": alert.reason_for_service,
+            "clinical_significance": mapping.ncpdp_clinical_significance,
+        },
+        "cds_indicator": mapping.cds_indicator,
+        "shown": shown,
+    }
+
+
+def scope_document(result: CheckResult, kb: KbSnapshot) -> dict[str, Any]:
+    return {
+        "statement": kb.kb.scope,
+        "not_checked": [m.input.label for m in result.unrecognized],
+        "recognized_without_rules": list(result.outside_scope),
+    }
+
+
+def is_shown(alert: Alert, min_severity: Severity | None) -> bool:
+    return min_severity is None or alert.severity >= min_severity

@@ -1,0 +1,169 @@
+"""The knowledge base as plain values: what the loader produces and the snapshot is built from."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from operator import itemgetter
+from typing import Literal
+
+from .severity import AlertKind, Severity
+
+RefKind = Literal["class", "drug"]
+
+
+@dataclass(frozen=True, order=True)
+class Ref:
+    """A rule's reference to a class (``class:opioids``) or an ingredient (``drug:clonazepam``)."""
+
+    kind: RefKind
+    id: str
+
+    @classmethod
+    def parse(cls, text: str) -> Ref:
+        kind, sep, ident = text.strip().partition(":")
+        if not sep or kind not in ("class", "drug") or not ident:
+            raise ValueError(f"reference {text!r} must look like class:<id> or drug:<ingredient>")
+        return cls(kind, ident.strip())  # type: ignore[arg-type]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Ingredient:
+    name: str
+    rxcui: str | None = None
+    schedule: str | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class DrugName:
+    """A name or code that resolves to one or more ingredients (brand, salt, combination, RxNorm concept)."""
+
+    name: str
+    ingredients: tuple[str, ...]
+    kind: str
+    rxcui: str | None = None
+    tty: str | None = None
+    provenance: str | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class ProductCombination:
+    """Members of ``member_of`` take the class when their product also contains one of ``with_any_of``."""
+
+    member_of: str
+    with_any_of: str
+
+
+@dataclass(frozen=True)
+class DrugClass:
+    id: str
+    name: str
+    members: tuple[str, ...] = ()
+    parent: str | None = None
+    union_of: tuple[str, ...] = ()
+    products_combining: ProductCombination | None = None
+    sources: tuple[str, ...] = ()
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class DuplicationCriteria:
+    same_ingredient: bool = False
+    except_refs: tuple[Ref, ...] = ()
+    same_class: tuple[Ref, ...] = ()
+
+
+@dataclass(frozen=True)
+class OlderAdultEscalation:
+    min_age: int
+    class_id: str
+    min_count: int
+    severity: Severity
+
+
+@dataclass(frozen=True)
+class CumulativeCriteria:
+    class_id: str
+    min_count: int
+    major_if_any_of: tuple[Ref, ...] = ()
+    older_adults: OlderAdultEscalation | None = None
+
+
+@dataclass(frozen=True)
+class DoseLimit:
+    ingredient: str
+    max_daily_mg: float
+    unless_indication: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    kind: AlertKind
+    title: str
+    severity: Severity
+    summary: str
+    effect: str
+    mechanism: str
+    management: str
+    patient_text: str
+    sources: tuple[str, ...]
+    notes: str = ""
+    suggest_naloxone: bool = False
+    between: tuple[tuple[Ref, ...], tuple[Ref, ...]] | None = None
+    duplication: DuplicationCriteria | None = None
+    cumulative: CumulativeCriteria | None = None
+    dose_limit: DoseLimit | None = None
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """Everything in ``seed_data/``, validated; its content hash is the version id."""
+
+    scope: str
+    sources: tuple[Source, ...]
+    ingredients: tuple[Ingredient, ...]
+    names: tuple[DrugName, ...]
+    classes: tuple[DrugClass, ...]
+    rules: tuple[Rule, ...]
+
+    def content_hash(self) -> str:
+        """Order-independent where order means nothing; rules keep theirs (it breaks precedence ties)."""
+        content = asdict(self)
+        for key, sort_by in (("sources", "id"), ("ingredients", "name"), ("classes", "id")):
+            content[key] = sorted(content[key], key=itemgetter(sort_by))
+        content["names"] = sorted(
+            content["names"], key=lambda n: (n["name"], n["kind"], n["rxcui"] or "")
+        )
+        canonical = json.dumps(
+            content, sort_keys=True, default=_json_default, separators=(",", ":")
+        )
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "ingredients": len(self.ingredients),
+            "names": len(self.names),
+            "classes": len(self.classes),
+            "rules": len(self.rules),
+            "sources": len(self.sources),
+        }
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, AlertKind | Severity):
+        return value.value
+    raise TypeError(f"cannot serialise {value!r}")

@@ -1,0 +1,62 @@
+"""The one severity scale and every mapping other formats need, in one table."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from functools import total_ordering
+
+
+@dataclass(frozen=True)
+class SeverityMapping:
+    rank: int
+    cds_indicator: str
+    ncpdp_clinical_significance: str
+    rxnav_severity: str
+    colour: str
+
+
+@total_ordering
+class Severity(enum.Enum):
+    """Ordered so that ``max()`` and sorting pick the most severe alert."""
+
+    MINOR = "minor"
+    MODERATE = "moderate"
+    MAJOR = "major"
+    CONTRAINDICATED = "contraindicated"
+
+    @property
+    def mapping(self) -> SeverityMapping:
+        return _MAPPINGS[self]
+
+    @property
+    def rank(self) -> int:
+        return _MAPPINGS[self].rank
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank < other.rank
+
+    @classmethod
+    def parse(cls, label: str) -> Severity:
+        try:
+            return cls(label.strip().lower())
+        except ValueError:
+            allowed = ", ".join(s.value for s in cls)
+            raise ValueError(f"unknown severity {label!r} (expected one of: {allowed})") from None
+
+
+_MAPPINGS = {
+    Severity.CONTRAINDICATED: SeverityMapping(4, "critical", "1", "high", "#7a0019"),
+    Severity.MAJOR: SeverityMapping(3, "critical", "1", "high", "#b3261e"),
+    Severity.MODERATE: SeverityMapping(2, "warning", "2", "moderate", "#8a5300"),
+    Severity.MINOR: SeverityMapping(1, "info", "3", "low", "#1f5f99"),
+}
+
+
+class AlertKind(enum.Enum):
+    INTERACTION = "interaction"
+    DUPLICATION = "duplication"
+    CUMULATIVE = "cumulative"
+    DOSE = "dose"

@@ -1,0 +1,260 @@
+"""An immutable, indexed view of one knowledge-base version: built once, shared by every check."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+
+from rapidfuzz import fuzz, process
+
+from .knowledge import DrugClass, Ingredient, KnowledgeBase, Ref, Rule, Source
+from .severity import AlertKind
+from .text import bare_key, candidate_keys, combination_parts, name_key
+
+
+@dataclass(frozen=True)
+class Concept:
+    """What a name or code resolves to."""
+
+    display: str
+    ingredients: tuple[str, ...]
+    rxcui: str | None = None
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """One interaction rule's side pair, ranked for precedence (higher ``specificity`` decides)."""
+
+    rule: Rule
+    order: int
+    specificity: tuple[int, int]
+
+
+class KbSnapshot:
+    """Indexes of one KB version; lookups only, no database, safe to share across threads."""
+
+    def __init__(self, version: str, kb: KnowledgeBase) -> None:
+        self.version = version
+        self.kb = kb
+        self.ingredients: Mapping[str, Ingredient] = {i.name: i for i in kb.ingredients}
+        self.sources: Mapping[str, Source] = {s.id: s for s in kb.sources}
+        self.classes: Mapping[str, DrugClass] = {c.id: c for c in kb.classes}
+        self.rules: Mapping[str, Rule] = {r.id: r for r in kb.rules}
+        self._class_depth = {c.id: self._depth(c) for c in kb.classes}
+        self.members = self._expand_members()
+        self._classes_of: dict[str, frozenset[str]] = defaultdict(frozenset)
+        for class_id, members in self.members.items():
+            for ingredient in members:
+                self._classes_of[ingredient] = self._classes_of[ingredient] | {class_id}
+        self._product_classes = [c for c in kb.classes if c.products_combining]
+        self._names, self._codes = self._index_names()
+        self._partners = self._index_interaction_rules()
+        self._refs_memo: dict[tuple[str, frozenset[str]], tuple[Ref, ...]] = {}
+
+    # --- classes -------------------------------------------------------------------------------
+
+    def _depth(self, drug_class: DrugClass) -> int:
+        """Unions rank below plain classes, subclasses above their parents."""
+        if drug_class.union_of:
+            return 0
+        depth, parent = 1, drug_class.parent
+        while parent is not None:
+            depth += 1
+            parent = next(c.parent for c in self.kb.classes if c.id == parent)
+        return depth
+
+    def _expand_members(self) -> dict[str, frozenset[str]]:
+        members: dict[str, frozenset[str]] = {}
+
+        def expand(class_id: str) -> frozenset[str]:
+            if class_id not in members:
+                drug_class = self.classes[class_id]
+                found = set(drug_class.members)
+                for part in drug_class.union_of:
+                    found |= expand(part)
+                members[class_id] = frozenset(found)
+            return members[class_id]
+
+        for class_id in self.classes:
+            expand(class_id)
+        # A parent holds its subclasses' members, so a subclass member is never missed by a parent rule.
+        for drug_class in self.kb.classes:
+            parent = drug_class.parent
+            while parent is not None:
+                members[parent] = members[parent] | members[drug_class.id]
+                parent = self.classes[parent].parent
+        return members
+
+    def classes_of(self, ingredient: str, product: frozenset[str] = frozenset()) -> frozenset[str]:
+        """The ingredient's classes, plus product classes it takes on inside ``product``."""
+        found = self._classes_of[ingredient]
+        for drug_class in self._product_classes:
+            combo = drug_class.products_combining
+            assert combo is not None
+            if (
+                ingredient in self.members[combo.member_of]
+                and product & self.members[combo.with_any_of]
+            ):
+                found = found | self._with_union_parents(drug_class.id)
+        return found
+
+    def _with_union_parents(self, class_id: str) -> frozenset[str]:
+        """A product class also makes its ingredient a member of the unions that contain it."""
+        found = {class_id}
+        for drug_class in self.kb.classes:
+            if drug_class.union_of and class_id in drug_class.union_of:
+                found.add(drug_class.id)
+        return frozenset(found)
+
+    def refs_of(self, ingredient: str, classes: frozenset[str]) -> tuple[Ref, ...]:
+        key = (ingredient, classes)
+        refs = self._refs_memo.get(key)
+        if refs is None:
+            refs = (Ref("drug", ingredient), *sorted(Ref("class", c) for c in classes))
+            self._refs_memo[key] = refs
+        return refs
+
+    def in_any(self, ingredient: str, classes: frozenset[str], refs: Iterable[Ref]) -> bool:
+        return any(
+            (ref.kind == "drug" and ref.id == ingredient)
+            or (ref.kind == "class" and ref.id in classes)
+            for ref in refs
+        )
+
+    # --- interaction rules ---------------------------------------------------------------------
+
+    def _ref_rank(self, ref: Ref) -> tuple[int, int]:
+        return (1, 0) if ref.kind == "drug" else (0, self._class_depth[ref.id])
+
+    def _index_interaction_rules(self) -> dict[Ref, dict[Ref, list[Matcher]]]:
+        partners: dict[Ref, dict[Ref, list[Matcher]]] = defaultdict(lambda: defaultdict(list))
+        for order, rule in enumerate(self.kb.rules):
+            if rule.kind is not AlertKind.INTERACTION or rule.between is None:
+                continue
+            left, right = rule.between
+            for a in left:
+                for b in right:
+                    rank_a, rank_b = self._ref_rank(a), self._ref_rank(b)
+                    specificity = (rank_a[0] + rank_b[0], rank_a[1] + rank_b[1])
+                    matcher = Matcher(rule, order, specificity)
+                    partners[a][b].append(matcher)
+                    if a != b:
+                        partners[b][a].append(matcher)
+        return {ref: dict(by_partner) for ref, by_partner in partners.items()}
+
+    def matching_rules(self, refs_a: tuple[Ref, ...], refs_b: tuple[Ref, ...]) -> list[Matcher]:
+        """Every interaction rule with one side matching ``refs_a`` and the other ``refs_b``."""
+        found: dict[str, Matcher] = {}
+        for ref_a in refs_a:
+            by_partner = self._partners.get(ref_a)
+            if not by_partner:
+                continue
+            for ref_b in refs_b:
+                for matcher in by_partner.get(ref_b, ()):
+                    best = found.get(matcher.rule.id)
+                    if best is None or matcher.specificity > best.specificity:
+                        found[matcher.rule.id] = matcher
+        return list(found.values())
+
+    @cached_property
+    def ingredients_with_rules(self) -> frozenset[str]:
+        """Ingredients some rule can fire for: the rest are recognised but outside the screen's scope."""
+        covered: set[str] = set()
+
+        def add(refs: Iterable[Ref]) -> None:
+            for ref in refs:
+                covered.update(self.members.get(ref.id, ()) if ref.kind == "class" else (ref.id,))
+
+        for rule in self.kb.rules:
+            if rule.between:
+                add(rule.between[0])
+                add(rule.between[1])
+            if rule.duplication:
+                add(rule.duplication.same_class)
+            if rule.cumulative:
+                covered.update(self.members[rule.cumulative.class_id])
+            if rule.dose_limit:
+                covered.add(rule.dose_limit.ingredient)
+        return frozenset(covered)
+
+    # --- names ---------------------------------------------------------------------------------
+
+    def _index_names(self) -> tuple[dict[str, Concept], dict[str, Concept]]:
+        names: dict[str, Concept] = {}
+        codes: dict[str, Concept] = {}
+        for ingredient in self.kb.ingredients:
+            concept = Concept(ingredient.name, (ingredient.name,), ingredient.rxcui)
+            names[name_key(ingredient.name)] = concept
+            if ingredient.rxcui:
+                codes[ingredient.rxcui] = concept
+        for drug_name in self.kb.names:
+            concept = Concept(drug_name.name, tuple(sorted(drug_name.ingredients)), drug_name.rxcui)
+            names.setdefault(name_key(drug_name.name), concept)
+            if drug_name.rxcui:
+                codes.setdefault(drug_name.rxcui, concept)
+        return names, codes
+
+    def lookup_code(self, rxcui: str) -> Concept | None:
+        return self._codes.get(rxcui.strip())
+
+    def lookup_text(self, text: str) -> Concept | None:
+        """Resolve free text; combination text resolves only if every part does."""
+        for key in candidate_keys(text):
+            concept = self._names.get(key)
+            if concept is not None:
+                return concept
+        parts = combination_parts(text)
+        if len(parts) < 2:
+            return None
+        resolved = [self.lookup_text(part) for part in parts]
+        if any(concept is None for concept in resolved):
+            return None
+        ingredients = sorted({i for concept in resolved if concept for i in concept.ingredients})
+        return Concept(text.strip(), tuple(ingredients))
+
+    @cached_property
+    def _suggestion_choices(self) -> dict[str, str]:
+        """Short names people type (not long RxNorm clinical-drug strings) keyed for fuzzy matching."""
+        choices: dict[str, str] = {}
+        for drug_name in self.kb.names:
+            # Offer names people should use: never a misspelling we accept, nor a long clinical string.
+            if drug_name.kind != "misspelling" and drug_name.tty in (None, "BN", "IN", "PIN"):
+                choices.setdefault(name_key(drug_name.name), drug_name.name)
+        for ingredient in self.kb.ingredients:
+            choices.setdefault(name_key(ingredient.name), ingredient.name)
+        return choices
+
+    def suggest(self, text: str, limit: int = 3) -> tuple[str, ...]:
+        """ "Did you mean" candidates; never used to resolve, only to offer."""
+        query = bare_key(text)
+        if not query:
+            return ()
+        matches = process.extract(
+            query,
+            self._suggestion_choices.keys(),
+            scorer=fuzz.WRatio,
+            limit=limit * 2,
+            score_cutoff=80,
+        )
+        ranked = sorted(matches, key=lambda m: (-m[1], m[0]))
+        unique: list[str] = []
+        for key, _score, _index in ranked:
+            display = self._suggestion_choices[key]
+            if display not in unique:
+                unique.append(display)
+        return tuple(unique[:limit])
+
+    def search_names(self, query: str, limit: int = 20) -> list[Concept]:
+        """Prefix-then-substring search for autocomplete."""
+        key = name_key(query)
+        if not key:
+            return []
+        prefix, inside = [], []
+        for name_text, display in sorted(self._suggestion_choices.items()):
+            if name_text.startswith(key):
+                prefix.append(display)
+            elif key in name_text:
+                inside.append(display)
+        return [self._names[name_key(d)] for d in (prefix + inside)[:limit]]

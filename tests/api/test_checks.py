@@ -1,0 +1,131 @@
+"""POST /api/v1/checks and GET /api/v1/checks/<id> through the Flask app on a real database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.api.schemas import CheckResponse
+from service.db.models import AlertLog
+
+
+def post_check(client: FlaskClient, body: Any) -> Any:
+    return client.post("/api/v1/checks", json=body)
+
+
+def test_a_benzodiazepine_with_an_opioid_is_answered_with_a_major_alert(
+    client: FlaskClient,
+) -> None:
+    response = post_check(client, {"medications": ["Klonopin 2 mg tablet", "PERCOCET 5/325"]})
+    assert response.status_code == 200
+    body = response.get_json()
+    CheckResponse.model_validate(body)  # the documented contract
+    assert body["complete"] is True
+    assert body["highest_severity"] == "major"
+    alert = body["alerts"][0]
+    assert alert["rule"]["id"] == "R1"
+    assert [i["name"] for i in alert["ingredients"]] == ["clonazepam", "oxycodone"]
+    assert alert["medications"] == [0, 1]
+    assert alert["ncpdp"] == {"reason_for_service": "DD", "clinical_significance": "1"}
+    assert alert["cds_indicator"] == "critical"
+    assert alert["sources"] and all(s["url"].startswith("http") for s in alert["sources"])
+    assert body["scope"]["statement"]
+
+
+def test_every_answer_is_logged_before_it_is_sent(client: FlaskClient, session: Session) -> None:
+    body = post_check(client, {"medications": ["clonazepam", "alcohol"]}).get_json()
+    row = session.get(AlertLog, body["check_id"])
+    assert row is not None
+    assert row.channel == "api" and row.kb_version_id == body["kb_version"]
+    assert row.inputs == {"medications": ["clonazepam", "alcohol"]}
+    assert [a["id"] for a in row.alerts] == [a["id"] for a in body["alerts"]]
+    assert row.highest_severity == "major"
+
+
+def test_the_logged_check_is_served_as_it_was_answered(client: FlaskClient) -> None:
+    answer = post_check(client, {"medications": ["clonazepam", "oxycodone"]}).get_json()
+    again = client.get(f"/api/v1/checks/{answer['check_id']}")
+    assert again.status_code == 200
+    assert again.get_json() == answer
+
+
+def test_an_unknown_check_is_a_404_problem(client: FlaskClient) -> None:
+    response = client.get("/api/v1/checks/does-not-exist")
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+
+
+def test_unrecognised_items_come_back_with_suggestions_and_mark_the_check_incomplete(
+    client: FlaskClient,
+) -> None:
+    body = post_check(client, {"medications": ["klonopinn", "oxycodone"]}).get_json()
+    assert body["complete"] is False
+    typo = body["medications"][0]
+    assert typo["status"] == "unrecognized" and "Klonopin" in typo["suggestions"]
+    assert body["scope"]["not_checked"] == ["klonopinn"]
+
+
+def test_no_alerts_means_checked_and_nothing_found(client: FlaskClient) -> None:
+    body = post_check(client, {"medications": ["clonazepam", "amoxicillin"]}).get_json()
+    assert body["alerts"] == [] and body["highest_severity"] is None and body["complete"] is True
+    assert "amoxicillin" in body["scope"]["recognized_without_rules"]
+
+
+def test_structured_items_carry_dose_and_indication(client: FlaskClient) -> None:
+    body = post_check(
+        client,
+        {
+            "medications": [
+                {
+                    "text": "clonazepam 2 mg",
+                    "daily_dose": {"value": 6000, "unit": "mcg"},
+                    "indication": "panic disorder",
+                },
+            ]
+        },
+    ).get_json()
+    assert [(a["kind"], a["rule"]["id"], a["severity"]) for a in body["alerts"]] == [
+        ("dose", "H2", "moderate")
+    ]
+    assert body["alerts"][0]["ncpdp"]["reason_for_service"] == "HD"
+
+
+def test_an_rxcui_alone_is_enough(client: FlaskClient) -> None:
+    body = post_check(client, {"medications": [{"rxcui": "2598"}, "oxycodone"]}).get_json()
+    assert body["medications"][0]["ingredients"][0]["name"] == "clonazepam"
+    assert body["highest_severity"] == "major"
+
+
+def test_min_severity_hides_lower_alerts_but_the_log_keeps_them(
+    client: FlaskClient, session: Session
+) -> None:
+    body = post_check(
+        client, {"medications": ["clonazepam", "zolpidem", "oxycodone"], "min_severity": "major"}
+    ).get_json()
+    assert body["alerts"] and all(
+        a["severity"] in ("major", "contraindicated") for a in body["alerts"]
+    )
+    row = session.get(AlertLog, body["check_id"])
+    assert row is not None
+    hidden = [a for a in row.alerts if not a["shown"]]
+    assert any(a["severity"] == "moderate" for a in hidden)
+
+
+def test_patient_age_escalates_the_beers_rule(client: FlaskClient) -> None:
+    meds = ["clonazepam", "zolpidem", "cyclobenzaprine"]
+    young = post_check(client, {"medications": meds, "patient": {"age": 40}}).get_json()
+    old = post_check(client, {"medications": meds, "patient": {"age": 80}}).get_json()
+    severity = {
+        b: next(a["severity"] for a in r["alerts"] if a["kind"] == "cumulative")
+        for b, r in (("young", young), ("old", old))
+    }
+    assert severity == {"young": "moderate", "old": "major"}
+
+
+def test_rejected_requests_write_nothing(client: FlaskClient, session: Session) -> None:
+    before = session.scalar(select(func.count()).select_from(AlertLog))
+    assert post_check(client, {"medications": []}).status_code == 422
+    assert session.scalar(select(func.count()).select_from(AlertLog)) == before

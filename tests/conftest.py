@@ -1,0 +1,137 @@
+"""Fixtures: a real database per backend (SQLite always, PostgreSQL where it can start), migrated by
+Alembic and loaded with the seed knowledge base once; each test runs inside a transaction that is
+rolled back, so tests never see each other's rows."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session
+
+from service import create_app
+from service.checking import SnapshotCache
+from service.cli import alembic_config
+from service.db import Database, kb_store, make_engine
+from service.domain.snapshot import KbSnapshot
+from service.kb.loader import read_knowledge_base
+
+from . import factories
+from .pg_server import PostgresUnavailable, start_postgres
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_DIR = ROOT / "seed_data"
+
+
+@pytest.fixture(scope="session")
+def seed_kb() -> KbSnapshot:
+    """The seed knowledge base as a snapshot, straight from the files (no database)."""
+    knowledge = read_knowledge_base(SEED_DIR)
+    return KbSnapshot(knowledge.content_hash(), knowledge)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL: ``TEST_DATABASE_URL``, or a throwaway server; fail if required and absent."""
+    given = os.environ.get("TEST_DATABASE_URL")
+    if given:
+        yield given
+        return
+    try:
+        server = start_postgres()
+    except PostgresUnavailable as error:
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail(
+                f"PostgreSQL is required (REQUIRE_POSTGRES=1) but could not start: {error.reason}"
+            )
+        pytest.skip(f"PostgreSQL not available here: {error.reason}")
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def _url_for(
+    backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'alerts.sqlite3'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def database_url(
+    backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    return _url_for(backend, request, tmp_path_factory)
+
+
+def migrate(url: str, revision: str = "head", *, down: bool = False) -> None:
+    config = alembic_config(url)
+    (command.downgrade if down else command.upgrade)(config, revision)
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    """Migrated to head and loaded with the seed knowledge base, committed once per session."""
+    migrate(database_url, "base", down=True)
+    migrate(database_url)
+    engine = make_engine(database_url)
+    with Database(engine).unit_of_work() as session:
+        kb_store.store(session, read_knowledge_base(SEED_DIR))
+        session.commit()
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture()
+def connection(engine: Engine) -> Iterator[Connection]:
+    """One connection in an outer transaction that the test's commits cannot escape."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        transaction.rollback()
+
+
+@pytest.fixture()
+def session(connection: Connection) -> Iterator[Session]:
+    with Database(connection).unit_of_work() as session:
+        factories.bind(session)
+        yield session
+
+
+@pytest.fixture(scope="session")
+def snapshot_cache() -> SnapshotCache:
+    """Shared across tests of a session so the KB snapshot is built once, as in a real process."""
+    return SnapshotCache()
+
+
+@pytest.fixture()
+def app(
+    connection: Connection, database_url: str, snapshot_cache: SnapshotCache, tmp_path: Path
+) -> Flask:
+    return create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "DATABASE": Database(connection),
+            "SNAPSHOTS": snapshot_cache,
+            "SECRET_KEY": "test",
+        }
+    )
+
+
+@pytest.fixture()
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()

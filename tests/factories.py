@@ -1,0 +1,135 @@
+"""factory-boy factories for every model, writing through the current test's session."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import factory
+from sqlalchemy.orm import Session
+
+from service.db import models as m
+
+_session: Session | None = None
+
+
+def bind(session: Session) -> None:
+    """Point every factory at this test's session (the fixture calls it)."""
+    global _session
+    _session = session
+
+
+def _current_session() -> Session:
+    assert _session is not None, "use the `session` fixture before creating rows"
+    return _session
+
+
+class _Base(factory.alchemy.SQLAlchemyModelFactory):  # type: ignore[misc]
+    class Meta:
+        abstract = True
+        sqlalchemy_session_factory = _current_session
+        sqlalchemy_session_persistence = "flush"
+
+
+class KbVersionFactory(_Base):
+    class Meta:
+        model = m.KbVersion
+
+    id = factory.Sequence(lambda n: f"{n:064x}")
+    created_at = factory.LazyFunction(lambda: datetime.now(UTC))
+    activated_at = factory.LazyFunction(lambda: datetime(2000, 1, 1, tzinfo=UTC))
+    scope = "A test knowledge base."
+    counts: Any = factory.LazyFunction(dict)
+
+
+class SourceFactory(_Base):
+    class Meta:
+        model = m.Source
+
+    kb_version_id = factory.LazyAttribute(lambda _: KbVersionFactory().id)
+    key = factory.Sequence(lambda n: f"T{n}")
+    label = "A test source"
+    url = "https://example.org/source"
+
+
+class IngredientFactory(_Base):
+    class Meta:
+        model = m.Ingredient
+
+    kb_version_id = factory.LazyAttribute(lambda _: KbVersionFactory().id)
+    name = factory.Sequence(lambda n: f"testamine {n}")
+    rxcui = factory.Sequence(lambda n: str(900000000 + n))
+    schedule = None
+    notes = ""
+
+
+class DrugNameFactory(_Base):
+    class Meta:
+        model = m.DrugName
+
+    kb_version_id = factory.LazyAttribute(lambda _: KbVersionFactory().id)
+    name = factory.Sequence(lambda n: f"Brandol {n}")
+    kind = "brand"
+    notes = ""
+
+
+class DrugClassFactory(_Base):
+    class Meta:
+        model = m.DrugClass
+
+    kb_version_id = factory.LazyAttribute(lambda _: KbVersionFactory().id)
+    key = factory.Sequence(lambda n: f"class_{n}")
+    name = factory.Sequence(lambda n: f"Class {n}")
+    union_of: Any = factory.LazyFunction(list)
+    notes = ""
+
+
+class RuleFactory(_Base):
+    class Meta:
+        model = m.Rule
+
+    kb_version_id = factory.LazyAttribute(lambda _: KbVersionFactory().id)
+    code = factory.Sequence(lambda n: f"T{n}")
+    position = factory.Sequence(int)
+    kind = "interaction"
+    title = "Test rule"
+    severity = "moderate"
+    summary = "A test summary."
+    effect = "An effect."
+    mechanism = "A mechanism."
+    management = "Monitor."
+    patient_text = "Talk to your pharmacist."
+    notes = ""
+    suggest_naloxone = False
+
+
+class DoseLimitFactory(_Base):
+    class Meta:
+        model = m.DoseLimit
+
+    rule_id = factory.LazyAttribute(lambda _: RuleFactory(kind="dose").id)
+    ingredient_id = factory.LazyAttribute(lambda _: IngredientFactory().id)
+    max_daily_mg = 4.0
+    unless_indication: Any = factory.LazyFunction(list)
+
+
+class AlertLogFactory(_Base):
+    class Meta:
+        model = m.AlertLog
+
+    id = factory.LazyFunction(lambda: str(uuid.uuid4()))
+    created_at = factory.LazyFunction(lambda: datetime.now(UTC))
+    channel = "api"
+    client_id = None
+    request_id = factory.LazyFunction(lambda: uuid.uuid4().hex)
+    kb_version_id = factory.LazyAttribute(lambda _: KbVersionFactory().id)
+    inputs: Any = factory.LazyFunction(lambda: {"medications": ["clonazepam"]})
+    medications: Any = factory.LazyFunction(list)
+    alerts: Any = factory.LazyFunction(list)
+    scope: Any = factory.LazyFunction(
+        lambda: {"statement": "scope", "not_checked": [], "recognized_without_rules": []}
+    )
+    complete = True
+    highest_severity = None
+    min_severity = None

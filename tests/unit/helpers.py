@@ -1,0 +1,20 @@
+"""Run the pure check from plain Python values, as the doors would."""
+
+from __future__ import annotations
+
+from service.domain.check import CheckContext, CheckResult, MedicationInput, check, recognize
+from service.domain.snapshot import KbSnapshot
+
+
+def run(kb: KbSnapshot, *items: str | MedicationInput, age: int | None = None) -> CheckResult:
+    inputs = [MedicationInput(text=i) if isinstance(i, str) else i for i in items]
+    return check(recognize(inputs, kb), kb, CheckContext(patient_age=age))
+
+
+def alert_for(result: CheckResult, *ingredients: str, kind: str | None = None):  # type: ignore[no-untyped-def]
+    """The alert naming exactly these ingredients (and kind), or None."""
+    wanted = tuple(sorted(ingredients))
+    for alert in result.alerts:
+        if alert.ingredients == wanted and (kind is None or alert.kind.value == kind):
+            return alert
+    return None

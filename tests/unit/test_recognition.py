@@ -1,0 +1,95 @@
+"""Recognising what people type: brands, salts, strengths, combination products, codes, typos."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.domain.check import MedicationInput, recognize
+from service.domain.snapshot import KbSnapshot
+from service.domain.text import candidate_keys, name_key, to_milligrams
+
+
+@pytest.mark.parametrize(
+    ("text", "ingredients"),
+    [
+        ("Klonopin 2 mg tablet", ("clonazepam",)),
+        ("PERCOCET 5/325", ("acetaminophen", "oxycodone")),
+        ("oxycodone HCl 5mg", ("oxycodone",)),
+        ("Tylenol PM", ("acetaminophen", "diphenhydramine")),
+        ("alcohol", ("ethanol",)),
+        ("  CLONAZEPAM  ", ("clonazepam",)),
+        ("clonazepam 0.5 MG Oral Tablet", ("clonazepam",)),
+        ("Xanax XR 1 mg", ("alprazolam",)),
+        ("hydrocodone/acetaminophen 10-325", ("acetaminophen", "hydrocodone")),
+        ("Tylenol with Codeine #3", ("acetaminophen", "codeine")),
+        ("Clonazépam", ("clonazepam",)),
+        ("sodium oxybate", ("oxybate",)),
+    ],
+)
+def test_free_text_resolves_to_ingredients(
+    seed_kb: KbSnapshot, text: str, ingredients: tuple[str, ...]
+) -> None:
+    (med,) = recognize([MedicationInput(text=text)], seed_kb)
+    assert med.recognized, text
+    assert med.ingredients == ingredients
+
+
+def test_an_rxcui_of_a_branded_product_resolves(seed_kb: KbSnapshot) -> None:
+    (med,) = recognize([MedicationInput(rxcui="2598")], seed_kb)  # clonazepam ingredient
+    assert med.recognized and med.ingredients == ("clonazepam",)
+
+
+@pytest.mark.parametrize("tty", ["SCD", "SBD", "BN", "PIN"])
+def test_rxcuis_of_every_term_type_resolve(seed_kb: KbSnapshot, tty: str) -> None:
+    concept = next(n for n in seed_kb.kb.names if n.tty == tty)
+    assert concept.rxcui is not None
+    (med,) = recognize([MedicationInput(rxcui=concept.rxcui)], seed_kb)
+    assert med.ingredients == concept.ingredients
+
+
+def test_every_rxnorm_concept_resolves_completely(seed_kb: KbSnapshot) -> None:
+    concepts = [n for n in seed_kb.kb.names if n.rxcui]
+    assert len(concepts) > 3000
+    for concept in concepts:
+        resolved = seed_kb.lookup_code(concept.rxcui or "")
+        assert resolved is not None and resolved.ingredients == concept.ingredients
+
+
+def test_an_unknown_code_is_unrecognised_not_dropped(seed_kb: KbSnapshot) -> None:
+    (med,) = recognize([MedicationInput(rxcui="999999999")], seed_kb)
+    assert not med.recognized and med.input.rxcui == "999999999"
+
+
+def test_a_typo_is_never_guessed(seed_kb: KbSnapshot) -> None:
+    (med,) = recognize([MedicationInput(text="klonopinn")], seed_kb)
+    assert not med.recognized
+    assert med.suggestions[0] == "Klonopin"
+
+
+def test_gibberish_gets_no_suggestions(seed_kb: KbSnapshot) -> None:
+    (med,) = recognize([MedicationInput(text="qqqzzzxxx")], seed_kb)
+    assert not med.recognized and med.suggestions == ()
+
+
+def test_a_combination_resolves_only_when_every_part_does(seed_kb: KbSnapshot) -> None:
+    (med,) = recognize([MedicationInput(text="oxycodone / unobtainium")], seed_kb)
+    assert not med.recognized
+
+
+def test_names_compare_without_case_accents_or_punctuation() -> None:
+    assert name_key("NyQuil Cold & Flu!") == name_key("nyquil  cold flu")
+    assert name_key("Café") == "cafe"
+
+
+def test_strength_form_and_salt_are_stripped_in_order() -> None:
+    assert list(candidate_keys("Oxycodone HCl 5 mg ER tablet"))[-1] == "oxycodone"
+
+
+@pytest.mark.parametrize(("value", "unit", "mg"), [(6, "mg", 6), (500, "mcg", 0.5), (1, "g", 1000)])
+def test_dose_units_convert_to_milligrams(value: float, unit: str, mg: float) -> None:
+    assert to_milligrams(value, unit) == pytest.approx(mg)
+
+
+def test_an_unknown_dose_unit_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unknown dose unit"):
+        to_milligrams(1, "tablespoons")
