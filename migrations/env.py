@@ -14,6 +14,7 @@ from service.db.models import Base
 config = context.config
 target_metadata = Base.metadata
 logging.getLogger("alembic").setLevel(logging.INFO)
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def _url() -> str:

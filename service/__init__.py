@@ -23,6 +23,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     logging.basicConfig(
         level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # chatty at import
 
     # DATABASE and SNAPSHOTS let an embedding process or a test hand in its own.
     database = app.config.get("DATABASE") or Database.from_url(app.config["DATABASE_URL"])

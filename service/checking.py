@@ -101,6 +101,12 @@ def run_check(
     return answer_document(entry)
 
 
+def iso_utc(moment: datetime) -> str:
+    """ISO 8601 in UTC with a Z; SQLite hands back naive datetimes, which we stored as UTC."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def answer_document(entry: AlertLog) -> dict[str, Any]:
     """The answer as the caller received it, rebuilt from its log row (alerts below the minimum hidden)."""
     shown = [{k: v for k, v in a.items() if k != "shown"} for a in entry.alerts if a["shown"]]
@@ -108,9 +114,7 @@ def answer_document(entry: AlertLog) -> dict[str, Any]:
     return {
         "check_id": entry.id,
         "kb_version": entry.kb_version_id,
-        "checked_at": entry.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-        if entry.created_at.tzinfo
-        else entry.created_at.isoformat() + "Z",
+        "checked_at": iso_utc(entry.created_at),
         "complete": entry.complete,
         "highest_severity": highest.value if highest else None,
         "scope": entry.scope,

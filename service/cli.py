@@ -9,10 +9,10 @@ import click
 from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from .appctx import database, snapshots
-from .checking import CheckRequest, ServiceUnavailable, run_check
+from .checking import CheckRequest, ServiceUnavailable, iso_utc, run_check
 from .db import kb_store
 from .domain.check import CheckContext, MedicationInput
 from .kb.loader import KbValidationError, read_knowledge_base
@@ -84,12 +84,13 @@ def kb_show() -> None:
             sys.exit(1)
         counts = kb_store.counts(session, version.id)
     click.echo(f"version (content SHA-256): {version.id}")
-    click.echo(f"activated at: {version.activated_at.isoformat()}")
+    click.echo(f"activated at: {iso_utc(version.activated_at)}")
     for key, value in counts.items():
         click.echo(f"{key}: {value}")
 
 
 @click.command("check")
+@with_appcontext
 @click.argument("medications", nargs=-1, required=True)
 @click.option("--age", type=click.IntRange(0, 130), help="Patient age in years.")
 def check_command(medications: tuple[str, ...], age: int | None) -> None:

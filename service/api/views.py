@@ -10,7 +10,7 @@ from flask import Response, jsonify, render_template, request
 from pydantic import ValidationError
 
 from ..appctx import database, request_id, snapshots
-from ..checking import CheckRequest, ServiceUnavailable, find_check, run_check
+from ..checking import CheckRequest, ServiceUnavailable, find_check, iso_utc, run_check
 from ..db import kb_store
 from ..domain.check import CheckContext, MedicationInput
 from ..domain.document import ingredient_refs
@@ -186,7 +186,7 @@ def kb_info() -> Response:
         return _unavailable(error)
     return jsonify(
         version=version.id,
-        activated_at=version.activated_at.isoformat(),
+        activated_at=iso_utc(version.activated_at),
         scope=version.scope,
         counts=counts,
     )

@@ -1,0 +1,62 @@
+"""The schema guards what the loader also checks, so a bad row cannot slip in by another route."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from service.db.models import RuleParty
+
+from ..factories import (
+    AlertLogFactory,
+    DoseLimitFactory,
+    IngredientFactory,
+    KbVersionFactory,
+    RuleFactory,
+)
+
+
+def test_a_rule_with_an_unknown_severity_is_rejected_by_the_database(session: Session) -> None:
+    with pytest.raises(IntegrityError), session.begin_nested():
+        RuleFactory(severity="severe")
+
+
+def test_a_rule_party_must_name_exactly_one_target(session: Session) -> None:
+    rule = RuleFactory()
+    with pytest.raises(IntegrityError), session.begin_nested():
+        session.add(RuleParty(rule_id=rule.id, role="left", position=0))
+        session.flush()
+
+
+def test_a_dose_limit_belongs_to_one_rule(session: Session) -> None:
+    limit = DoseLimitFactory()
+    with pytest.raises(IntegrityError), session.begin_nested():
+        DoseLimitFactory(rule_id=limit.rule_id)
+
+
+def test_ingredient_names_are_unique_within_a_version(session: Session) -> None:
+    version = KbVersionFactory()
+    IngredientFactory(kb_version_id=version.id, name="testamine")
+    IngredientFactory(
+        kb_version_id=KbVersionFactory().id, name="testamine"
+    )  # another version: fine
+    with pytest.raises(IntegrityError), session.begin_nested():
+        IngredientFactory(kb_version_id=version.id, name="testamine")
+
+
+def test_a_logged_check_is_served_from_its_row(client: FlaskClient, session: Session) -> None:
+    entry = AlertLogFactory(
+        alerts=[
+            {"id": "R1:a+b", "severity": "major", "shown": True},
+            {"id": "R11:a+c", "severity": "moderate", "shown": False},
+        ],
+        highest_severity="major",
+    )
+    session.commit()
+    body = client.get(f"/api/v1/checks/{entry.id}").get_json()
+    assert body["check_id"] == entry.id
+    assert [a["id"] for a in body["alerts"]] == ["R1:a+b"]  # hidden alerts stay in the log only
+    assert body["highest_severity"] == "major"
+    assert body["checked_at"].endswith("Z")

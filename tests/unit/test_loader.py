@@ -1,0 +1,111 @@
+"""The loader refuses a bad knowledge base with problems naming file and line, before writing anything."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from service.kb.loader import KbValidationError, read_knowledge_base
+
+from ..conftest import SEED_DIR
+
+
+@pytest.fixture()
+def kb_dir(tmp_path: Path) -> Path:
+    target = tmp_path / "kb"
+    shutil.copytree(SEED_DIR, target)
+    return target
+
+
+def _edit(path: Path, old: str, new: str) -> int:
+    """Replace the first ``old`` and return its 1-based line number."""
+    text = path.read_text()
+    index = text.index(old)
+    path.write_text(text[:index] + new + text[index + len(old) :])
+    return text[:index].count("\n") + 1
+
+
+def _line_of_rule(path: Path, rule_id: str) -> int:
+    lines = path.read_text().splitlines()
+    return next(n for n, line in enumerate(lines, 1) if line.strip() == f"- id: {rule_id}")
+
+
+def _problems(kb_dir: Path) -> list[str]:
+    with pytest.raises(KbValidationError) as caught:
+        read_knowledge_base(kb_dir)
+    return caught.value.problems
+
+
+def test_the_seed_knowledge_base_is_valid_and_its_id_is_its_content_hash() -> None:
+    knowledge = read_knowledge_base(SEED_DIR)
+    assert re.fullmatch(r"[0-9a-f]{64}", knowledge.content_hash())
+    assert read_knowledge_base(SEED_DIR).content_hash() == knowledge.content_hash()
+
+
+def test_an_unknown_drug_in_a_class_names_the_file_and_line(kb_dir: Path) -> None:
+    classes = kb_dir / "classes.yaml"
+    line = _line_of_rule(classes, "z_drugs")
+    classes.write_text(
+        classes.read_text().replace("members: [eszopiclone", "members: [nosuchdrug, eszopiclone", 1)
+    )
+    assert any(
+        p.startswith(f"classes.yaml:{line}:") and "nosuchdrug" in p for p in _problems(kb_dir)
+    )
+
+
+def test_an_unknown_class_in_a_rule_is_refused(kb_dir: Path) -> None:
+    rules = kb_dir / "rules.yaml"
+    line = _line_of_rule(rules, "R1")
+    _edit(rules, "- [class:opioids]", "- [class:opiates]")
+    assert any(p.startswith(f"rules.yaml:{line}:") and "opiates" in p for p in _problems(kb_dir))
+
+
+def test_a_rule_without_a_source_is_refused(kb_dir: Path) -> None:
+    rules = kb_dir / "rules.yaml"
+    line = _line_of_rule(rules, "R4")
+    text = rules.read_text()
+    start = text.index("- id: R4")
+    end = text.index("\n- id:", start)
+    block = re.sub(r"\n  sources: \[[^\]]*\]", "\n  sources: []", text[start:end])
+    rules.write_text(text[:start] + block + text[end:])
+    assert any(p.startswith(f"rules.yaml:{line}:") and "no source" in p for p in _problems(kb_dir))
+
+
+def test_an_unknown_severity_is_refused(kb_dir: Path) -> None:
+    rules = kb_dir / "rules.yaml"
+    line = _line_of_rule(rules, "R1")
+    _edit(rules, "severity: major", "severity: severe")
+    assert any(p.startswith(f"rules.yaml:{line}:") and "severe" in p for p in _problems(kb_dir))
+
+
+def test_a_name_that_means_two_things_is_refused(kb_dir: Path) -> None:
+    names = kb_dir / "names.csv"
+    with names.open("a") as handle:
+        handle.write("KLONOPIN,alprazolam,brand,\n")
+    line = len(names.read_text().splitlines())
+    problems = _problems(kb_dir)
+    # The problem names both places, whichever of the two was read first.
+    assert any(f"names.csv:{line}" in p and "klonopin" in p.lower() for p in problems), problems
+
+
+def test_an_unknown_ingredient_in_a_product_is_refused(kb_dir: Path) -> None:
+    names = kb_dir / "names.csv"
+    with names.open("a") as handle:
+        handle.write("Fakeocet,oxycodone;unobtainium,brand,\n")
+    line = len(names.read_text().splitlines())
+    assert any(p.startswith(f"names.csv:{line}:") and "unobtainium" in p for p in _problems(kb_dir))
+
+
+def test_every_problem_is_reported_at_once(kb_dir: Path) -> None:
+    _edit(kb_dir / "rules.yaml", "severity: major", "severity: severe")
+    with (kb_dir / "names.csv").open("a") as handle:
+        handle.write("Fakeocet,unobtainium,brand,\n")
+    assert len(_problems(kb_dir)) >= 2
+
+
+def test_a_missing_file_is_a_clear_error(kb_dir: Path) -> None:
+    (kb_dir / "sources.yaml").unlink()
+    assert "sources.yaml" in _problems(kb_dir)[0]
