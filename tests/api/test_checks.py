@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -9,7 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.api.schemas import CheckResponse
+from service.db import kb_store
 from service.db.models import AlertLog
+from service.kb.loader import read_knowledge_base
+
+from ..conftest import SEED_DIR
 
 
 def post_check(client: FlaskClient, body: Any) -> Any:
@@ -129,3 +135,17 @@ def test_rejected_requests_write_nothing(client: FlaskClient, session: Session) 
     before = session.scalar(select(func.count()).select_from(AlertLog))
     assert post_check(client, {"medications": []}).status_code == 422
     assert session.scalar(select(func.count()).select_from(AlertLog)) == before
+
+
+def test_a_newly_loaded_knowledge_base_is_used_by_the_next_check(
+    client: FlaskClient, session: Session, tmp_path: Path
+) -> None:
+    first = post_check(client, {"medications": ["clonazepam", "oxycodone"]}).get_json()
+    shutil.copytree(SEED_DIR, tmp_path / "kb")
+    rules = tmp_path / "kb" / "rules.yaml"
+    rules.write_text(rules.read_text().replace("title: Opioid with a benzodiazepine", "title: Opioid + benzodiazepine", 1))
+    version, _ = kb_store.store(session, read_knowledge_base(tmp_path / "kb"))
+    session.commit()
+    second = post_check(client, {"medications": ["clonazepam", "oxycodone"]}).get_json()
+    assert second["kb_version"] == version.id != first["kb_version"]
+    assert second["alerts"][0]["rule"]["title"] == "Opioid + benzodiazepine"
