@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -13,8 +13,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .db import Database, kb_store
-from .db.models import AlertLog
-from .domain.check import CheckContext, MedicationInput, check, recognize
+from .db.models import AlertLog, LoggedAlert
+from .domain.check import CheckContext, CheckResult, MedicationInput, check, recognize
 from .domain.document import alert_document, is_shown, medication_document, scope_document
 from .domain.severity import Severity
 from .domain.snapshot import KbSnapshot
@@ -47,6 +47,14 @@ class SnapshotCache:
 
 
 @dataclass(frozen=True)
+class Caller:
+    """The authenticated client a door resolved, and the least severity it is to be shown."""
+
+    client_id: str
+    min_severity: Severity
+
+
+@dataclass(frozen=True)
 class CheckRequest:
     """A door's parsed request: the items as received (for the log) and as the domain reads them."""
 
@@ -64,37 +72,71 @@ def run_check(
     *,
     channel: str,
     request_id: str,
-    client_id: str | None = None,
+    caller: Caller | None = None,
 ) -> dict[str, Any]:
     """Check and log; returns the answer document. Raises ``ServiceUnavailable`` to fail closed."""
+
+    def evaluate(kb: KbSnapshot) -> CheckResult:
+        return check(recognize(request.items, kb), kb, request.context)
+
+    return answer_and_log(
+        db, snapshots, evaluate, request, channel=channel, request_id=request_id, caller=caller
+    )
+
+
+def answer_and_log(
+    db: Database,
+    snapshots: SnapshotCache,
+    evaluate: Callable[[KbSnapshot], CheckResult],
+    request: CheckRequest,
+    *,
+    channel: str,
+    request_id: str,
+    caller: Caller | None = None,
+) -> dict[str, Any]:
+    """Evaluate against the active KB and write the log row in the same transaction, or fail closed.
+
+    ``evaluate`` is the domain call (a list check, or a one-drug lookup); everything else is shared.
+    """
+    floors = [request.min_severity, caller.min_severity if caller else None]
+    min_severity = max((s for s in floors if s is not None), default=None)
     try:
         with db.unit_of_work() as session:
             kb = snapshots.get(session)
-            medications = recognize(request.items, kb)
-            result = check(medications, kb, request.context)
-            checked_at = datetime.now(UTC)
-            alerts = [
-                alert_document(a, kb, is_shown(a, request.min_severity)) for a in result.alerts
-            ]
+            result = evaluate(kb)
+            alerts = [alert_document(a, kb, is_shown(a, min_severity)) for a in result.alerts]
+            for alert in alerts:
+                alert["uuid"] = str(uuid.uuid4())
             entry = AlertLog(
                 id=str(uuid.uuid4()),
-                created_at=checked_at,
+                created_at=datetime.now(UTC),
                 channel=channel,
-                client_id=client_id,
+                client_id=caller.client_id if caller else None,
                 request_id=request_id,
                 kb_version_id=kb.version,
                 inputs=request.raw_request,
                 medications=[
                     medication_document(m, raw, kb)
-                    for m, raw in zip(medications, request.raw_items, strict=True)
+                    for m, raw in zip(result.medications, request.raw_items, strict=True)
                 ],
                 alerts=alerts,
                 scope=scope_document(result, kb),
                 complete=result.complete,
                 highest_severity=result.highest_severity.value if result.highest_severity else None,
-                min_severity=request.min_severity.value if request.min_severity else None,
+                min_severity=min_severity.value if min_severity else None,
             )
             session.add(entry)
+            session.add_all(
+                LoggedAlert(
+                    uuid=a["uuid"],
+                    alert_log_id=entry.id,
+                    alert_id=a["id"],
+                    rule_code=a["rule"]["id"],
+                    severity=a["severity"],
+                    shown=a["shown"],
+                )
+                for a in alerts
+            )
             session.commit()
     except SQLAlchemyError as error:
         raise ServiceUnavailable("the alert log could not be written") from error
@@ -123,10 +165,11 @@ def answer_document(entry: AlertLog) -> dict[str, Any]:
     }
 
 
-def find_check(db: Database, check_id: str) -> dict[str, Any] | None:
+def find_check(db: Database, check_id: str, client_id: str | None) -> dict[str, Any] | None:
+    """A logged check, only for the client that asked for it."""
     try:
-        with db.unit_of_work() as session:
+        with db.unit_of_work(read_only=True) as session:
             entry = session.get(AlertLog, check_id)
-            return answer_document(entry) if entry else None
+            return answer_document(entry) if entry and entry.client_id == client_id else None
     except SQLAlchemyError as error:
         raise ServiceUnavailable("the alert log could not be read") from error

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import json
 import sys
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from .appctx import database, snapshots
 from .checking import CheckRequest, ServiceUnavailable, iso_utc, run_check
-from .db import kb_store
+from .db import clients, kb_store
 from .domain.check import CheckContext, MedicationInput
 from .kb.loader import KbValidationError, read_knowledge_base
 
@@ -21,6 +23,8 @@ MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 kb_cli = AppGroup("kb", help="The knowledge base.")
+clients_cli = AppGroup("clients", help="API clients (pharmacy systems, EHRs) and their keys.")
+SEVERITY_CHOICE = click.Choice(["minor", "moderate", "major", "contraindicated"])
 
 
 def alembic_config(url: str) -> Config:
@@ -77,7 +81,7 @@ def kb_load(directory: Path | None) -> None:
 @kb_cli.command("show")
 def kb_show() -> None:
     """Show the active version, its content hash and counts."""
-    with database().unit_of_work() as session:
+    with database().unit_of_work(read_only=True) as session:
         version = kb_store.active_version(session)
         if version is None:
             click.echo("No knowledge base is loaded. Run: flask --app service kb load", err=True)
@@ -141,7 +145,104 @@ def render_answer(answer: dict[str, object]) -> str:
     return "\n".join(out)
 
 
+def _operator() -> str:
+    """Who ran the command, for the audit events it records."""
+    return f"cli:{getpass.getuser()}"
+
+
+@clients_cli.command("create")
+@click.argument("name")
+@click.option("--min-severity", type=SEVERITY_CHOICE, default="minor", show_default=True)
+def clients_create(name: str, min_severity: str) -> None:
+    """Create a client; its API key is printed once, as the last line."""
+    with database().unit_of_work() as session:
+        try:
+            client, key = clients.create(session, name, min_severity, _operator())
+        except clients.ClientError as error:
+            raise click.ClickException(str(error)) from error
+        session.commit()
+    click.echo(f"Created client {client.name} (minimum severity {client.min_severity}).")
+    click.echo("Its API key follows; it is shown only now and cannot be recovered:")
+    click.echo(key)
+
+
+@clients_cli.command("list")
+def clients_list() -> None:
+    """List clients with their minimum severity and status."""
+    with database().unit_of_work(read_only=True) as session:
+        rows = clients.all_clients(session)
+        for c in rows:
+            status = f"revoked {iso_utc(c.revoked_at)}" if c.revoked_at else "active"
+            jwt = f", JWT iss {c.jwt_issuer} ({len(c.keys)} key(s))" if c.jwt_issuer else ""
+            click.echo(f"{c.name}\tmin {c.min_severity}\t{status}{jwt}")
+    if not rows:
+        click.echo("No clients. Create one: flask --app service clients create NAME")
+
+
+@clients_cli.command("revoke")
+@click.argument("name")
+def clients_revoke(name: str) -> None:
+    """Revoke a client's key at once."""
+    with database().unit_of_work() as session:
+        try:
+            clients.revoke(session, name, _operator())
+        except clients.ClientError as error:
+            raise click.ClickException(str(error)) from error
+        session.commit()
+    click.echo(f"Revoked client {name}.")
+
+
+@clients_cli.command("set-min-severity")
+@click.argument("name")
+@click.argument("level", type=SEVERITY_CHOICE)
+def clients_set_min_severity(name: str, level: str) -> None:
+    """Set the least severity NAME is shown (ONC 170.315(a)(4)); the change is logged."""
+    with database().unit_of_work() as session:
+        try:
+            old, new = clients.set_min_severity(session, name, level, _operator())
+        except clients.ClientError as error:
+            raise click.ClickException(str(error)) from error
+        session.commit()
+    click.echo(f"Client {name}: minimum severity {old} -> {new}.")
+
+
+@clients_cli.command("add-jwk")
+@click.argument("name")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--issuer", help="The iss claim this client's JWTs carry (needed the first time).")
+def clients_add_jwk(name: str, file: Path, issuer: str | None) -> None:
+    """Register the public key(s) in FILE (a JWK or a JWK Set) for NAME's CDS Hooks JWTs."""
+    try:
+        document = json.loads(file.read_text())
+    except ValueError as error:
+        raise click.ClickException(f"{file} is not JSON: {error}") from error
+    keys = document.get("keys", [document]) if isinstance(document, dict) else []
+    with database().unit_of_work() as session:
+        try:
+            kids = [clients.add_jwk(session, name, key, issuer, _operator()) for key in keys]
+        except clients.ClientError as error:
+            raise click.ClickException(str(error)) from error
+        session.commit()
+    click.echo(f"Client {name}: added key(s) {', '.join(kids)}.")
+
+
+@clients_cli.command("set-jwks-url")
+@click.argument("name")
+@click.argument("url")
+@click.option("--issuer", help="The iss claim this client's JWTs carry (needed the first time).")
+def clients_set_jwks_url(name: str, url: str, issuer: str | None) -> None:
+    """Fetch NAME's signing keys from a JWK Set URL (cached) instead of registering them one by one."""
+    with database().unit_of_work() as session:
+        try:
+            clients.set_jwks_url(session, name, url, issuer, _operator())
+        except clients.ClientError as error:
+            raise click.ClickException(str(error)) from error
+        session.commit()
+    click.echo(f"Client {name}: keys from {url}.")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(kb_cli)
+    app.cli.add_command(clients_cli)
     app.cli.add_command(check_command)

@@ -23,7 +23,7 @@ def healthz() -> Response:
 def readyz() -> Response:
     """Ready only when the database answers and a knowledge base is loaded."""
     try:
-        with database().unit_of_work() as session:
+        with database().unit_of_work(read_only=True) as session:
             session.execute(text("SELECT 1"))
             kb = snapshots().get(session)
     except (SQLAlchemyError, ServiceUnavailable) as error:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from service import create_app
 from service.checking import SnapshotCache
 from service.cli import alembic_config
-from service.db import Database, kb_store, make_engine
+from service.db import Database, clients, kb_store, make_engine
 from service.domain.snapshot import KbSnapshot
 from service.kb.loader import read_knowledge_base
 
@@ -133,5 +133,21 @@ def app(
 
 
 @pytest.fixture()
-def client(app: Flask) -> FlaskClient:
+def api_key(session: Session) -> str:
+    """The key of a pharmacy client created for this test (minimum severity: minor)."""
+    _, key = clients.create(session, "test-pharmacy", "minor", actor="test")
+    session.commit()
+    return key
+
+
+@pytest.fixture()
+def anonymous(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture()
+def client(app: Flask, api_key: str) -> FlaskClient:
+    """A test client that sends the pharmacy client's API key on every request."""
+    test_client = app.test_client()
+    test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {api_key}"
+    return test_client

@@ -10,6 +10,7 @@ from flask import Response, jsonify, render_template, request
 from pydantic import ValidationError
 
 from ..appctx import database, request_id, snapshots
+from ..auth import caller_from_api_key
 from ..checking import CheckRequest, ServiceUnavailable, find_check, iso_utc, run_check
 from ..db import kb_store
 from ..domain.check import CheckContext, MedicationInput
@@ -23,8 +24,22 @@ from .schemas import CheckRequestBody, MedicationItem
 from .validation import field_errors
 
 
+def _unauthorized() -> Response:
+    response = problem(
+        401,
+        "Unauthorized",
+        "Send a valid API key as 'Authorization: Bearer <key>'.",
+        "unauthorized",
+    )
+    response.headers["WWW-Authenticate"] = 'Bearer realm="interaction-alerts"'
+    return response
+
+
 @blueprint.post("/checks")
 def create_check() -> Response | tuple[Response, int]:
+    caller = caller_from_api_key()
+    if caller is None:
+        return _unauthorized()
     if not request.is_json:
         return problem(
             415,
@@ -63,7 +78,12 @@ def create_check() -> Response | tuple[Response, int]:
     )
     try:
         answer = run_check(
-            database(), snapshots(), check_request, channel="api", request_id=request_id()
+            database(),
+            snapshots(),
+            check_request,
+            channel="api",
+            request_id=request_id(),
+            caller=caller,
         )
     except ServiceUnavailable as error:
         return _unavailable(error)
@@ -95,8 +115,11 @@ def _unavailable(error: ServiceUnavailable) -> Response:
 
 @blueprint.get("/checks/<check_id>")
 def get_check(check_id: str) -> Response:
+    caller = caller_from_api_key()
+    if caller is None:
+        return _unauthorized()
     try:
-        answer = find_check(database(), check_id)
+        answer = find_check(database(), check_id, caller.client_id)
     except ServiceUnavailable as error:
         return _unavailable(error)
     if answer is None:
@@ -126,7 +149,7 @@ def search_drugs() -> Response:
             errors=[{"field": "limit", "message": "must be a number from 1 to 50"}],
         )
     try:
-        with database().unit_of_work() as session:
+        with database().unit_of_work(read_only=True) as session:
             kb = snapshots().get(session)
     except ServiceUnavailable as error:
         return _unavailable(error)
@@ -140,7 +163,7 @@ def search_drugs() -> Response:
 @blueprint.get("/rules")
 def list_rules() -> Response:
     try:
-        with database().unit_of_work() as session:
+        with database().unit_of_work(read_only=True) as session:
             kb = snapshots().get(session)
     except ServiceUnavailable as error:
         return _unavailable(error)
@@ -177,7 +200,7 @@ def list_rules() -> Response:
 @blueprint.get("/kb")
 def kb_info() -> Response:
     try:
-        with database().unit_of_work() as session:
+        with database().unit_of_work(read_only=True) as session:
             version = kb_store.active_version(session)
             if version is None:
                 raise ServiceUnavailable("no knowledge base is loaded")

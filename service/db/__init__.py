@@ -18,15 +18,22 @@ class Database:
         # A test binds to a connection inside an outer transaction: our commits become savepoints.
         mode = "create_savepoint" if isinstance(bind, Connection) else "rollback_only"
         self._sessions = sessionmaker(bind=bind, expire_on_commit=False, join_transaction_mode=mode)
+        reader = bind.execution_options(read_only=True) if isinstance(bind, Engine) else bind
+        self._readers = sessionmaker(
+            bind=reader, expire_on_commit=False, join_transaction_mode=mode
+        )
 
     @classmethod
     def from_url(cls, url: str, **engine_options: Any) -> Database:
         return cls(make_engine(url, **engine_options))
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[Session]:
-        """A session that rolls back unless the caller commits: a check and its log row land together."""
-        session = self._sessions()
+    def unit_of_work(self, *, read_only: bool = False) -> Iterator[Session]:
+        """A session that rolls back unless the caller commits: a check and its log row land together.
+
+        ``read_only`` sessions do not take SQLite's write lock, so lookups never queue behind writers.
+        """
+        session = (self._readers if read_only else self._sessions)()
         try:
             yield session
         except BaseException:
@@ -61,6 +68,7 @@ def make_engine(url: str, **options: Any) -> Engine:
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
         # IMMEDIATE takes the write lock up front: a read-then-write check never fails on upgrade.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get("read_only", False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine

@@ -41,6 +41,7 @@ def store(session: Session, knowledge: kb.KnowledgeBase) -> tuple[m.KbVersion, b
         activated_at=now,
         scope=knowledge.scope,
         counts=knowledge.counts(),
+        naloxone_rxcui=knowledge.naloxone_rxcui,
     )
     session.add(version)
     _write_content(session, version_id, knowledge)
@@ -233,6 +234,7 @@ def load(session: Session, version_id: str) -> kb.KnowledgeBase:
             for c in classes
         ),
         rules=tuple(_rule(r) for r in rules),
+        naloxone_rxcui=version.naloxone_rxcui,
     )
 
 

@@ -47,6 +47,7 @@ class KbVersion(Base):
     activated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     scope: Mapped[str] = mapped_column(Text)
     counts: Mapped[dict[str, Any]]
+    naloxone_rxcui: Mapped[str | None] = mapped_column(String(12))
 
 
 class _Versioned:
@@ -226,7 +227,7 @@ class AlertLog(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     channel: Mapped[str] = mapped_column(String(16))
-    client_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    client_id: Mapped[str | None] = mapped_column(ForeignKey("api_client.id"), index=True)
     request_id: Mapped[str] = mapped_column(String(64))
     kb_version_id: Mapped[str] = mapped_column(ForeignKey("kb_version.id"), index=True)
     inputs: Mapped[dict[str, Any]]
@@ -236,3 +237,90 @@ class AlertLog(Base):
     complete: Mapped[bool] = mapped_column(Boolean)
     highest_severity: Mapped[str | None] = mapped_column(String(16))
     min_severity: Mapped[str | None] = mapped_column(String(16))
+
+
+class ApiClient(Base):
+    """A pharmacy system or EHR allowed to call the service; only a hash of its key is kept."""
+
+    __tablename__ = "api_client"
+    __table_args__ = (CheckConstraint(f"min_severity IN ({SEVERITIES})", name="min_severity"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    min_severity: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    jwt_issuer: Mapped[str | None] = mapped_column(String(300), unique=True)
+    jwks_url: Mapped[str | None] = mapped_column(Text)
+    keys: Mapped[list[ClientKey]] = relationship(order_by="ClientKey.id")
+
+
+class ClientKey(Base):
+    """A public JWK a CDS client signs its JWTs with."""
+
+    __tablename__ = "client_key"
+    __table_args__ = (UniqueConstraint("client_id", "kid", name="uq_client_key_client_kid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("api_client.id", ondelete="CASCADE"), index=True
+    )
+    kid: Mapped[str] = mapped_column(String(200))
+    jwk: Mapped[dict[str, Any]]
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SeenJwt(Base):
+    """JWT ids already used, kept until they expire, so a captured token cannot be replayed."""
+
+    __tablename__ = "seen_jwt"
+
+    issuer: Mapped[str] = mapped_column(String(300), primary_key=True)
+    jti: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class AuditEvent(Base):
+    """A security-relevant action: who did what to what, when, and how it turned out."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target: Mapped[str] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(16))
+    details: Mapped[dict[str, Any]]
+
+
+class LoggedAlert(Base):
+    """One alert of a logged check, addressable by uuid (CDS cards, feedback, audit queries)."""
+
+    __tablename__ = "logged_alert"
+    __table_args__ = (CheckConstraint(f"severity IN ({SEVERITIES})", name="severity"),)
+
+    uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    alert_log_id: Mapped[str] = mapped_column(ForeignKey("alert_log.id"), index=True)
+    alert_id: Mapped[str] = mapped_column(String(300))
+    rule_code: Mapped[str] = mapped_column(String(16), index=True)
+    severity: Mapped[str] = mapped_column(String(16))
+    shown: Mapped[bool] = mapped_column(Boolean)
+
+
+class CdsFeedback(Base):
+    """What a clinician did with a card: accepted (which suggestions) or overridden (why)."""
+
+    __tablename__ = "cds_feedback"
+    __table_args__ = (CheckConstraint("outcome IN ('accepted', 'overridden')", name="outcome"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_uuid: Mapped[str] = mapped_column(ForeignKey("logged_alert.uuid"), index=True)
+    client_id: Mapped[str | None] = mapped_column(ForeignKey("api_client.id"))
+    outcome: Mapped[str] = mapped_column(String(16))
+    accepted_suggestions: Mapped[list[Any]]
+    override_reason: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    override_comment: Mapped[str | None] = mapped_column(Text)
+    outcome_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

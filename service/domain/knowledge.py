@@ -139,6 +139,7 @@ class KnowledgeBase:
     names: tuple[DrugName, ...]
     classes: tuple[DrugClass, ...]
     rules: tuple[Rule, ...]
+    naloxone_rxcui: str | None = None
 
     def content_hash(self) -> str:
         """Order-independent where order means nothing; rules keep theirs (it breaks precedence ties)."""

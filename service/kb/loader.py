@@ -98,6 +98,11 @@ def read_knowledge_base(directory: Path) -> KnowledgeBase:
     scope = str(meta.data.get("scope", "")).strip()
     if not scope:
         problems.add(meta, "the scope statement is missing")
+    naloxone = str(meta.data.get("naloxone_rxcui") or "").strip() or None
+    if naloxone and not any(n.rxcui == naloxone and "naloxone" in n.ingredients for n in names):
+        problems.add(
+            meta, f"naloxone_rxcui {naloxone} is not a naloxone product in rxnorm_concepts.csv"
+        )
     if problems.items:
         raise KbValidationError(problems.items)
     return KnowledgeBase(
@@ -107,6 +112,7 @@ def read_knowledge_base(directory: Path) -> KnowledgeBase:
         names=tuple(names),
         classes=tuple(classes),
         rules=tuple(rules),
+        naloxone_rxcui=naloxone,
     )
 
 

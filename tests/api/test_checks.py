@@ -143,7 +143,11 @@ def test_a_newly_loaded_knowledge_base_is_used_by_the_next_check(
     first = post_check(client, {"medications": ["clonazepam", "oxycodone"]}).get_json()
     shutil.copytree(SEED_DIR, tmp_path / "kb")
     rules = tmp_path / "kb" / "rules.yaml"
-    rules.write_text(rules.read_text().replace("title: Opioid with a benzodiazepine", "title: Opioid + benzodiazepine", 1))
+    rules.write_text(
+        rules.read_text().replace(
+            "title: Opioid with a benzodiazepine", "title: Opioid + benzodiazepine", 1
+        )
+    )
     version, _ = kb_store.store(session, read_knowledge_base(tmp_path / "kb"))
     session.commit()
     second = post_check(client, {"medications": ["clonazepam", "oxycodone"]}).get_json()

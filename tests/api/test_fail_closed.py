@@ -21,7 +21,7 @@ def test_a_log_that_cannot_be_written_gives_503_and_no_alerts(
 
 
 def test_without_a_knowledge_base_checks_and_readiness_fail_closed(
-    connection: Connection, database_url: str
+    connection: Connection, database_url: str, api_key: str
 ) -> None:
     connection.execute(text("DELETE FROM kb_version"))
     app = create_app(
@@ -33,6 +33,8 @@ def test_without_a_knowledge_base_checks_and_readiness_fail_closed(
         }
     )
     client = app.test_client()
-    assert client.post("/api/v1/checks", json={"medications": ["clonazepam"]}).status_code == 503
+    auth = {"Authorization": f"Bearer {api_key}"}
+    answer = client.post("/api/v1/checks", json={"medications": ["clonazepam"]}, headers=auth)
+    assert answer.status_code == 503 and "alerts" not in answer.get_json()
     assert client.get("/readyz").status_code == 503
     assert client.get("/healthz").status_code == 200

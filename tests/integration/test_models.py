@@ -7,6 +7,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from service.db import clients
 from service.db.models import RuleParty
 
 from ..factories import (
@@ -46,8 +47,13 @@ def test_ingredient_names_are_unique_within_a_version(session: Session) -> None:
         IngredientFactory(kb_version_id=version.id, name="testamine")
 
 
-def test_a_logged_check_is_served_from_its_row(client: FlaskClient, session: Session) -> None:
+def test_a_logged_check_is_served_from_its_row(
+    client: FlaskClient, session: Session, api_key: str
+) -> None:
+    owner = clients.by_key(session, api_key)
+    assert owner is not None
     entry = AlertLogFactory(
+        client_id=owner.id,
         alerts=[
             {"id": "R1:a+b", "severity": "major", "shown": True},
             {"id": "R11:a+c", "severity": "moderate", "shown": False},

@@ -1,0 +1,159 @@
+"""API clients: keys (stored only as hashes), minimum severity, JWT keys; every change is an audit event."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from .models import ApiClient, AuditEvent, ClientKey
+
+KEY_PREFIX = "ia_"
+
+
+class ClientError(ValueError):
+    """An operator asked for something impossible (unknown client, duplicate name, bad key)."""
+
+
+def hash_key(key: str) -> str:
+    """SHA-256 suffices: keys are 256 random bits, so there is nothing to brute-force, and it is fast."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def record_event(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    target: str,
+    outcome: str = "success",
+    details: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        AuditEvent(
+            created_at=datetime.now(UTC),
+            actor=actor,
+            action=action,
+            target=target,
+            outcome=outcome,
+            details=details or {},
+        )
+    )
+
+
+def create(session: Session, name: str, min_severity: str, actor: str) -> tuple[ApiClient, str]:
+    """A new client and its key; the key is returned once and never stored."""
+    if session.scalar(select(ApiClient.id).filter_by(name=name)):
+        raise ClientError(f"a client named {name!r} already exists")
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    client = ApiClient(
+        id=str(uuid.uuid4()),
+        name=name,
+        key_hash=hash_key(key),
+        min_severity=min_severity,
+        created_at=datetime.now(UTC),
+    )
+    session.add(client)
+    record_event(
+        session,
+        actor=actor,
+        action="client.create",
+        target=name,
+        details={"min_severity": min_severity},
+    )
+    return client, key
+
+
+def by_name(session: Session, name: str) -> ApiClient:
+    client = session.scalar(
+        select(ApiClient).filter_by(name=name).options(selectinload(ApiClient.keys))
+    )
+    if client is None:
+        raise ClientError(f"no client named {name!r}")
+    return client
+
+
+def by_key(session: Session, key: str) -> ApiClient | None:
+    """The active client holding ``key``; revoked clients are not found."""
+    client = session.scalar(select(ApiClient).filter_by(key_hash=hash_key(key)))
+    return client if client is not None and client.revoked_at is None else None
+
+
+def by_issuer(session: Session, issuer: str) -> ApiClient | None:
+    client = session.scalar(
+        select(ApiClient).filter_by(jwt_issuer=issuer).options(selectinload(ApiClient.keys))
+    )
+    return client if client is not None and client.revoked_at is None else None
+
+
+def all_clients(session: Session) -> list[ApiClient]:
+    return list(session.scalars(select(ApiClient).order_by(ApiClient.name)))
+
+
+def revoke(session: Session, name: str, actor: str) -> ApiClient:
+    client = by_name(session, name)
+    if client.revoked_at is None:
+        client.revoked_at = datetime.now(UTC)
+        record_event(session, actor=actor, action="client.revoke", target=name)
+    return client
+
+
+def set_min_severity(session: Session, name: str, level: str, actor: str) -> tuple[str, str]:
+    """The adjustable severity of ONC 170.315(a)(4): operator-only, and every change is recorded."""
+    client = by_name(session, name)
+    old = client.min_severity
+    client.min_severity = level
+    record_event(
+        session,
+        actor=actor,
+        action="client.min_severity",
+        target=name,
+        details={"old": old, "new": level},
+    )
+    return old, level
+
+
+def add_jwk(
+    session: Session, name: str, jwk: dict[str, Any], issuer: str | None, actor: str
+) -> str:
+    """Register a public key (JWK) for a CDS client's signed JWTs; returns its ``kid``."""
+    client = by_name(session, name)
+    kid = jwk.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise ClientError("the JWK needs a kid (CDS Hooks requires kid in the JWT header)")
+    if any(k in jwk for k in ("d", "p", "q", "k")):
+        raise ClientError("that is a private or symmetric key; register the public key only")
+    if jwk.get("kty") not in ("RSA", "EC"):
+        raise ClientError(
+            "only RSA and EC keys are accepted (CDS Hooks forbids symmetric algorithms)"
+        )
+    _set_issuer(session, client, issuer)
+    if any(k.kid == kid for k in client.keys):
+        raise ClientError(f"client {name!r} already has a key with kid {kid!r}")
+    client.keys.append(ClientKey(kid=kid, jwk=jwk, added_at=datetime.now(UTC)))
+    record_event(session, actor=actor, action="client.add_jwk", target=name, details={"kid": kid})
+    return kid
+
+
+def set_jwks_url(session: Session, name: str, url: str, issuer: str | None, actor: str) -> None:
+    client = by_name(session, name)
+    if not url.startswith("https://") and not url.startswith("http://127.0.0.1"):
+        raise ClientError("a JWKS URL must use https")
+    _set_issuer(session, client, issuer)
+    client.jwks_url = url
+    record_event(session, actor=actor, action="client.jwks_url", target=name, details={"url": url})
+
+
+def _set_issuer(session: Session, client: ApiClient, issuer: str | None) -> None:
+    if issuer:
+        other = session.scalar(select(ApiClient.name).filter_by(jwt_issuer=issuer))
+        if other is not None and other != client.name:
+            raise ClientError(f"issuer {issuer!r} already belongs to client {other!r}")
+        client.jwt_issuer = issuer
+    if not client.jwt_issuer:
+        raise ClientError("give --issuer: the JWT iss value this client signs with")
