@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask_cors import CORS
 
 from . import config
 from .checking import SnapshotCache
@@ -33,12 +34,22 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from .api import blueprint as api_blueprint
     from .api import docs_blueprint
     from .api.errors import register_error_handlers
+    from .cds_hooks import blueprint as cds_hooks_blueprint
     from .cli import register_commands
     from .health import blueprint as health_blueprint
 
     app.register_blueprint(health_blueprint)
     app.register_blueprint(api_blueprint)
     app.register_blueprint(docs_blueprint)
+    app.register_blueprint(cds_hooks_blueprint)
+    origins = [o.strip() for o in app.config.get("CDS_CORS_ORIGINS", "").split(",") if o.strip()]
+    if origins:
+        # Browser-based CDS clients (the CDS Hooks sandbox) need CORS; only vetted origins get it.
+        CORS(
+            app,
+            resources={r"/cds-services*": {"origins": origins}},
+            allow_headers=["Authorization", "Content-Type"],
+        )
     register_error_handlers(app)
     register_commands(app)
     return app

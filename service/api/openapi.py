@@ -64,9 +64,11 @@ def openapi_document() -> dict[str, Any]:
                 "post": {
                     "summary": "Check a medication list",
                     "operationId": "createCheck",
+                    "security": [{"apiKey": []}],
                     "requestBody": {"required": True, "content": _json(CheckRequestBody)},
                     "responses": {
                         "200": _ok(CheckResponse, "The alerts, most severe first; logged."),
+                        "401": _problem("No valid API key."),
                         "400": _problem("The body is empty or not JSON."),
                         "413": _problem("The body is larger than 64 KiB."),
                         "415": _problem("The body is not application/json."),
@@ -79,6 +81,7 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "A logged check, as it was answered",
                     "operationId": "getCheck",
+                    "security": [{"apiKey": []}],
                     "parameters": [
                         {
                             "name": "check_id",
@@ -89,7 +92,8 @@ def openapi_document() -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": _ok(CheckResponse, "The answer as it was given."),
-                        "404": _problem("No such check."),
+                        "401": _problem("No valid API key."),
+                        "404": _problem("No such check for this client."),
                         "503": unavailable,
                     },
                 }
@@ -156,5 +160,14 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
         },
-        "components": {"schemas": schemas["$defs"]},
+        "components": {
+            "schemas": schemas["$defs"],
+            "securitySchemes": {
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The key printed by `flask --app service clients create NAME`.",
+                }
+            },
+        },
     }

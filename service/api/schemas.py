@@ -13,6 +13,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..domain.severity import Severity
 from ..domain.text import DOSE_UNITS
 
 MAX_MEDICATIONS = 100
@@ -98,13 +99,30 @@ class SourceRef(BaseModel):
     url: str
 
 
+_SIGNIFICANCE = "; ".join(
+    f"{s.value} → {s.mapping.ncpdp_clinical_significance}" for s in sorted(Severity, reverse=True)
+)
+
+
 class Ncpdp(BaseModel):
-    reason_for_service: Literal["DD", "ID", "TD", "HD"]
-    clinical_significance: Literal["1", "2", "3"]
+    """NCPDP Telecommunication DUR fields, so pharmacy systems can put the alert on a claim."""
+
+    reason_for_service: Literal["DD", "ID", "TD", "HD"] = Field(
+        description="NCPDP 439-E4 Reason for Service: DD drug-drug (and drug-alcohol) interaction, "
+        "ID ingredient duplication (same ingredient twice), TD therapeutic duplication (two drugs "
+        "of one duplication class), HD high dose. Cumulative CNS-depressant alerts use DD."
+    )
+    clinical_significance: Literal["1", "2", "3"] = Field(
+        description=f"NCPDP 528-FS Clinical Significance from the alert's severity: {_SIGNIFICANCE} "
+        "(1 major, 2 moderate, 3 minor)."
+    )
 
 
 class AlertResult(BaseModel):
-    id: str
+    id: str = Field(description="Rule and ingredients: stable for the same alert across checks.")
+    uuid: str = Field(
+        description="This alert in this check (CDS card uuid; for feedback and audit)."
+    )
     kind: Literal["interaction", "duplication", "cumulative", "dose"]
     severity: SeverityLabel
     rule: RuleRef
@@ -118,7 +136,10 @@ class AlertResult(BaseModel):
     suggest_naloxone: bool
     sources: list[SourceRef]
     ncpdp: Ncpdp
-    cds_indicator: Literal["critical", "warning", "info"]
+    cds_indicator: Literal["critical", "warning", "info"] = Field(
+        description=f"CDS Hooks card indicator: "
+        f"{'; '.join(f'{s.value} → {s.mapping.cds_indicator}' for s in sorted(Severity, reverse=True))}."
+    )
 
 
 class Scope(BaseModel):

@@ -55,3 +55,9 @@ def test_openapi_is_generated_from_the_request_models(client: FlaskClient) -> No
 def test_the_docs_page_lists_the_endpoints(client: FlaskClient) -> None:
     page = client.get("/docs").get_data(as_text=True)
     assert "/api/v1/checks" in page and "curl" in page
+
+
+def test_the_docs_explain_the_ncpdp_fields_and_their_mapping(client: FlaskClient) -> None:
+    page = client.get("/docs").get_data(as_text=True)
+    assert "439-E4" in page and "528-FS" in page
+    assert "major → 1" in page and "moderate → 2" in page and "minor → 3" in page

@@ -1,0 +1,186 @@
+"""Render a check's answer as CDS Hooks cards: one per alert that involves a new order."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from .fhir import RXNORM, FhirMedication
+
+OVERRIDE_REASONS = (
+    ("benefit-outweighs-risk", "Benefit outweighs risk"),
+    ("already-tolerating", "Patient already tolerating the combination"),
+    ("will-monitor", "Will monitor the patient"),
+    ("not-clinically-relevant", "Not clinically relevant"),
+)
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>])")
+
+
+def escape(text: str) -> str:
+    """Text from the EHR goes into Markdown as text, never as links or markup."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def compact(value: Any) -> Any:
+    """CDS Hooks forbids null and empty values: omit them (an empty ``cards`` list is the exception)."""
+    if isinstance(value, dict):
+        kept = {k: compact(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v not in (None, "", [], {})}
+    if isinstance(value, list):
+        return [compact(v) for v in value]
+    return value
+
+
+class CardRenderer:
+    """Knows the request's orders and the service's URLs; turns alerts into cards."""
+
+    def __init__(
+        self,
+        orders: Sequence[FhirMedication],
+        new_count: int,
+        patient_id: str,
+        base_url: str,
+        naloxone: dict[str, str] | None,
+    ) -> None:
+        self.orders = orders
+        self.new_count = new_count
+        self.patient_id = patient_id
+        self.base_url = base_url
+        self.naloxone = naloxone
+
+    def cards(self, answer: dict[str, Any]) -> list[dict[str, Any]]:
+        has_naloxone = any(
+            i["name"] == "naloxone" for m in answer["medications"] for i in m["ingredients"]
+        )
+        cards = [
+            self._alert_card(alert, has_naloxone)
+            for alert in answer["alerts"]
+            if any(index < self.new_count for index in alert["medications"])
+        ]
+        unrecognised = [
+            self.orders[i]
+            for i, m in enumerate(answer["medications"])
+            if m["status"] != "recognized"
+        ]
+        if unrecognised:
+            cards.append(self._unrecognised_card(answer, unrecognised))
+        return [compact(card) for card in cards]
+
+    def _alert_card(self, alert: dict[str, Any], has_naloxone: bool) -> dict[str, Any]:
+        card_uuid = alert["uuid"]
+        suggestions = [
+            self._remove(card_uuid, self.orders[i])
+            for i in alert["medications"]
+            if i < self.new_count and self.orders[i].reference.startswith("MedicationRequest/")
+        ]
+        if alert["suggest_naloxone"] and self.naloxone and not has_naloxone:
+            suggestions.append(self._add_naloxone(card_uuid))
+        first_source = alert["sources"][0]
+        return {
+            "uuid": card_uuid,
+            "summary": alert["summary"],
+            "indicator": alert["cds_indicator"],
+            "detail": self._detail(alert),
+            "source": {
+                "label": f"Interaction alerts, rule {alert['rule']['id']}: {first_source['label']}",
+                "url": first_source["url"],
+                "topic": {
+                    "system": f"{self.base_url}/api/v1/rules",
+                    "code": alert["rule"]["id"],
+                    "display": alert["rule"]["title"],
+                },
+            },
+            "suggestions": suggestions,
+            "selectionBehavior": "any" if suggestions else None,
+            "overrideReasons": [
+                {
+                    "system": f"{self.base_url}/cds-services/override-reasons",
+                    "code": code,
+                    "display": text,
+                }
+                for code, text in OVERRIDE_REASONS
+            ],
+        }
+
+    def _detail(self, alert: dict[str, Any]) -> str:
+        involved = ", ".join(escape(self.orders[i].label) for i in alert["medications"])
+        lines = [
+            f"**{alert['severity'].capitalize()}** ({alert['kind']}, rule {alert['rule']['id']}: "
+            f"{alert['rule']['title']}). Orders involved: {involved}.",
+            "",
+            alert["clinician_text"].removeprefix(alert["summary"]).strip(),
+            "",
+            "**Sources:**",
+            *[f"- [{s['label']}]({s['url']})" for s in alert["sources"]],
+        ]
+        if alert["also_matched"]:
+            lines += ["", f"Other rules that matched: {', '.join(alert['also_matched'])}."]
+        return "\n".join(lines)
+
+    def _remove(self, card_uuid: str, order: FhirMedication) -> dict[str, Any]:
+        return {
+            "label": f"Remove the draft order for {order.label}",
+            "uuid": str(uuid.uuid5(uuid.UUID(card_uuid), f"remove {order.reference}")),
+            "actions": [
+                {
+                    "type": "delete",
+                    "description": f"Remove the draft order for {order.label}.",
+                    "resourceId": order.reference,
+                }
+            ],
+        }
+
+    def _add_naloxone(self, card_uuid: str) -> dict[str, Any]:
+        assert self.naloxone is not None
+        return {
+            "label": "Add naloxone nasal spray (opioid overdose rescue)",
+            "uuid": str(uuid.uuid5(uuid.UUID(card_uuid), "add naloxone")),
+            "isRecommended": True,
+            "actions": [
+                {
+                    "type": "create",
+                    "description": "Add a draft order for naloxone nasal spray.",
+                    "resource": {
+                        "resourceType": "MedicationRequest",
+                        "status": "draft",
+                        "intent": "proposal",
+                        "subject": {"reference": f"Patient/{self.patient_id}"},
+                        "medicationCodeableConcept": {
+                            "coding": [
+                                {
+                                    "system": RXNORM,
+                                    "code": self.naloxone["rxcui"],
+                                    "display": self.naloxone["name"],
+                                }
+                            ],
+                            "text": self.naloxone["name"],
+                        },
+                        "dosageInstruction": [
+                            {
+                                "text": "For suspected opioid overdose: 1 spray in one nostril; "
+                                "call 911; may repeat in the other nostril after 2 to 3 minutes."
+                            }
+                        ],
+                    },
+                }
+            ],
+        }
+
+    def _unrecognised_card(
+        self, answer: dict[str, Any], orders: Sequence[FhirMedication]
+    ) -> dict[str, Any]:
+        listed = "\n".join(f"- {escape(o.label)} ({escape(o.reference)})" for o in orders)
+        count = len(orders)
+        return {
+            "uuid": str(uuid.uuid5(uuid.UUID(answer["check_id"]), "unrecognized")),
+            "summary": f"{count} medication{'s' if count > 1 else ''} could not be checked for interactions",
+            "indicator": "info",
+            "detail": "These were not recognised, so no interaction check covered them:\n\n"
+            f"{listed}\n\n{answer['scope']['statement']}",
+            "source": {
+                "label": "Interaction alerts knowledge base",
+                "url": f"{self.base_url}/api/v1/kb",
+            },
+        }
