@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from .db import Database, kb_store
+from .db import Database, chain, kb_store
 from .db.models import AlertLog, LoggedAlert
 from .domain.check import CheckContext, CheckResult, MedicationInput, check, recognize
 from .domain.document import alert_document, is_shown, medication_document, scope_document
@@ -73,6 +73,7 @@ def run_check(
     channel: str,
     request_id: str,
     caller: Caller | None = None,
+    patient_ref: str | None = None,
 ) -> dict[str, Any]:
     """Check and log; returns the answer document. Raises ``ServiceUnavailable`` to fail closed."""
 
@@ -80,7 +81,14 @@ def run_check(
         return check(recognize(request.items, kb), kb, request.context)
 
     return answer_and_log(
-        db, snapshots, evaluate, request, channel=channel, request_id=request_id, caller=caller
+        db,
+        snapshots,
+        evaluate,
+        request,
+        channel=channel,
+        request_id=request_id,
+        caller=caller,
+        patient_ref=patient_ref,
     )
 
 
@@ -93,6 +101,7 @@ def answer_and_log(
     channel: str,
     request_id: str,
     caller: Caller | None = None,
+    patient_ref: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate against the active KB and write the log row in the same transaction, or fail closed.
 
@@ -124,8 +133,10 @@ def answer_and_log(
                 complete=result.complete,
                 highest_severity=result.highest_severity.value if result.highest_severity else None,
                 min_severity=min_severity.value if min_severity else None,
+                patient_ref=patient_ref,
             )
-            session.add(entry)
+            chain.append(session, chain.ALERT_LOG, entry)
+            session.flush()  # the log row first: its alerts reference it
             session.add_all(
                 LoggedAlert(
                     uuid=a["uuid"],

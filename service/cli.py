@@ -15,7 +15,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from .appctx import database, snapshots
 from .checking import CheckRequest, ServiceUnavailable, iso_utc, run_check
-from .db import clients, kb_store
+from .db import chain, clients, events, kb_store
 from .domain.check import CheckContext, MedicationInput
 from .kb.loader import KbValidationError, read_knowledge_base
 
@@ -24,6 +24,7 @@ MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 kb_cli = AppGroup("kb", help="The knowledge base.")
 clients_cli = AppGroup("clients", help="API clients (pharmacy systems, EHRs) and their keys.")
+audit_cli = AppGroup("audit", help="The tamper-evident logs.")
 SEVERITY_CHOICE = click.Choice(["minor", "moderate", "major", "contraindicated"])
 
 
@@ -70,6 +71,14 @@ def kb_load(directory: Path | None) -> None:
         sys.exit(1)
     with database().unit_of_work() as session:
         version, changed = kb_store.store(session, knowledge)
+        if changed:
+            events.record_event(
+                session,
+                actor=_operator(),
+                action="kb.load",
+                target=version.id,
+                details={"directory": str(source), "counts": knowledge.counts()},
+            )
         session.commit()
     counts = ", ".join(f"{v} {k}" for k, v in knowledge.counts().items())
     if changed:
@@ -241,8 +250,41 @@ def clients_set_jwks_url(name: str, url: str, issuer: str | None) -> None:
     click.echo(f"Client {name}: keys from {url}.")
 
 
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Walk both hash chains; print entries, head hash and the first broken entry; exit 1 if broken."""
+    with database().unit_of_work(read_only=True) as session:
+        results = [chain.verify(session, name) for name in (chain.ALERT_LOG, chain.AUDIT_EVENT)]
+    for result in results:
+        status = "OK" if result.ok else f"BROKEN at entry {result.first_broken}: {result.problem}"
+        click.echo(
+            f"{result.chain}: {result.entries} entries verified; head {result.head_hash}; {status}"
+        )
+    with database().unit_of_work() as session:
+        events.record_event(
+            session,
+            actor=_operator(),
+            action="audit.verify",
+            target="logs",
+            outcome="success" if all(r.ok for r in results) else "failure",
+            details={
+                r.chain: {
+                    "entries": r.entries,
+                    "head": r.head_hash,
+                    "first_broken": r.first_broken,
+                    "problem": r.problem,
+                }
+                for r in results
+            },
+        )
+        session.commit()
+    if not all(r.ok for r in results):
+        sys.exit(1)
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(kb_cli)
     app.cli.add_command(clients_cli)
+    app.cli.add_command(audit_cli)
     app.cli.add_command(check_command)

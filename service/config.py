@@ -18,6 +18,7 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "SECRET_KEY": os.environ.get("SECRET_KEY") or _local_secret(instance_path),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").upper(),
         "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,
+        "PATIENT_REF_KEY": os.environ.get("PATIENT_REF_KEY", ""),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),
         "CDS_CORS_ORIGINS": os.environ.get("CDS_CORS_ORIGINS", ""),
         "KB_DIR": os.environ.get("KB_DIR")

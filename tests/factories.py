@@ -9,6 +9,7 @@ from typing import Any
 import factory
 from sqlalchemy.orm import Session
 
+from service.db import chain
 from service.db import models as m
 
 _session: Session | None = None
@@ -114,9 +115,25 @@ class DoseLimitFactory(_Base):
     unless_indication: Any = factory.LazyFunction(list)
 
 
-class AlertLogFactory(_Base):
+class _Chained(_Base):
+    """Log rows are appended through the hash chain, as the service writes them."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _create(cls, model_class: type, *args: Any, **kwargs: Any) -> Any:
+        row = model_class(*args, **kwargs)
+        session = _current_session()
+        chain.append(session, model_class.__tablename__, row)  # chains are named after their tables
+        session.flush()
+        return row
+
+
+class AlertLogFactory(_Chained):
     class Meta:
         model = m.AlertLog
+
 
     id = factory.LazyFunction(lambda: str(uuid.uuid4()))
     created_at = factory.LazyFunction(lambda: datetime.now(UTC))
@@ -133,3 +150,16 @@ class AlertLogFactory(_Base):
     complete = True
     highest_severity = None
     min_severity = None
+    patient_ref = None
+
+
+class AuditEventFactory(_Chained):
+    class Meta:
+        model = m.AuditEvent
+
+    created_at = factory.LazyFunction(lambda: datetime.now(UTC))
+    actor = "cli:test"
+    action = "client.create"
+    target = factory.Sequence(lambda n: f"client-{n}")
+    outcome = "success"
+    details: Any = factory.LazyFunction(dict)

@@ -14,8 +14,10 @@ from sqlalchemy import select
 from ..appctx import database, request_id, snapshots
 from ..auth import bearer_token, caller_from_api_key
 from ..checking import Caller, CheckRequest, ServiceUnavailable, run_check
+from ..db import events
 from ..db.models import AlertLog, CdsFeedback, LoggedAlert
 from ..domain.check import CheckContext
+from ..pseudonyms import patient_ref
 from . import blueprint, fhir
 from .cards import CardRenderer
 from .tokens import InvalidToken, verify
@@ -167,6 +169,7 @@ def call_service(service_id: str) -> Response:
             channel="cds-hooks",
             request_id=request_id(),
             caller=caller,
+            patient_ref=patient_ref(context.patientId),
         )
     except ServiceUnavailable as error:
         return operation_outcome(503, "transient", f"No alerts were produced because {error}.")
@@ -264,18 +267,32 @@ def feedback(service_id: str) -> Response:
         if unknown:
             return operation_outcome(404, "not-found", f"Unknown card(s): {', '.join(unknown)}.")
         now = datetime.now(UTC)
-        session.add_all(
-            CdsFeedback(
-                alert_uuid=f.card,
+        for item in body.feedback:
+            row = CdsFeedback(
+                alert_uuid=item.card,
                 client_id=caller.client_id,
-                outcome=f.outcome,
-                accepted_suggestions=[str(s.get("id")) for s in f.acceptedSuggestions],
-                override_reason=(f.overrideReason or {}).get("reason"),
-                override_comment=(f.overrideReason or {}).get("userComment"),
-                outcome_at=f.outcomeTimestamp,
+                outcome=item.outcome,
+                accepted_suggestions=[str(s.get("id")) for s in item.acceptedSuggestions],
+                override_reason=(item.overrideReason or {}).get("reason"),
+                override_comment=(item.overrideReason or {}).get("userComment"),
+                outcome_at=item.outcomeTimestamp,
                 received_at=now,
             )
-            for f in body.feedback
-        )
+            session.add(row)
+            session.flush()
+            # The feedback also enters the hash-chained event log, so altering it is detectable.
+            events.record_event(
+                session,
+                actor=f"client:{caller.client_id}",
+                action=f"cds.feedback.{item.outcome}",
+                target=item.card,
+                details={
+                    "feedback_id": row.id,
+                    "accepted_suggestions": row.accepted_suggestions,
+                    "override_reason": row.override_reason,
+                    "override_comment": row.override_comment,
+                    "outcome_at": item.outcomeTimestamp.isoformat(),
+                },
+            )
         session.commit()
     return Response(status=200)

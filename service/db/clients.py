@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from .models import ApiClient, AuditEvent, ClientKey
+from .events import record_event
+from .models import ApiClient, ClientKey
 
 KEY_PREFIX = "ia_"
 
@@ -23,27 +24,6 @@ class ClientError(ValueError):
 def hash_key(key: str) -> str:
     """SHA-256 suffices: keys are 256 random bits, so there is nothing to brute-force, and it is fast."""
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
-def record_event(
-    session: Session,
-    *,
-    actor: str,
-    action: str,
-    target: str,
-    outcome: str = "success",
-    details: dict[str, Any] | None = None,
-) -> None:
-    session.add(
-        AuditEvent(
-            created_at=datetime.now(UTC),
-            actor=actor,
-            action=action,
-            target=target,
-            outcome=outcome,
-            details=details or {},
-        )
-    )
 
 
 def create(session: Session, name: str, min_severity: str, actor: str) -> tuple[ApiClient, str]:

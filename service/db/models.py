@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -237,6 +238,10 @@ class AlertLog(Base):
     complete: Mapped[bool] = mapped_column(Boolean)
     highest_severity: Mapped[str | None] = mapped_column(String(16))
     min_severity: Mapped[str | None] = mapped_column(String(16))
+    patient_ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
 
 
 class ApiClient(Base):
@@ -293,6 +298,9 @@ class AuditEvent(Base):
     target: Mapped[str] = mapped_column(String(200))
     outcome: Mapped[str] = mapped_column(String(16))
     details: Mapped[dict[str, Any]]
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
 
 
 class LoggedAlert(Base):
@@ -324,3 +332,52 @@ class CdsFeedback(Base):
     override_comment: Mapped[str | None] = mapped_column(Text)
     outcome_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ChainHead(Base):
+    """The last link of each hash chain; writers lock this row, so the chain never forks."""
+
+    __tablename__ = "chain_head"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class User(Base):
+    """A person who reviews (auditor) or also administers (admin) the service."""
+
+    __tablename__ = "app_user"
+    __table_args__ = (CheckConstraint("role IN ('auditor', 'admin')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UserSession(Base):
+    """A login: the cookie names it, so logout and disabling a user end it on the server too."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UserToken(Base):
+    """An auditor's API token for their own tools; only its hash is kept."""
+
+    __tablename__ = "user_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,129 @@
+"""Hash chains over the logs: each entry's hash covers its content and the previous entry's hash.
+
+Writers lock the chain's head row (``SELECT … FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE`` already
+serialises writers), so concurrent processes append one after another and the chain never forks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import AlertLog, AuditEvent, ChainHead
+
+GENESIS = "0" * 64
+ALERT_LOG = "alert_log"
+AUDIT_EVENT = "audit_event"
+
+_ALERT_LOG_FIELDS = (
+    "id", "created_at", "channel", "client_id", "request_id", "kb_version_id", "inputs",
+    "medications", "alerts", "scope", "complete", "highest_severity", "min_severity", "patient_ref",
+)  # fmt: skip
+_AUDIT_EVENT_FIELDS = ("created_at", "actor", "action", "target", "outcome", "details")
+FIELDS = {ALERT_LOG: _ALERT_LOG_FIELDS, AUDIT_EVENT: _AUDIT_EVENT_FIELDS}
+MODELS: dict[str, type[AlertLog] | type[AuditEvent]] = {
+    ALERT_LOG: AlertLog,
+    AUDIT_EVENT: AuditEvent,
+}
+
+
+def _canonical_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value
+
+
+def entry_hash(chain: str, seq: int, prev_hash: str, values: dict[str, Any]) -> str:
+    """SHA-256 over the previous hash, the position and the canonical JSON of the entry's content."""
+    content = {field: _canonical_value(values[field]) for field in FIELDS[chain]}
+    canonical = json.dumps(
+        {"chain": chain, "seq": seq, "content": content},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(f"{prev_hash}\n{canonical}".encode()).hexdigest()
+
+
+def append(session: Session, chain: str, row: AlertLog | AuditEvent) -> None:
+    """Link ``row`` after the current head; call before commit, inside the writing transaction."""
+    head = session.scalars(select(ChainHead).filter_by(name=chain).with_for_update()).one_or_none()
+    if head is None:
+        head = ChainHead(name=chain, seq=0, hash=GENESIS)
+        session.add(head)
+    row.seq = head.seq + 1
+    row.prev_hash = head.hash
+    row.row_hash = entry_hash(
+        chain, row.seq, row.prev_hash, {f: getattr(row, f) for f in FIELDS[chain]}
+    )
+    head.seq, head.hash = row.seq, row.row_hash
+    session.add(row)
+
+
+@dataclass(frozen=True)
+class Verification:
+    chain: str
+    entries: int
+    head_hash: str
+    first_broken: int | None
+    problem: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def verify(session: Session, chain: str, batch: int = 5_000) -> Verification:
+    """Walk the whole chain in order: detects modified, deleted, inserted and reordered entries."""
+    model = MODELS[chain]
+    columns = [getattr(model, f) for f in FIELDS[chain]]
+    rows = session.execute(
+        select(model.seq, model.prev_hash, model.row_hash, *columns)
+        .order_by(model.seq)
+        .execution_options(yield_per=batch)
+    )
+    expected_prev, expected_seq, count = GENESIS, 1, 0
+    try:
+        for row in rows:
+            seq, prev_hash, row_hash = row[0], row[1], row[2]
+            values = dict(zip(FIELDS[chain], row[3:], strict=True))
+            problem = _problem(chain, seq, prev_hash, row_hash, values, expected_seq, expected_prev)
+            if problem:
+                return Verification(chain, count, expected_prev, seq, problem)
+            expected_prev, expected_seq, count = row_hash, seq + 1, count + 1
+    finally:
+        rows.close()  # a server-side cursor on PostgreSQL: release it even when we stop early
+    head = session.get(ChainHead, chain)
+    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
+    if (head_seq, head_hash) != (count, expected_prev):
+        return Verification(
+            chain, count, expected_prev, count + 1,
+            f"the chain ends at entry {count} but its head records entry {head_seq}: "
+            "entries were removed from the end, or the head was altered",
+        )  # fmt: skip
+    return Verification(chain, count, expected_prev, None, None)
+
+
+def _problem(
+    chain: str,
+    seq: int,
+    prev_hash: str,
+    row_hash: str,
+    values: dict[str, Any],
+    expected_seq: int,
+    expected_prev: str,
+) -> str | None:
+    if seq != expected_seq:
+        return f"entry {expected_seq} is missing (next entry is {seq}): an entry was deleted"
+    if prev_hash != expected_prev:
+        return f"entry {seq} does not follow entry {seq - 1}: entries were inserted or reordered"
+    if entry_hash(chain, seq, prev_hash, values) != row_hash:
+        return f"entry {seq} does not match its hash: its content was modified"
+    return None
