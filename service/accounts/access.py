@@ -13,6 +13,7 @@ from functools import wraps
 from typing import ParamSpec, TypeVar
 
 from flask import Response, abort, g, redirect, request, session, url_for
+from werkzeug.wrappers import Response as BaseResponse
 from sqlalchemy import select
 
 from ..appctx import database
@@ -76,12 +77,12 @@ def _from_token() -> User | None:
         ).scalar_one_or_none()
 
 
-def require_page_role(role: str) -> Callable[[Callable[P, R]], Callable[P, R | Response]]:
+def require_page_role(role: str) -> Callable[[Callable[P, R]], Callable[P, R | BaseResponse]]:
     """For pages: anonymous → the login page (coming back afterwards); wrong role → 403."""
 
-    def decorate(view: Callable[P, R]) -> Callable[P, R | Response]:
+    def decorate(view: Callable[P, R]) -> Callable[P, R | BaseResponse]:
         @wraps(view)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | Response:
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | BaseResponse:
             user = current_user()
             if user is None:
                 return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
