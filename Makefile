@@ -23,7 +23,7 @@ run: install
 	$(BIN)/flask --app service kb load
 	@echo "Serving on http://127.0.0.1:$${PORT:-8000}"
 	exec $(BIN)/gunicorn --bind 127.0.0.1:$${PORT:-8000} --workers $${WORKERS:-3} \
-		--access-logfile - 'service:create_app()'
+		--access-logfile - --access-logformat '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss' 'service:create_app()'
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

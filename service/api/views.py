@@ -17,7 +17,7 @@ from ..domain.check import CheckContext, MedicationInput
 from ..domain.document import ingredient_refs
 from ..domain.severity import Severity
 from ..domain.text import to_milligrams
-from ..problems import problem
+from ..problems import problem, unauthorized, unavailable
 from . import blueprint, docs_blueprint
 from .openapi import openapi_document
 from .schemas import CheckRequestBody, MedicationItem
@@ -25,14 +25,7 @@ from .validation import field_errors
 
 
 def _unauthorized() -> Response:
-    response = problem(
-        401,
-        "Unauthorized",
-        "Send a valid API key as 'Authorization: Bearer <key>'.",
-        "unauthorized",
-    )
-    response.headers["WWW-Authenticate"] = 'Bearer realm="interaction-alerts"'
-    return response
+    return unauthorized("Send a valid API key as 'Authorization: Bearer <key>'.")
 
 
 @blueprint.post("/checks")
@@ -105,12 +98,7 @@ def _domain_item(item: str | MedicationItem) -> MedicationInput:
 
 
 def _unavailable(error: ServiceUnavailable) -> Response:
-    return problem(
-        503,
-        "Service unavailable",
-        f"No alerts were produced because {error}. Do not treat this as 'no interactions'.",
-        "service-unavailable",
-    )
+    return unavailable(error)
 
 
 @blueprint.get("/checks/<check_id>")

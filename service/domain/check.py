@@ -80,6 +80,11 @@ class CheckResult:
         return tuple(m for m in self.medications if not m.recognized)
 
 
+def alert_order(alert: Alert) -> tuple[int, tuple[str, ...], str, str]:
+    """Most severe first, then by ingredient names: the order every answer uses."""
+    return (-alert.severity.rank, alert.ingredients, alert.kind.value, alert.rule.id)
+
+
 def recognize(items: Sequence[MedicationInput], kb: KbSnapshot) -> tuple[Medication, ...]:
     """Resolve every item; an item that does not resolve comes back unrecognised, never dropped."""
     return tuple(_recognize_one(index, item, kb) for index, item in enumerate(items))
@@ -112,7 +117,7 @@ def check(medications: Sequence[Medication], kb: KbSnapshot, context: CheckConte
         *_cumulative(occurrences, classes, kb, context),
         *_dose(recognized, kb),
     ]
-    alerts.sort(key=lambda a: (-a.severity.rank, a.ingredients, a.kind.value, a.rule.id))
+    alerts.sort(key=alert_order)
     outside = sorted(i for i in occurrences if i not in kb.ingredients_with_rules)
     return CheckResult(kb.version, tuple(medications), tuple(alerts), tuple(outside))
 

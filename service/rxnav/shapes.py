@@ -1,0 +1,273 @@
+"""Our logged answer rendered in the JSON shapes NLM's retired RxNav interaction API served.
+
+Rendering reads only the answer document (what was logged and shown) plus RxNorm term types, so
+what an RxNav client sees is exactly what the log says it was shown. NLM conventions kept: every
+value is a string, repeating elements are arrays, empty elements are omitted.
+
+Additions to NLM's shape (clients that do not know them ignore them):
+
+- ``checkId``: the alert-log row of this answer, for auditors.
+- ``unrecognizedRxcuis`` and ``note``: RxCUIs the knowledge base does not know were NOT checked.
+  Each one also gets a ``fullInteractionType`` entry with severity ``"N/A"`` after the real
+  interactions, because OpenEMR reads nothing but ``fullInteractionType`` and otherwise says
+  "No interactions found" for a list it could not fully check.
+- ``kind`` on each ``fullInteractionType``: ``interaction`` or ``duplication`` (two input drugs),
+  ``cumulative`` or ``dose`` (all the drugs involved, so ``minConcept`` may hold more or fewer than
+  two), ``not-checked`` or ``check-failed``. Alerts about more than two drugs are listed with the
+  pairs, in severity order, and not in a separate field: OpenEMR reads only this list, and three CNS
+  depressants with no pair rule between them (alfentanil, cannabidiol, carbamazepine) raise a major
+  alert that it would otherwise show as "No interactions found".
+- Error documents (RFC 9457, 4xx/5xx) of ``list.json`` carry a ``fullInteractionTypeGroup``
+  extension member that says the check failed (``failure_group``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..domain.severity import Severity
+
+SOURCE_NAME = "InteractionAlerts"
+PAIR_KINDS = frozenset({"interaction", "duplication"})
+NOT_NLM = (
+    "This response does not come from the U.S. National Library of Medicine: NLM retired its drug "
+    "interaction API on 2 January 2024. It comes from a self-hosted interaction alert service that "
+    "answers in the same format, from its own knowledge base."
+)
+
+Json = dict[str, Any]
+
+
+def source_name(kb_version: str) -> str:
+    return f"{SOURCE_NAME} {kb_version[:12]}"
+
+
+def interaction_list(
+    answer: Json, rxcuis: Sequence[str], ttys: Mapping[str, str], sources: str
+) -> Json:
+    """``/REST/interaction/list.json``: one ``fullInteractionType`` per shown alert, then unknowns."""
+    meds: list[Json] = answer["medications"]
+    drugs = [_drug(rxcui, med, ttys) for rxcui, med in zip(rxcuis, meds, strict=True)]
+    source = source_name(answer["kb_version"])
+    entries = []
+    for alert in answer["alerts"]:  # most severe first, as the check ordered them
+        inputs = _input_pair(alert, meds) if alert["kind"] in PAIR_KINDS else None
+        if inputs is None:
+            entries.append(_group_alert_type(alert, drugs, source))
+        else:
+            entries.append(_full_interaction_type(alert, drugs, inputs, source))
+    unknown = [d["rxcui"] for d, m in zip(drugs, meds, strict=True) if m["status"] != "recognized"]
+    entries += [_not_checked_type(rxcui) for rxcui in unknown]
+
+    body: Json = {
+        "nlmDisclaimer": _disclaimer(answer),
+        "userInput": {"sources": [sources], "rxcuis": list(rxcuis)},
+        "checkId": answer["check_id"],
+    }
+    if unknown:
+        body["unrecognizedRxcuis"] = unknown
+        body["note"] = (
+            f"Incomplete check: RxCUI {', '.join(unknown)} {'was' if len(unknown) == 1 else 'were'} "
+            "not recognised and NOT checked for interactions. The absence of alerts for "
+            f"{'it' if len(unknown) == 1 else 'them'} does not mean the combination is safe."
+        )
+    if entries:
+        body["fullInteractionTypeGroup"] = [
+            {**_group_header(answer), "fullInteractionType": entries}
+        ]
+    return body
+
+
+def drug_interactions(answer: Json, rxcui: str, ttys: Mapping[str, str], sources: str) -> Json:
+    """``/REST/interaction/interaction.json``: every shown interaction of one recognised drug."""
+    med: Json = answer["medications"][0]
+    drug = _drug(rxcui, med, ttys)
+    own = [i["name"] for i in med["ingredients"]]
+    body: Json = {
+        "nlmDisclaimer": _disclaimer(answer),
+        "userInput": {"sources": [sources], "rxcui": rxcui},
+        "checkId": answer["check_id"],
+    }
+    pairs = []
+    for alert in answer["alerts"]:
+        # The queried drug's ingredient first, as NLM listed it.
+        concepts = sorted(alert["ingredients"], key=lambda i: i["name"] not in own)
+        pairs.append(_interaction_pair(alert, concepts))
+    if pairs:
+        resolved = ", ".join(_with_code(i) for i in med["ingredients"])
+        interaction_type = {
+            "comment": f"{drug['name']} ({rxcui}) is resolved to {resolved}",
+            "minConceptItem": drug,
+            "interactionPair": pairs,
+        }
+        body["interactionTypeGroup"] = [
+            {**_group_header(answer), "interactionType": [interaction_type]}
+        ]
+    return body
+
+
+def id_group(name: str, rxnorm_ids: Sequence[str]) -> Json:
+    """``/REST/rxcui.json``: NLM leaves ``rxnormId`` out when nothing matches."""
+    group: Json = {"name": name}
+    if rxnorm_ids:
+        group["rxnormId"] = list(rxnorm_ids)
+    return {"idGroup": group}
+
+
+def _disclaimer(answer: Json) -> str:
+    return f"{NOT_NLM} Scope: {answer['scope']['statement']}"
+
+
+def _group_header(answer: Json) -> Json:
+    return {
+        "sourceDisclaimer": answer["scope"]["statement"],
+        "sourceName": source_name(answer["kb_version"]),
+    }
+
+
+def _drug(rxcui: str, med: Json, ttys: Mapping[str, str]) -> Json:
+    """An input as a ``minConcept``: the KB's name for the code (logged as ``matched``) and TTY."""
+    return {"rxcui": rxcui, "name": med["matched"] or "", "tty": ttys.get(rxcui, "")}
+
+
+def _with_code(ingredient: Json) -> str:
+    return (
+        f"{ingredient['name']} ({ingredient['rxcui']})"
+        if ingredient["rxcui"]
+        else ingredient["name"]
+    )
+
+
+def _holding(ingredient: str, alert: Json, meds: Sequence[Json]) -> list[int]:
+    return [
+        i for i in alert["medications"] if ingredient in {x["name"] for x in meds[i]["ingredients"]}
+    ]
+
+
+def _input_pair(alert: Json, meds: Sequence[Json]) -> tuple[int, int] | None:
+    """The first two distinct input drugs holding the alert's two ingredients (one, if duplicated)."""
+    first, last = alert["ingredients"][0]["name"], alert["ingredients"][-1]["name"]
+    for a in _holding(first, alert, meds):
+        for b in _holding(last, alert, meds):
+            if a != b:
+                return (a, b)
+    return None
+
+
+def _drugs_phrase(drugs: Sequence[Json]) -> str:
+    return " ".join(
+        f"Drug{n} (rxcui = {d['rxcui']}, name = {d['name']}, tty = {d['tty']})."
+        for n, d in enumerate(drugs, 1)
+    )
+
+
+def _rule_phrase(alert: Json) -> str:
+    return f"Rule {alert['rule']['id']}: {alert['rule']['title']}."
+
+
+def _full_interaction_type(
+    alert: Json, drugs: Sequence[Json], inputs: tuple[int, int], source: str
+) -> Json:
+    """NLM's layout: two input drugs, the ingredient of each, the assertion between them."""
+    first, last = alert["ingredients"][0], alert["ingredients"][-1]
+    (one, a), (two, b) = sorted([(inputs[0], first), (inputs[1], last)], key=lambda p: p[0])
+    comment = (
+        f"{_drugs_phrase([drugs[one], drugs[two]])} Drug1 is resolved to {a['name']}, Drug2 is "
+        f"resolved to {b['name']} and {alert['kind']} asserted in {source} between {a['name']} "
+        f"and {b['name']}. {_rule_phrase(alert)}"
+    )
+    return {
+        "comment": comment,
+        "kind": alert["kind"],
+        "minConcept": [drugs[one], drugs[two]],
+        "interactionPair": [_interaction_pair(alert, [a, b])],
+    }
+
+
+def _group_alert_type(alert: Json, drugs: Sequence[Json], source: str) -> Json:
+    """An alert about a set of drugs (or one dose): every drug and ingredient involved."""
+    involved = [drugs[i] for i in alert["medications"]]
+    ingredients = " + ".join(i["name"] for i in alert["ingredients"])
+    comment = (
+        f"{_drugs_phrase(involved)} {alert['kind'].capitalize()} alert asserted in {source} for "
+        f"{ingredients}. {_rule_phrase(alert)}"
+    )
+    return {
+        "comment": comment,
+        "kind": alert["kind"],
+        "minConcept": involved,
+        "interactionPair": [_interaction_pair(alert, alert["ingredients"])],
+    }
+
+
+def _interaction_pair(alert: Json, ingredients: Sequence[Json]) -> Json:
+    severity = Severity(alert["severity"])
+    url = alert["sources"][0]["url"] if alert["sources"] else "NA"
+    return {
+        "interactionConcept": [
+            {
+                "minConceptItem": {"rxcui": i["rxcui"] or "", "name": i["name"], "tty": "IN"},
+                "sourceConceptItem": {"id": alert["rule"]["id"], "name": i["name"], "url": url},
+            }
+            for i in ingredients
+        ],
+        "severity": severity.mapping.rxnav_severity,
+        "description": f"{severity.value.upper()}: {alert['summary']} {alert['management']}",
+    }
+
+
+def failure_group(reason: str) -> list[Json]:
+    """A ``fullInteractionTypeGroup`` saying nothing was checked, for error documents.
+
+    OpenEMR ignores the HTTP status and shows "No interactions found" for any body without this
+    group, so a failed check (bad key, bad list, service down) has to say so where it looks.
+    """
+    everything = {"rxcui": "", "name": "all drugs in this list", "tty": ""}
+    text = f"The interaction check FAILED and NOTHING was checked: {reason}."
+    entry = {
+        "comment": f"{text} This is not 'no interactions'.",
+        "kind": "check-failed",
+        "minConcept": [everything, everything],
+        "interactionPair": [
+            {
+                "interactionConcept": [
+                    {
+                        "minConceptItem": everything,
+                        "sourceConceptItem": {"id": "NA", "name": everything["name"], "url": "NA"},
+                    }
+                ]
+                * 2,
+                "severity": "N/A",
+                "description": f"CHECK FAILED: {text} Check these drugs by other means.",
+            }
+        ],
+    }
+    return [
+        {"sourceDisclaimer": NOT_NLM, "sourceName": SOURCE_NAME, "fullInteractionType": [entry]}
+    ]
+
+
+def _not_checked_type(rxcui: str) -> Json:
+    """Shaped like an interaction so that clients reading only interactions still show it."""
+    unknown = {"rxcui": rxcui, "name": f"RxCUI {rxcui} (not recognised)", "tty": ""}
+    others = {"rxcui": "", "name": "the other drugs in this list", "tty": ""}
+    text = f"RxCUI {rxcui} was not recognised and was NOT checked for interactions."
+    return {
+        "comment": f"{text} Do not read the absence of alerts for it as safe.",
+        "kind": "not-checked",
+        "minConcept": [unknown, others],
+        "interactionPair": [
+            {
+                "interactionConcept": [
+                    {
+                        "minConceptItem": item,
+                        "sourceConceptItem": {"id": "NA", "name": item["name"], "url": "NA"},
+                    }
+                    for item in (unknown, others)
+                ],
+                "severity": "N/A",
+                "description": f"NOT CHECKED: {text} Check this drug by other means.",
+            }
+        ],
+    }
