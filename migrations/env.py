@@ -47,7 +47,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = make_engine(_url())
+    engine = make_engine(_url(), foreign_keys=False)
     try:
         with engine.connect() as connection:
             _run(connection)

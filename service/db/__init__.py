@@ -47,8 +47,12 @@ class Database:
             self.bind.dispose()
 
 
-def make_engine(url: str, **options: Any) -> Engine:
-    """An engine with SQLite made safe for several processes: WAL, waits instead of errors, real BEGIN."""
+def make_engine(url: str, *, foreign_keys: bool = True, **options: Any) -> Engine:
+    """An engine with SQLite made safe for several processes: WAL, waits instead of errors, real BEGIN.
+
+    Migrations pass ``foreign_keys=False``: SQLite alters a table by copying it, which must not
+    trip the references other tables hold to it.
+    """
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, **options)
     engine = create_engine(url, **options)
@@ -58,7 +62,7 @@ def make_engine(url: str, **options: Any) -> Engine:
         # Let SQLAlchemy, not the driver, emit BEGIN so savepoints and transactional DDL work.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
         cursor.execute("PRAGMA busy_timeout = 10000")
         if ":memory:" not in url and url != "sqlite://":
             cursor.execute("PRAGMA journal_mode = WAL")

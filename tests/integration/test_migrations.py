@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
-from service.db import make_engine
+from service.db import Database, chain, make_engine
 from service.db.models import Base
 
 from ..conftest import migrate
@@ -36,5 +36,52 @@ def test_models_and_migrations_agree(empty_database_url: str) -> None:
         with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True})
             assert compare_metadata(context, Base.metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_upgrading_a_database_with_logged_checks_chains_them(empty_database_url: str) -> None:
+    migrate(empty_database_url, "0002")
+    engine = make_engine(empty_database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO kb_version (id, created_at, activated_at, scope, counts) "
+                    "VALUES ('v1', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 's', '{}')"
+                )
+            )
+            for n in range(3):
+                conn.execute(
+                    text(
+                        "INSERT INTO alert_log (id, created_at, channel, request_id, kb_version_id, inputs, "
+                        "medications, alerts, scope, complete, highest_severity) VALUES (:id, :at, 'api', 'r', "
+                        "'v1', '{\"medications\": [\"x\"]}', '[]', '[{\"id\": \"R1:a+b\"}]', '{}', :complete, 'major')"
+                    ),
+                    {
+                        "id": f"check-{n}",
+                        "at": f"2026-01-0{n + 1} 00:00:00",
+                        "complete": n % 2 == 0,
+                    },
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO logged_alert (uuid, alert_log_id, alert_id, rule_code, severity, shown) "
+                        "VALUES (:u, :id, 'R1:a+b', 'R1', 'major', :shown)"
+                    ),
+                    {"u": f"u-{n}", "id": f"check-{n}", "shown": True},
+                )
+            conn.execute(
+                text(
+                    "INSERT INTO audit_event (created_at, actor, action, target, outcome, details) "
+                    "VALUES ('2026-01-01 00:00:00', 'cli:root', 'client.create', 'p', 'success', '{}')"
+                )
+            )
+        migrate(empty_database_url)
+        with Database(engine).unit_of_work(read_only=True) as session:
+            checks = chain.verify(session, chain.ALERT_LOG)
+            security = chain.verify(session, chain.AUDIT_EVENT)
+        assert (checks.ok, checks.entries) == (True, 3)
+        assert (security.ok, security.entries) == (True, 1)
     finally:
         engine.dispose()
