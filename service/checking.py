@@ -31,6 +31,11 @@ class SnapshotCache:
         self._snapshot: KbSnapshot | None = None
         self._lock = threading.Lock()
 
+    def cached(self, version_id: str) -> KbSnapshot | None:
+        """The snapshot of ``version_id`` if it is the one in memory: for rendering a fresh answer."""
+        snapshot = self._snapshot
+        return snapshot if snapshot is not None and snapshot.version == version_id else None
+
     def get(self, session: Session) -> KbSnapshot:
         version_id = kb_store.active_version_id(session)
         if version_id is None:
@@ -44,6 +49,15 @@ class SnapshotCache:
                 snapshot = KbSnapshot(version_id, kb_store.load(session, version_id))
                 self._snapshot = snapshot
         return snapshot
+
+
+def active_snapshot(db: Database, snapshots: SnapshotCache) -> KbSnapshot:
+    """The active KB for lookups that answer no check (search, rules); fails closed like a check."""
+    try:
+        with db.unit_of_work(read_only=True) as session:
+            return snapshots.get(session)
+    except SQLAlchemyError as error:
+        raise ServiceUnavailable("the database is unreachable") from error
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -12,6 +14,7 @@ from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy.orm import Session
 
 from .appctx import database, snapshots
 from .checking import CheckRequest, ServiceUnavailable, iso_utc, run_check
@@ -154,6 +157,17 @@ def render_answer(answer: dict[str, object]) -> str:
     return "\n".join(out)
 
 
+@contextmanager
+def _client_change() -> Iterator[Session]:
+    """One committed change to clients; an operator's mistake becomes a clear error, not a trace."""
+    with database().unit_of_work() as session:
+        try:
+            yield session
+        except clients.ClientError as error:
+            raise click.ClickException(str(error)) from error
+        session.commit()
+
+
 def _operator() -> str:
     """Who ran the command, for the audit events it records."""
     return f"cli:{getpass.getuser()}"
@@ -164,12 +178,8 @@ def _operator() -> str:
 @click.option("--min-severity", type=SEVERITY_CHOICE, default="minor", show_default=True)
 def clients_create(name: str, min_severity: str) -> None:
     """Create a client; its API key is printed once, as the last line."""
-    with database().unit_of_work() as session:
-        try:
-            client, key = clients.create(session, name, min_severity, _operator())
-        except clients.ClientError as error:
-            raise click.ClickException(str(error)) from error
-        session.commit()
+    with _client_change() as session:
+        client, key = clients.create(session, name, min_severity, _operator())
     click.echo(f"Created client {client.name} (minimum severity {client.min_severity}).")
     click.echo("Its API key follows; it is shown only now and cannot be recovered:")
     click.echo(key)
@@ -192,12 +202,8 @@ def clients_list() -> None:
 @click.argument("name")
 def clients_revoke(name: str) -> None:
     """Revoke a client's key at once."""
-    with database().unit_of_work() as session:
-        try:
-            clients.revoke(session, name, _operator())
-        except clients.ClientError as error:
-            raise click.ClickException(str(error)) from error
-        session.commit()
+    with _client_change() as session:
+        clients.revoke(session, name, _operator())
     click.echo(f"Revoked client {name}.")
 
 
@@ -206,12 +212,8 @@ def clients_revoke(name: str) -> None:
 @click.argument("level", type=SEVERITY_CHOICE)
 def clients_set_min_severity(name: str, level: str) -> None:
     """Set the least severity NAME is shown (ONC 170.315(a)(4)); the change is logged."""
-    with database().unit_of_work() as session:
-        try:
-            old, new = clients.set_min_severity(session, name, level, _operator())
-        except clients.ClientError as error:
-            raise click.ClickException(str(error)) from error
-        session.commit()
+    with _client_change() as session:
+        old, new = clients.set_min_severity(session, name, level, _operator())
     click.echo(f"Client {name}: minimum severity {old} -> {new}.")
 
 
@@ -226,12 +228,8 @@ def clients_add_jwk(name: str, file: Path, issuer: str | None) -> None:
     except ValueError as error:
         raise click.ClickException(f"{file} is not JSON: {error}") from error
     keys = document.get("keys", [document]) if isinstance(document, dict) else []
-    with database().unit_of_work() as session:
-        try:
-            kids = [clients.add_jwk(session, name, key, issuer, _operator()) for key in keys]
-        except clients.ClientError as error:
-            raise click.ClickException(str(error)) from error
-        session.commit()
+    with _client_change() as session:
+        kids = [clients.add_jwk(session, name, key, issuer, _operator()) for key in keys]
     click.echo(f"Client {name}: added key(s) {', '.join(kids)}.")
 
 
@@ -241,12 +239,8 @@ def clients_add_jwk(name: str, file: Path, issuer: str | None) -> None:
 @click.option("--issuer", help="The iss claim this client's JWTs carry (needed the first time).")
 def clients_set_jwks_url(name: str, url: str, issuer: str | None) -> None:
     """Fetch NAME's signing keys from a JWK Set URL (cached) instead of registering them one by one."""
-    with database().unit_of_work() as session:
-        try:
-            clients.set_jwks_url(session, name, url, issuer, _operator())
-        except clients.ClientError as error:
-            raise click.ClickException(str(error)) from error
-        session.commit()
+    with _client_change() as session:
+        clients.set_jwks_url(session, name, url, issuer, _operator())
     click.echo(f"Client {name}: keys from {url}.")
 
 

@@ -11,7 +11,14 @@ from pydantic import ValidationError
 
 from ..appctx import database, request_id, snapshots
 from ..auth import caller_from_api_key
-from ..checking import CheckRequest, ServiceUnavailable, find_check, iso_utc, run_check
+from ..checking import (
+    CheckRequest,
+    ServiceUnavailable,
+    active_snapshot,
+    find_check,
+    iso_utc,
+    run_check,
+)
 from ..db import kb_store
 from ..domain.check import CheckContext, MedicationInput
 from ..domain.document import ingredient_refs
@@ -115,30 +122,27 @@ def get_check(check_id: str) -> Response:
     return jsonify(answer)
 
 
+def _invalid_parameter(field: str, message: str) -> Response:
+    return problem(
+        422,
+        "Invalid request",
+        f"{field} {message}.",
+        "validation-error",
+        errors=[{"field": field, "message": message}],
+    )
+
+
 @blueprint.get("/drugs")
 def search_drugs() -> Response:
     query = request.args.get("q", "").strip()
     if not query or len(query) > 100:
-        return problem(
-            422,
-            "Invalid request",
-            "q must be 1 to 100 characters.",
-            "validation-error",
-            errors=[{"field": "q", "message": "must be 1 to 100 characters"}],
-        )
+        return _invalid_parameter("q", "must be 1 to 100 characters")
     try:
         limit = min(max(int(request.args.get("limit", 20)), 1), 50)
     except ValueError:
-        return problem(
-            422,
-            "Invalid request",
-            "limit must be a number.",
-            "validation-error",
-            errors=[{"field": "limit", "message": "must be a number from 1 to 50"}],
-        )
+        return _invalid_parameter("limit", "must be a number from 1 to 50")
     try:
-        with database().unit_of_work(read_only=True) as session:
-            kb = snapshots().get(session)
+        kb = active_snapshot(database(), snapshots())
     except ServiceUnavailable as error:
         return _unavailable(error)
     results = [
@@ -151,8 +155,7 @@ def search_drugs() -> Response:
 @blueprint.get("/rules")
 def list_rules() -> Response:
     try:
-        with database().unit_of_work(read_only=True) as session:
-            kb = snapshots().get(session)
+        kb = active_snapshot(database(), snapshots())
     except ServiceUnavailable as error:
         return _unavailable(error)
     rules: list[dict[str, Any]] = []

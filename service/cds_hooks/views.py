@@ -173,8 +173,7 @@ def call_service(service_id: str) -> Response:
         )
     except ServiceUnavailable as error:
         return operation_outcome(503, "transient", f"No alerts were produced because {error}.")
-    with database().unit_of_work(read_only=True) as session:
-        naloxone = _naloxone(session, answer["kb_version"])
+    naloxone = _naloxone(answer["kb_version"])
     renderer = CardRenderer(orders, len(new), context.patientId, _base_url(), naloxone)
     return jsonify(cards=renderer.cards(answer))
 
@@ -219,10 +218,11 @@ def _is_operation_outcome(value: Any) -> bool:
     return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
 
 
-def _naloxone(session: Any, kb_version: str) -> dict[str, str] | None:
-    kb = snapshots().get(session)
-    rxcui = kb.kb.naloxone_rxcui
-    if rxcui is None or kb.version != kb_version:
+def _naloxone(kb_version: str) -> dict[str, str] | None:
+    """The naloxone product of the KB version that answered (still in memory: no database trip)."""
+    kb = snapshots().cached(kb_version)
+    rxcui = kb.kb.naloxone_rxcui if kb else None
+    if kb is None or rxcui is None:
         return None
     concept = kb.lookup_code(rxcui)
     return {"rxcui": rxcui, "name": concept.display if concept else "naloxone nasal spray"}
