@@ -4,8 +4,12 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
+# axe-core for the browser tests' accessibility scan: from npm, pinned, into a git-ignored folder.
+AXE_VERSION ?= 4.11.0
+AXE_DIR     := tests/browser/npm
+AXE_STAMP   := $(AXE_DIR)/.axe-core-$(AXE_VERSION)
 
-.PHONY: install run test lint bench clean
+.PHONY: install axe run test lint bench clean
 
 install: $(VENV)/.installed
 
@@ -25,7 +29,19 @@ run: install
 	exec $(BIN)/gunicorn --bind 127.0.0.1:$${PORT:-8000} --workers $${WORKERS:-3} \
 		--access-logfile - --access-logformat '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss' 'service:create_app()'
 
-test: install
+# Idempotent: npm runs only when the pinned version is not there yet. Without npm (or the registry)
+# the scan is skipped locally, and fails under REQUIRE_BROWSER=1 or CI=true, as .ci/run sets.
+axe: $(AXE_STAMP)
+
+$(AXE_STAMP):
+	@if command -v npm >/dev/null 2>&1 && npm install --prefix $(AXE_DIR) --no-save --no-audit \
+			--no-fund --loglevel=error axe-core@$(AXE_VERSION); then \
+		touch $@; \
+	else \
+		echo "warning: could not install axe-core $(AXE_VERSION) with npm; the accessibility scan will not run"; \
+	fi
+
+test: install axe
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed

@@ -38,12 +38,14 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from .cli import register_commands
     from .health import blueprint as health_blueprint
     from .rxnav import blueprint as rxnav_blueprint
+    from .web import init_app as init_web
 
     app.register_blueprint(health_blueprint)
     app.register_blueprint(api_blueprint)
     app.register_blueprint(docs_blueprint)
     app.register_blueprint(cds_hooks_blueprint)
     app.register_blueprint(rxnav_blueprint)
+    init_web(app)  # the patients' pages at /, with CSRF, a rate limit and strict headers
     origins = [o.strip() for o in app.config.get("CDS_CORS_ORIGINS", "").split(",") if o.strip()]
     if origins:
         # Browser-based CDS clients (the CDS Hooks sandbox) need CORS; only vetted origins get it.

@@ -1,10 +1,10 @@
-"""HTTP errors rendered as problem documents, so no error ever reaches a client as an HTML page."""
+"""HTTP errors: problem documents for the machine doors, friendly HTML pages for people."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response
+from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..config import MAX_REQUEST_BYTES
@@ -12,10 +12,23 @@ from ..problems import problem
 
 log = logging.getLogger(__name__)
 
+# Paths of the doors that machines call; everything else is a page a person reads.
+MACHINE_PATHS = ("/api", "/cds-services", "/REST", "/healthz", "/readyz", "/openapi.json")
+
+
+def _for_a_person() -> bool:
+    return not any(request.path == p or request.path.startswith(p + "/") for p in MACHINE_PATHS)
+
+
+def _page(status: int) -> tuple[str, int]:
+    return render_template("web/error.html", status=status), status
+
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RequestEntityTooLarge)
-    def too_large(_error: RequestEntityTooLarge) -> Response:
+    def too_large(_error: RequestEntityTooLarge) -> Response | tuple[str, int]:
+        if _for_a_person():
+            return _page(413)
         return problem(
             413,
             "Request too large",
@@ -24,14 +37,18 @@ def register_error_handlers(app: Flask) -> None:
         )
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> Response:
+    def http_error(error: HTTPException) -> Response | tuple[str, int]:
         status = error.code or 500
+        if _for_a_person():
+            return _page(status)
         slug = (error.name or "error").lower().replace(" ", "-")
         return problem(status, error.name or "Error", error.description or "", slug)
 
     @app.errorhandler(Exception)
-    def unexpected(error: Exception) -> Response:
+    def unexpected(error: Exception) -> Response | tuple[str, int]:
         log.exception("unhandled error", exc_info=error)
+        if _for_a_person():
+            return _page(500)
         return problem(
             500, "Internal error", "The request failed; no alerts were produced.", "internal-error"
         )

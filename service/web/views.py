@@ -1,0 +1,106 @@
+"""Web routes. Thin: read the form, one call into the check, render a template; words live there."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Response, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_limiter import RateLimitExceeded
+from flask_wtf.csrf import CSRFError  # type: ignore[import-untyped]
+
+from ..appctx import database, snapshots
+from ..checking import CheckRequest, ServiceUnavailable, run_check
+from ..domain.check import CheckContext, MedicationInput
+from ..domain.severity import Severity
+from . import blueprint, forms
+from .forms import MedicineForm, read_choice, read_form
+from .presenting import SEVERITIES, result_view
+from .security import protect_form_posts
+
+blueprint.before_request(protect_form_posts)
+
+
+@blueprint.context_processor
+def limits() -> dict[str, object]:
+    """The input limits, so the templates can state them and set ``maxlength``."""
+    return {
+        "max_medicines": forms.MAX_MEDICINES,
+        "max_name_chars": forms.MAX_NAME_CHARS,
+        "min_age": forms.MIN_AGE,
+        "max_age": forms.MAX_AGE,
+        "severities": [s.value for s in SEVERITIES],
+    }
+
+
+@blueprint.get("/")
+def form_page() -> str:
+    """An empty form: no account, nothing remembered from earlier visits."""
+    return render_template("web/form.html", form=MedicineForm())
+
+
+@blueprint.post("/")
+def submit() -> ResponseReturnValue:
+    """Check the list, or (without JavaScript) add a field, edit the list, or take a suggestion."""
+    form = read_form(request.form)
+    choice = read_choice(request.form)
+    action = request.form.get("action", "check")
+    if choice is not None:
+        form = form.substituted(*choice)
+    elif action == "add":
+        return render_template("web/form.html", form=form.with_another_field(), focus_last=True)
+    elif action == "edit":
+        return render_template("web/form.html", form=form.for_editing())
+    if form.errors:
+        return render_template("web/form.html", form=form), 422
+    check_request = CheckRequest(
+        raw_items=list(form.checked_items),
+        items=[MedicationInput(text=text) for text in form.checked_items],
+        context=CheckContext(patient_age=form.age),
+        min_severity=None,
+        # Only what was asked: no address, no cookie, no caller.
+        raw_request={
+            "medications": list(form.entered),
+            "drinks_alcohol": form.drinks_alcohol,
+            "age": form.age,
+        },
+    )
+    try:
+        answer = run_check(
+            database(),
+            snapshots(),
+            check_request,
+            channel="web",
+            # A fresh id, never the caller's X-Request-ID: that could link this check to a
+            # proxy's access log line, which holds the address.
+            request_id=uuid.uuid4().hex,
+            caller=None,
+        )
+    except ServiceUnavailable:
+        return render_template("web/error.html", status=503, form=form), 503
+    view = result_view(answer, form.entered, form.drinks_alcohol)
+    return render_template("web/result.html", form=form, result=view)
+
+
+@blueprint.errorhandler(CSRFError)
+def form_expired(_error: CSRFError) -> ResponseReturnValue:
+    """A missing or stale token: nothing is checked; show their list again to send once more."""
+    return render_template(
+        "web/form.html", form=read_form(request.form).for_editing(), expired=True
+    ), 400
+
+
+@blueprint.errorhandler(RateLimitExceeded)
+def too_many(_error: RateLimitExceeded) -> ResponseReturnValue:
+    """Over the limit: nothing is checked; keep the list so that trying again later is one press."""
+    form = read_form(request.form).for_editing() if request.method == "POST" else None
+    return render_template("web/error.html", status=429, form=form), 429
+
+
+@blueprint.get("/severity.css")
+def severity_css() -> Response:
+    """The severity colours as CSS, from the one severity table (no inline styles under our CSP)."""
+    css = render_template(
+        "web/severity.css", colours=[(s.value, s.mapping.colour) for s in Severity]
+    )
+    return Response(css, mimetype="text/css", headers={"Cache-Control": "public, max-age=3600"})

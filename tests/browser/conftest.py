@@ -1,0 +1,152 @@
+"""Browser tests: a real server on 127.0.0.1 (migrated, KB-loaded SQLite) driven by Debian's headless
+Chromium through Playwright. Without Chromium they skip, unless REQUIRE_BROWSER=1 or CI=true, where a
+missing browser is a failure: a green run must mean the pages were really tried in a browser."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from service import create_app
+from service.db import Database, kb_store
+from service.kb.loader import read_knowledge_base
+
+from ..conftest import SEED_DIR, migrate
+
+HERE = Path(__file__).resolve().parent
+ARTIFACTS = HERE / "artifacts"
+AXE_JS = HERE / "npm" / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def browser_required() -> bool:
+    return os.environ.get("REQUIRE_BROWSER") == "1" or os.environ.get("CI", "").lower() == "true"
+
+
+def unavailable(reason: str) -> None:
+    """Fail when the browser run is required, skip otherwise; either way say why."""
+    if browser_required():
+        pytest.fail(f"{reason} (required because REQUIRE_BROWSER=1 or CI=true)", pytrace=False)
+    pytest.skip(reason)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        """The test output is for failures, not access lines."""
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The whole app served over HTTP from a thread, on a free loopback port."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('browser-db') / 'alerts.sqlite3'}"
+    migrate(url)
+    database = Database.from_url(url)
+    with database.unit_of_work() as session:
+        kb_store.store(session, read_knowledge_base(SEED_DIR))
+        session.commit()
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "DATABASE": database,
+            "SECRET_KEY": "browser-tests",
+            "WEB_RATE_LIMIT": "10000 per minute",  # the tests, not the limit, are under test here
+        }
+    )
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        database.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        unavailable(f"Chromium not found at {CHROMIUM} (Debian: apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("the playwright Python package is not installed (pip install -e '.[test]')")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Screenshots and scan reports of this run (git-ignored, created at run time)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+def _page(browser: Any, **options: Any) -> Iterator[Any]:
+    """A fresh context and page; any console error or page error (a CSP violation, a JS
+    exception) fails the test."""
+    context = browser.new_context(**{"viewport": {"width": 1024, "height": 800}, **options})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    problems: list[str] = []
+
+    def on_console(message: Any) -> None:
+        # A page answered with 4xx on purpose (a form with errors is a 422) is logged as a failed
+        # load of the document itself; a failed stylesheet or script is still a problem.
+        url = str(message.location.get("url", ""))
+        document = message.text.startswith("Failed to load resource") and not url.endswith(
+            (".css", ".js")
+        )
+        if message.type == "error" and not document:
+            problems.append(f"{message.text} ({url})")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    try:
+        yield page
+    finally:
+        context.close()
+    assert problems == [], f"browser console errors: {problems}"
+
+
+@pytest.fixture()
+def page(browser: Any) -> Iterator[Any]:
+    yield from _page(browser)
+
+
+@pytest.fixture()
+def page_without_js(browser: Any) -> Iterator[Any]:
+    yield from _page(browser, java_script_enabled=False)
+
+
+@pytest.fixture()
+def phone_page(browser: Any) -> Iterator[Any]:
+    yield from _page(browser, viewport={"width": 360, "height": 740}, is_mobile=True)
+
+
+@pytest.fixture()
+def axe_page(browser: Any) -> Iterator[Any]:
+    """A page that lets the axe-core script be injected: our CSP (rightly) forbids inline script."""
+    if not AXE_JS.exists():
+        unavailable(f"axe-core not found at {AXE_JS} (run `make axe`, which needs npm)")
+    yield from _page(browser, bypass_csp=True)
