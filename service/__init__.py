@@ -31,6 +31,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["database"] = database
     app.extensions["snapshots"] = app.config.get("SNAPSHOTS") or SnapshotCache()
 
+    from .accounts import init_app as init_accounts
     from .api import blueprint as api_blueprint
     from .api import docs_blueprint
     from .api.errors import register_error_handlers
@@ -46,6 +47,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(cds_hooks_blueprint)
     app.register_blueprint(rxnav_blueprint)
     init_web(app)  # the patients' pages at /, with CSRF, a rate limit and strict headers
+    init_accounts(app)  # sign-in, /account, /admin: people's sessions, lockout and roles
     origins = [o.strip() for o in app.config.get("CDS_CORS_ORIGINS", "").split(",") if o.strip()]
     if origins:
         # Browser-based CDS clients (the CDS Hooks sandbox) need CORS; only vetted origins get it.

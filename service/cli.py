@@ -16,6 +16,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.orm import Session
 
+from .accounts.cli import users_cli
 from .appctx import database, snapshots
 from .checking import CheckRequest, ServiceUnavailable, iso_utc, run_check
 from .db import chain, clients, events, kb_store
@@ -281,4 +282,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(kb_cli)
     app.cli.add_command(clients_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(users_cli)
     app.cli.add_command(check_command)

@@ -13,8 +13,8 @@ from functools import wraps
 from typing import ParamSpec, TypeVar
 
 from flask import Response, abort, g, redirect, request, session, url_for
-from werkzeug.wrappers import Response as BaseResponse
 from sqlalchemy import select
+from werkzeug.wrappers import Response as BaseResponse
 
 from ..appctx import database
 from ..auth import bearer_token

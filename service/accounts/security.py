@@ -1,0 +1,79 @@
+"""Cookie, lockout and CSRF settings for people's pages, and the strict headers those pages carry.
+
+``staff_page_headers`` and ``protect_form_posts`` are meant for every blueprint that people sign in
+to use (the accounts and admin pages here, the audit pages too).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+from flask import Flask, Response, current_app, request
+from flask_wtf.csrf import CSRFProtect  # type: ignore[import-untyped]
+
+from ..db.users import LockoutPolicy
+
+# No inline script or style anywhere, no framing, forms post only to us.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def configure(app: Flask) -> None:
+    """Session cookie flags, the lockout policy and CSRF, each overridable by config or environment.
+
+    ``SESSION_COOKIE_SECURE=1`` in the environment (or the config key) marks the cookie Secure; it
+    is off by default only so a plain-HTTP local install can sign in at all.
+    """
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    if not app.config.get("SESSION_COOKIE_SAMESITE"):
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if os.environ.get("SESSION_COOKIE_SECURE", "").lower() in ("1", "true", "yes", "on"):
+        app.config["SESSION_COOKIE_SECURE"] = True
+    app.config.setdefault("LOGIN_MAX_FAILURES", int(os.environ.get("LOGIN_MAX_FAILURES") or 5))
+    app.config.setdefault(
+        "LOGIN_LOCKOUT_MINUTES", int(os.environ.get("LOGIN_LOCKOUT_MINUTES") or 15)
+    )
+    if (
+        "csrf" not in app.extensions
+    ):  # the web door normally sets it up; we ask for checks ourselves
+        app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+        CSRFProtect(app)
+
+
+def lockout_policy() -> LockoutPolicy:
+    return LockoutPolicy(
+        max_failures=int(current_app.config["LOGIN_MAX_FAILURES"]),
+        duration=timedelta(minutes=int(current_app.config["LOGIN_LOCKOUT_MINUTES"])),
+    )
+
+
+def protect_form_posts() -> None:
+    """Every POST from a person's page carries the form's CSRF token (a blueprint's before_request)."""
+    if request.method == "POST" and current_app.config.get("WTF_CSRF_ENABLED", True):
+        current_app.extensions["csrf"].protect()
+
+
+def staff_page_headers(response: Response) -> Response:
+    """Strict headers, and no caching: these pages show log entries, keys and who is signed in."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    # same-origin, not no-referrer: Flask-WTF's HTTPS check needs the Referer on our own POSTs.
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if not (request.endpoint or "").endswith(".static"):
+        headers["Cache-Control"] = "no-store"
+    return response
