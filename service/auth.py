@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import request
+from sqlalchemy.orm import Session
 
 from .appctx import database
 from .checking import Caller
@@ -15,13 +16,24 @@ def bearer_token() -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-def caller_from_api_key(*, allow_query_parameter: bool = False) -> Caller | None:
-    """The client whose key was presented, or None; a revoked key is no key."""
+def presented_api_key(*, allow_query_parameter: bool = False) -> str | None:
+    """The API key the request carries, if it looks like one (not yet checked)."""
     key = bearer_token()
     if key is None and allow_query_parameter:
         key = request.args.get("apiKey") or None
-    if not key or not key.startswith(clients.KEY_PREFIX):
+    return key if key and key.startswith(clients.KEY_PREFIX) else None
+
+
+def caller_for_key(session: Session, key: str) -> Caller | None:
+    """The active client holding ``key``, in the caller's transaction; a revoked key is no key."""
+    client = clients.by_key(session, key)
+    return Caller(client.id, Severity(client.min_severity)) if client else None
+
+
+def caller_from_api_key(*, allow_query_parameter: bool = False) -> Caller | None:
+    """The client whose key was presented, or None, in a transaction of its own."""
+    key = presented_api_key(allow_query_parameter=allow_query_parameter)
+    if key is None:
         return None
     with database().unit_of_work(read_only=True) as session:
-        client = clients.by_key(session, key)
-        return Caller(client.id, Severity(client.min_severity)) if client else None
+        return caller_for_key(session, key)

@@ -9,13 +9,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .db import Database, chain, kb_store
-from .db.models import AlertLog, LoggedAlert
+from .db.models import AlertLog, Base
 from .domain.check import CheckContext, CheckResult, MedicationInput, check, recognize
-from .domain.document import alert_document, is_shown, medication_document, scope_document
+from .domain.document import (
+    alert_record,
+    is_shown,
+    medication_document,
+    scope_document,
+    with_texts,
+)
 from .domain.severity import Severity
 from .domain.snapshot import KbSnapshot
 
@@ -24,17 +31,33 @@ class ServiceUnavailable(Exception):
     """The knowledge base or the alert log cannot be used: the answer must be an error, never "no alerts"."""
 
 
+OLDER_VERSIONS_KEPT = 4
+
+
 class SnapshotCache:
     """Holds the snapshot of the active KB version; rebuilt once when a new version is activated."""
 
     def __init__(self) -> None:
         self._snapshot: KbSnapshot | None = None
+        self._older: dict[str, KbSnapshot] = {}
         self._lock = threading.Lock()
 
     def cached(self, version_id: str) -> KbSnapshot | None:
         """The snapshot of ``version_id`` if it is the one in memory: for rendering a fresh answer."""
         snapshot = self._snapshot
         return snapshot if snapshot is not None and snapshot.version == version_id else None
+
+    def for_version(self, session: Session, version_id: str) -> KbSnapshot:
+        """Any version's snapshot (to re-render old answers); the few most recent stay in memory."""
+        cached = self.cached(version_id) or self._older.get(version_id)
+        if cached is not None:
+            return cached
+        snapshot = KbSnapshot(version_id, kb_store.load(session, version_id))
+        with self._lock:
+            if len(self._older) >= OLDER_VERSIONS_KEPT:
+                self._older.pop(next(iter(self._older)))
+            self._older[version_id] = snapshot
+        return snapshot
 
     def get(self, session: Session) -> KbSnapshot:
         version_id = kb_store.active_version_id(session)
@@ -87,6 +110,7 @@ def run_check(
     channel: str,
     request_id: str,
     caller: Caller | None = None,
+    authenticate: Callable[[Session], Caller | None] | None = None,
     patient_ref: str | None = None,
 ) -> dict[str, Any]:
     """Check and log; returns the answer document. Raises ``ServiceUnavailable`` to fail closed."""
@@ -102,8 +126,18 @@ def run_check(
         channel=channel,
         request_id=request_id,
         caller=caller,
+        authenticate=authenticate,
         patient_ref=patient_ref,
     )
+
+
+# Core statements on the tables, built once: the ORM's bookkeeping was a large share of a check's cost.
+_INSERT_LOG = insert(Base.metadata.tables["alert_log"])
+_INSERT_ALERTS = insert(Base.metadata.tables["logged_alert"])
+
+
+class NotAuthenticated(Exception):
+    """The credentials a door passed in do not name an active client; nothing was checked."""
 
 
 def answer_and_log(
@@ -115,57 +149,69 @@ def answer_and_log(
     channel: str,
     request_id: str,
     caller: Caller | None = None,
+    authenticate: Callable[[Session], Caller | None] | None = None,
     patient_ref: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate against the active KB and write the log row in the same transaction, or fail closed.
 
     ``evaluate`` is the domain call (a list check, or a one-drug lookup); everything else is shared.
+    ``authenticate`` resolves the caller inside the same transaction: one round of locking, not two.
     """
-    floors = [request.min_severity, caller.min_severity if caller else None]
-    min_severity = max((s for s in floors if s is not None), default=None)
     try:
         with db.unit_of_work() as session:
+            if authenticate is not None:
+                caller = authenticate(session)
+                if caller is None:
+                    raise NotAuthenticated
+            floors = [request.min_severity, caller.min_severity if caller else None]
+            min_severity = max((s for s in floors if s is not None), default=None)
             kb = snapshots.get(session)
             result = evaluate(kb)
-            alerts = [alert_document(a, kb, is_shown(a, min_severity)) for a in result.alerts]
+            alerts = [alert_record(a, kb, is_shown(a, min_severity)) for a in result.alerts]
             for alert in alerts:
                 alert["uuid"] = str(uuid.uuid4())
-            entry = AlertLog(
-                id=str(uuid.uuid4()),
-                created_at=datetime.now(UTC),
-                channel=channel,
-                client_id=caller.client_id if caller else None,
-                request_id=request_id,
-                kb_version_id=kb.version,
-                inputs=request.raw_request,
-                medications=[
+            entry: dict[str, Any] = {
+                "id": str(uuid.uuid4()),
+                "created_at": datetime.now(UTC),
+                "channel": channel,
+                "client_id": caller.client_id if caller else None,
+                "request_id": request_id,
+                "kb_version_id": kb.version,
+                "inputs": request.raw_request,
+                "medications": [
                     medication_document(m, raw, kb)
                     for m, raw in zip(result.medications, request.raw_items, strict=True)
                 ],
-                alerts=alerts,
-                scope=scope_document(result, kb),
-                complete=result.complete,
-                highest_severity=result.highest_severity.value if result.highest_severity else None,
-                min_severity=min_severity.value if min_severity else None,
-                patient_ref=patient_ref,
-            )
-            chain.append(session, chain.ALERT_LOG, entry)
-            session.flush()  # the log row first: its alerts reference it
-            session.add_all(
-                LoggedAlert(
-                    uuid=a["uuid"],
-                    alert_log_id=entry.id,
-                    alert_id=a["id"],
-                    rule_code=a["rule"]["id"],
-                    severity=a["severity"],
-                    shown=a["shown"],
+                "alerts": alerts,
+                "scope": scope_document(result, kb),
+                "complete": result.complete,
+                "highest_severity": (
+                    result.highest_severity.value if result.highest_severity else None
+                ),
+                "min_severity": min_severity.value if min_severity else None,
+                "patient_ref": patient_ref,
+            }
+            entry |= chain.link(session, chain.ALERT_LOG, entry)
+            session.execute(_INSERT_LOG, [entry])
+            if alerts:
+                session.execute(
+                    _INSERT_ALERTS,
+                    [
+                        {
+                            "uuid": a["uuid"],
+                            "alert_log_id": entry["id"],
+                            "alert_id": a["id"],
+                            "rule_code": a["rule"]["id"],
+                            "severity": a["severity"],
+                            "shown": a["shown"],
+                        }
+                        for a in alerts
+                    ],
                 )
-                for a in alerts
-            )
             session.commit()
     except SQLAlchemyError as error:
         raise ServiceUnavailable("the alert log could not be written") from error
-    return answer_document(entry)
+    return answer_document(entry, kb)
 
 
 def iso_utc(moment: datetime) -> str:
@@ -174,27 +220,43 @@ def iso_utc(moment: datetime) -> str:
     return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def answer_document(entry: AlertLog) -> dict[str, Any]:
-    """The answer as the caller received it, rebuilt from its log row (alerts below the minimum hidden)."""
-    shown = [{k: v for k, v in a.items() if k != "shown"} for a in entry.alerts if a["shown"]]
+def answer_document(entry: AlertLog | dict[str, Any], kb: KbSnapshot) -> dict[str, Any]:
+    """The answer as the caller received it, rebuilt from its log row and its KB version.
+
+    Alerts below the caller's minimum severity stay in the log, hidden from the answer.
+    """
+    row = (
+        entry
+        if isinstance(entry, dict)
+        else {f: getattr(entry, f) for f in chain.FIELDS[chain.ALERT_LOG]}
+    )
+    shown = [
+        with_texts({k: v for k, v in a.items() if k != "shown"}, kb)
+        for a in row["alerts"]
+        if a["shown"]
+    ]
     highest = max((Severity(a["severity"]) for a in shown), default=None)
     return {
-        "check_id": entry.id,
-        "kb_version": entry.kb_version_id,
-        "checked_at": iso_utc(entry.created_at),
-        "complete": entry.complete,
+        "check_id": row["id"],
+        "kb_version": row["kb_version_id"],
+        "checked_at": iso_utc(row["created_at"]),
+        "complete": row["complete"],
         "highest_severity": highest.value if highest else None,
-        "scope": entry.scope,
-        "medications": entry.medications,
+        "scope": row["scope"],
+        "medications": row["medications"],
         "alerts": shown,
     }
 
 
-def find_check(db: Database, check_id: str, client_id: str | None) -> dict[str, Any] | None:
+def find_check(
+    db: Database, snapshots: SnapshotCache, check_id: str, client_id: str | None
+) -> dict[str, Any] | None:
     """A logged check, only for the client that asked for it."""
     try:
         with db.unit_of_work(read_only=True) as session:
             entry = session.get(AlertLog, check_id)
-            return answer_document(entry) if entry and entry.client_id == client_id else None
+            if entry is None or entry.client_id != client_id:
+                return None
+            return answer_document(entry, snapshots.for_version(session, entry.kb_version_id))
     except SQLAlchemyError as error:
         raise ServiceUnavailable("the alert log could not be read") from error

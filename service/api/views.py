@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from functools import partial
 from typing import Any
 
 from flask import Response, jsonify, render_template, request
 from pydantic import ValidationError
 
 from ..appctx import database, request_id, snapshots
-from ..auth import caller_from_api_key
+from ..auth import caller_for_key, caller_from_api_key, presented_api_key
 from ..checking import (
     CheckRequest,
+    NotAuthenticated,
     ServiceUnavailable,
     active_snapshot,
     find_check,
@@ -37,8 +39,8 @@ def _unauthorized() -> Response:
 
 @blueprint.post("/checks")
 def create_check() -> Response | tuple[Response, int]:
-    caller = caller_from_api_key()
-    if caller is None:
+    key = presented_api_key()
+    if key is None:
         return _unauthorized()
     if not request.is_json:
         return problem(
@@ -83,8 +85,10 @@ def create_check() -> Response | tuple[Response, int]:
             check_request,
             channel="api",
             request_id=request_id(),
-            caller=caller,
+            authenticate=partial(caller_for_key, key=key),
         )
+    except NotAuthenticated:
+        return _unauthorized()
     except ServiceUnavailable as error:
         return _unavailable(error)
     response = jsonify(answer)
@@ -114,7 +118,7 @@ def get_check(check_id: str) -> Response:
     if caller is None:
         return _unauthorized()
     try:
-        answer = find_check(database(), check_id, caller.client_id)
+        answer = find_check(database(), snapshots(), check_id, caller.client_id)
     except ServiceUnavailable as error:
         return _unavailable(error)
     if answer is None:

@@ -6,8 +6,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from .. import jsonio
 
 
 class Database:
@@ -53,6 +56,7 @@ def make_engine(url: str, *, foreign_keys: bool = True, **options: Any) -> Engin
     Migrations pass ``foreign_keys=False``: SQLite alters a table by copying it, which must not
     trip the references other tables hold to it.
     """
+    options = {"json_serializer": jsonio.dumps, "json_deserializer": orjson.loads, **options}
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, **options)
     engine = create_engine(url, **options)

@@ -7,15 +7,15 @@ serialises writers), so concurrent processes append one after another and the ch
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from .models import AlertLog, AuditEvent, ChainHead
+from .. import jsonio
+from .models import AlertLog, AuditEvent, Base, ChainHead
 
 GENESIS = "0" * 64
 ALERT_LOG = "alert_log"
@@ -43,27 +43,40 @@ def _canonical_value(value: Any) -> Any:
 def entry_hash(chain: str, seq: int, prev_hash: str, values: dict[str, Any]) -> str:
     """SHA-256 over the previous hash, the position and the canonical JSON of the entry's content."""
     content = {field: _canonical_value(values[field]) for field in FIELDS[chain]}
-    canonical = json.dumps(
-        {"chain": chain, "seq": seq, "content": content},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(f"{prev_hash}\n{canonical}".encode()).hexdigest()
+    canonical = jsonio.canonical({"chain": chain, "seq": seq, "content": content})
+    return hashlib.sha256(prev_hash.encode() + b"\n" + canonical).hexdigest()
+
+
+_HEADS = Base.metadata.tables["chain_head"]
+# Built once: a check runs these on every answer, and constructing statements is not free.
+_LOCK_HEAD = (
+    select(_HEADS.c.seq, _HEADS.c.hash).where(_HEADS.c.name == bindparam("chain")).with_for_update()
+)
+_NEW_HEAD = insert(_HEADS)
+_MOVE_HEAD = (
+    update(_HEADS)
+    .where(_HEADS.c.name == bindparam("chain"))
+    .values(seq=bindparam("seq"), hash=bindparam("hash"))
+)
+
+
+def link(session: Session, chain: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The chain fields for an entry with ``values``, advancing the head (locked until commit)."""
+    head = session.execute(_LOCK_HEAD, {"chain": chain}).one_or_none()
+    seq, prev_hash = (head.seq, head.hash) if head else (0, GENESIS)
+    row_hash = entry_hash(chain, seq + 1, prev_hash, values)
+    if head is None:
+        session.execute(_NEW_HEAD, {"name": chain, "seq": seq + 1, "hash": row_hash})
+    else:
+        session.execute(_MOVE_HEAD, {"chain": chain, "seq": seq + 1, "hash": row_hash})
+    return {"seq": seq + 1, "prev_hash": prev_hash, "row_hash": row_hash}
 
 
 def append(session: Session, chain: str, row: AlertLog | AuditEvent) -> None:
-    """Link ``row`` after the current head; call before commit, inside the writing transaction."""
-    head = session.scalars(select(ChainHead).filter_by(name=chain).with_for_update()).one_or_none()
-    if head is None:
-        head = ChainHead(name=chain, seq=0, hash=GENESIS)
-        session.add(head)
-    row.seq = head.seq + 1
-    row.prev_hash = head.hash
-    row.row_hash = entry_hash(
-        chain, row.seq, row.prev_hash, {f: getattr(row, f) for f in FIELDS[chain]}
-    )
-    head.seq, head.hash = row.seq, row.row_hash
+    """Link an ORM ``row`` after the current head and add it to the session."""
+    fields = link(session, chain, {f: getattr(row, f) for f in FIELDS[chain]})
+    for name, value in fields.items():
+        setattr(row, name, value)
     session.add(row)
 
 

@@ -12,12 +12,15 @@ from ..domain import knowledge as kb
 from ..domain.severity import AlertKind, Severity
 from . import models as m
 
+_VERSIONS = m.Base.metadata.tables["kb_version"]
+_ACTIVE_VERSION = (
+    select(_VERSIONS.c.id).order_by(_VERSIONS.c.activated_at.desc(), _VERSIONS.c.id).limit(1)
+)
+
 
 def active_version_id(session: Session) -> str | None:
     """The most recently activated version: one indexed row, cheap enough to ask on every check."""
-    return session.scalar(
-        select(m.KbVersion.id).order_by(m.KbVersion.activated_at.desc(), m.KbVersion.id).limit(1)
-    )
+    return session.scalar(_ACTIVE_VERSION)
 
 
 def active_version(session: Session) -> m.KbVersion | None:

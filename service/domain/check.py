@@ -131,13 +131,10 @@ def _interactions(
         # Ingredients of one combination product are not alerted against each other.
         if len(meds_a) == 1 and meds_a == meds_b:
             continue
-        matchers = kb.matching_rules(kb.refs_of(a, classes[a]), kb.refs_of(b, classes[b]))
-        if not matchers:
-            continue
-        matchers.sort(key=lambda m: (m.specificity, m.rule.severity.rank, -m.order), reverse=True)
-        rule = matchers[0].rule
-        others = tuple(m.rule.id for m in matchers[1:])
-        alerts.append(_alert(rule, (a, b), meds_a + meds_b, others))
+        decision = kb.decide(a, classes[a], b, classes[b])
+        if decision is not None:
+            rule, others = decision
+            alerts.append(_alert(rule, (a, b), meds_a + meds_b, others))
     return alerts
 
 
@@ -145,16 +142,16 @@ def _duplications(
     occurrences: dict[str, list[int]], classes: dict[str, frozenset[str]], kb: KbSnapshot
 ) -> list[Alert]:
     alerts = []
-    for rule in kb.rules.values():
+    repeated = [(i, meds) for i, meds in sorted(occurrences.items()) if len(meds) > 1]
+    for rule in kb.index.same_ingredient if repeated else ():
         criteria = rule.duplication
-        if criteria is None:
-            continue
-        if criteria.same_ingredient:
-            for ingredient, meds in sorted(occurrences.items()):
-                if len(meds) > 1 and not kb.in_any(
-                    ingredient, classes[ingredient], criteria.except_refs
-                ):
-                    alerts.append(_alert(rule, (ingredient,), meds, reason="ID"))
+        assert criteria is not None
+        for ingredient, meds in repeated:
+            if not kb.in_any(ingredient, classes[ingredient], criteria.except_refs):
+                alerts.append(_alert(rule, (ingredient,), meds, reason="ID"))
+    for rule in kb.index.triggered(kb.index.same_class, classes):
+        criteria = rule.duplication
+        assert criteria is not None
         pairs: set[tuple[str, str]] = set()
         for ref in criteria.same_class:
             present = sorted(i for i in occurrences if kb.in_any(i, classes[i], (ref,)))
@@ -173,10 +170,9 @@ def _cumulative(
     context: CheckContext,
 ) -> list[Alert]:
     alerts = []
-    for rule in kb.rules.values():
+    for rule in kb.index.triggered(kb.index.cumulative, classes):
         criteria = rule.cumulative
-        if criteria is None:
-            continue
+        assert criteria is not None
         involved = {i for i in occurrences if criteria.class_id in classes[i]}
         severity: Severity | None = None
         if len(involved) >= criteria.min_count:
@@ -196,17 +192,15 @@ def _cumulative(
 
 
 def _dose(meds: Sequence[Medication], kb: KbSnapshot) -> list[Alert]:
-    by_ingredient: dict[str, list[Rule]] = defaultdict(list)
-    for rule in kb.rules.values():
-        if rule.dose_limit is not None:
-            by_ingredient[rule.dose_limit.ingredient].append(rule)
     alerts = []
-    for ingredient, rules in sorted(by_ingredient.items()):
+    present = sorted({m.ingredients[0] for m in meds if len(m.ingredients) == 1})
+    for ingredient in present:
+        rules = kb.index.dose.get(ingredient)
         # A combination product's dose is not this ingredient's dose; only single-ingredient items count.
         dosed = [
             m for m in meds if m.ingredients == (ingredient,) and m.input.daily_dose_mg is not None
         ]
-        if not dosed:
+        if not rules or not dosed:
             continue
         total = sum(m.input.daily_dose_mg or 0.0 for m in dosed)
         exceeded = []

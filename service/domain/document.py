@@ -23,31 +23,41 @@ def medication_document(med: Medication, raw_input: Any, kb: KbSnapshot) -> dict
     }
 
 
-def alert_document(alert: Alert, kb: KbSnapshot, shown: bool) -> dict[str, Any]:
-    rule = alert.rule
+def alert_record(alert: Alert, kb: KbSnapshot, shown: bool) -> dict[str, Any]:
+    """What the log keeps of an alert: everything but the rule's texts, which its KB version holds."""
     mapping = alert.severity.mapping
     return {
         "id": alert.id,
         "kind": alert.kind.value,
         "severity": alert.severity.value,
-        "rule": {"id": rule.id, "title": rule.title},
+        "rule": {"id": alert.rule.id, "title": alert.rule.title},
         "also_matched": list(alert.also_matched),
         "ingredients": ingredient_refs(alert.ingredients, kb),
         "medications": list(alert.medications),
         "summary": alert.summary,
-        "clinician_text": " ".join([alert.summary, rule.effect, rule.mechanism, rule.management]),
-        "patient_text": rule.patient_text,
-        "management": rule.management,
-        "suggest_naloxone": rule.suggest_naloxone,
-        "sources": [
-            {"id": s, "label": kb.sources[s].label, "url": kb.sources[s].url} for s in rule.sources
-        ],
+        "suggest_naloxone": alert.rule.suggest_naloxone,
         "ncpdp": {
             "reason_for_service": alert.reason_for_service,
             "clinical_significance": mapping.ncpdp_clinical_significance,
         },
         "cds_indicator": mapping.cds_indicator,
         "shown": shown,
+    }
+
+
+def with_texts(record: dict[str, Any], kb: KbSnapshot) -> dict[str, Any]:
+    """A logged alert with its rule's wording and sources, from the KB version that produced it."""
+    rule = kb.rules[record["rule"]["id"]]
+    return {
+        **record,
+        "clinician_text": " ".join(
+            [record["summary"], rule.effect, rule.mechanism, rule.management]
+        ),
+        "patient_text": rule.patient_text,
+        "management": rule.management,
+        "sources": [
+            {"id": s, "label": kb.sources[s].label, "url": kb.sources[s].url} for s in rule.sources
+        ],
     }
 
 

@@ -23,6 +23,47 @@ class Concept:
     rxcui: str | None = None
 
 
+MAX_MEMOISED_PAIRS = 200_000
+
+
+class RuleIndex:
+    """Which list-level rules (duplication, cumulative, dose) a check needs to look at at all.
+
+    A check evaluates only the rules triggered by the classes present, so its cost follows the list,
+    not the size of the knowledge base.
+    """
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self.same_ingredient: list[Rule] = []
+        self.same_class: dict[str, list[Rule]] = defaultdict(list)
+        self.cumulative: dict[str, list[Rule]] = defaultdict(list)
+        self.dose: dict[str, list[Rule]] = defaultdict(list)
+        self._order: dict[str, int] = {}
+        for order, rule in enumerate(rules):
+            self._order[rule.id] = order
+            if rule.duplication and rule.duplication.same_ingredient:
+                self.same_ingredient.append(rule)
+            for ref in rule.duplication.same_class if rule.duplication else ():
+                self.same_class[ref.id if ref.kind == "class" else f"drug:{ref.id}"].append(rule)
+            if rule.cumulative:
+                self.cumulative[rule.cumulative.class_id].append(rule)
+                if rule.cumulative.older_adults:
+                    self.cumulative[rule.cumulative.older_adults.class_id].append(rule)
+            if rule.dose_limit:
+                self.dose[rule.dose_limit.ingredient].append(rule)
+
+    def triggered(
+        self, by_key: dict[str, list[Rule]], classes: dict[str, frozenset[str]]
+    ) -> list[Rule]:
+        """The rules keyed by a class (or ``drug:<name>``) present in the list, in KB order."""
+        found: dict[str, Rule] = {}
+        for ingredient, ingredient_classes in classes.items():
+            for key in (*ingredient_classes, f"drug:{ingredient}"):
+                for rule in by_key.get(key, ()):
+                    found[rule.id] = rule
+        return sorted(found.values(), key=lambda r: self._order[r.id])
+
+
 @dataclass(frozen=True)
 class Matcher:
     """One interaction rule's side pair, ranked for precedence (higher ``specificity`` decides)."""
@@ -51,7 +92,10 @@ class KbSnapshot:
         self._product_classes = [c for c in kb.classes if c.products_combining]
         self._names, self._codes = self._index_names()
         self._partners = self._index_interaction_rules()
-        self._refs_memo: dict[tuple[str, frozenset[str]], tuple[Ref, ...]] = {}
+        self.index = RuleIndex(kb.rules)
+        self._decisions: dict[
+            tuple[str, frozenset[str], str, frozenset[str]], tuple[Rule, tuple[str, ...]] | None
+        ] = {}
 
     # --- classes -------------------------------------------------------------------------------
 
@@ -108,14 +152,6 @@ class KbSnapshot:
                 found.add(drug_class.id)
         return frozenset(found)
 
-    def refs_of(self, ingredient: str, classes: frozenset[str]) -> tuple[Ref, ...]:
-        key = (ingredient, classes)
-        refs = self._refs_memo.get(key)
-        if refs is None:
-            refs = (Ref("drug", ingredient), *sorted(Ref("class", c) for c in classes))
-            self._refs_memo[key] = refs
-        return refs
-
     def in_any(self, ingredient: str, classes: frozenset[str], refs: Iterable[Ref]) -> bool:
         return any(
             (ref.kind == "drug" and ref.id == ingredient)
@@ -128,8 +164,9 @@ class KbSnapshot:
     def _ref_rank(self, ref: Ref) -> tuple[int, int]:
         return (1, 0) if ref.kind == "drug" else (0, self._class_depth[ref.id])
 
-    def _index_interaction_rules(self) -> dict[Ref, dict[Ref, list[Matcher]]]:
-        partners: dict[Ref, dict[Ref, list[Matcher]]] = defaultdict(lambda: defaultdict(list))
+    def _index_interaction_rules(self) -> dict[str, dict[str, list[Matcher]]]:
+        """Rule sides keyed by ``str(ref)``: strings hash once, which keeps the pair loop cheap."""
+        partners: dict[str, dict[str, list[Matcher]]] = defaultdict(lambda: defaultdict(list))
         for order, rule in enumerate(self.kb.rules):
             if rule.kind is not AlertKind.INTERACTION or rule.between is None:
                 continue
@@ -139,24 +176,46 @@ class KbSnapshot:
                     rank_a, rank_b = self._ref_rank(a), self._ref_rank(b)
                     specificity = (rank_a[0] + rank_b[0], rank_a[1] + rank_b[1])
                     matcher = Matcher(rule, order, specificity)
-                    partners[a][b].append(matcher)
+                    partners[str(a)][str(b)].append(matcher)
                     if a != b:
-                        partners[b][a].append(matcher)
+                        partners[str(b)][str(a)].append(matcher)
         return {ref: dict(by_partner) for ref, by_partner in partners.items()}
 
-    def matching_rules(self, refs_a: tuple[Ref, ...], refs_b: tuple[Ref, ...]) -> list[Matcher]:
-        """Every interaction rule with one side matching ``refs_a`` and the other ``refs_b``."""
+    def _refs(self, ingredient: str, classes: frozenset[str]) -> tuple[str, ...]:
+        return (f"drug:{ingredient}", *(f"class:{c}" for c in classes))
+
+    def decide(
+        self, a: str, classes_a: frozenset[str], b: str, classes_b: frozenset[str]
+    ) -> tuple[Rule, tuple[str, ...]] | None:
+        """The rule that decides the pair by the policy's precedence, and the others that matched.
+
+        Memoised: a pair with the same classes always gets the same answer from one KB version.
+        """
+        key = (a, classes_a, b, classes_b)
+        if key in self._decisions:
+            return self._decisions[key]
         found: dict[str, Matcher] = {}
-        for ref_a in refs_a:
+        for ref_a in self._refs(a, classes_a):
             by_partner = self._partners.get(ref_a)
             if not by_partner:
                 continue
-            for ref_b in refs_b:
+            for ref_b in self._refs(b, classes_b):
                 for matcher in by_partner.get(ref_b, ()):
                     best = found.get(matcher.rule.id)
                     if best is None or matcher.specificity > best.specificity:
                         found[matcher.rule.id] = matcher
-        return list(found.values())
+        decision = None
+        if found:
+            ranked = sorted(
+                found.values(),
+                key=lambda m: (m.specificity, m.rule.severity.rank, -m.order),
+                reverse=True,
+            )
+            decision = (ranked[0].rule, tuple(m.rule.id for m in ranked[1:]))
+        if len(self._decisions) > MAX_MEMOISED_PAIRS:
+            self._decisions.clear()  # bounded memory, whatever the traffic
+        self._decisions[key] = decision
+        return decision
 
     @cached_property
     def ingredients_with_rules(self) -> frozenset[str]:

@@ -21,10 +21,14 @@ def _writer(url: str, key: str, worker: int) -> int:
     ok = 0
     for n in range(CHECKS_EACH):
         meds = ["clonazepam", "oxycodone"] if n % 2 else ["alcohol", "zolpidem", "gabapentin"]
-        response = client.post("/api/v1/checks", json={"medications": meds}, headers={"Authorization": f"Bearer {key}"})
+        response = client.post(
+            "/api/v1/checks", json={"medications": meds}, headers={"Authorization": f"Bearer {key}"}
+        )
         ok += response.status_code == 200
         with app.extensions["database"].unit_of_work() as session:
-            events.record_event(session, actor=f"worker-{worker}", action="test.write", target=str(n))
+            events.record_event(
+                session, actor=f"worker-{worker}", action="test.write", target=str(n)
+            )
             session.commit()
     app.extensions["database"].dispose()
     return ok

@@ -7,7 +7,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service.db import clients
+from service.db import clients, kb_store
 from service.db.models import RuleParty
 
 from ..factories import (
@@ -52,11 +52,25 @@ def test_a_logged_check_is_served_from_its_row(
 ) -> None:
     owner = clients.by_key(session, api_key)
     assert owner is not None
+    version = kb_store.active_version_id(session)
     entry = AlertLogFactory(
         client_id=owner.id,
+        kb_version_id=version,
         alerts=[
-            {"id": "R1:a+b", "severity": "major", "shown": True},
-            {"id": "R11:a+c", "severity": "moderate", "shown": False},
+            {
+                "id": "R1:a+b",
+                "rule": {"id": "R1", "title": "t"},
+                "summary": "s",
+                "severity": "major",
+                "shown": True,
+            },
+            {
+                "id": "R11:a+c",
+                "rule": {"id": "R11", "title": "t"},
+                "summary": "s",
+                "severity": "moderate",
+                "shown": False,
+            },
         ],
         highest_severity="major",
     )
@@ -66,3 +80,5 @@ def test_a_logged_check_is_served_from_its_row(
     assert [a["id"] for a in body["alerts"]] == ["R1:a+b"]  # hidden alerts stay in the log only
     assert body["highest_severity"] == "major"
     assert body["checked_at"].endswith("Z")
+    # The rule's wording comes back from the KB version that answered, not from the log row.
+    assert body["alerts"][0]["patient_text"] and body["alerts"][0]["sources"]
