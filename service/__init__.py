@@ -18,8 +18,8 @@ from .jsonio import OrjsonProvider
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build a fresh app: configuration, database, KB snapshot cache, doors, CLI."""
-    Flask.json_provider_class = OrjsonProvider
     app = Flask(__name__, instance_relative_config=True)
+    app.json = OrjsonProvider(app)
     app.config.from_mapping(config.from_environment(Path(app.instance_path)))
     if overrides:
         app.config.from_mapping(overrides)
