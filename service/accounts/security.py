@@ -13,21 +13,7 @@ from flask import Flask, Response, current_app, request
 from flask_wtf.csrf import CSRFProtect  # type: ignore[import-untyped]
 
 from ..db.users import LockoutPolicy
-
-# No inline script or style anywhere, no framing, forms post only to us.
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self'",
-        "connect-src 'self'",
-        "font-src 'self'",
-        "form-action 'self'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
-    ]
-)
+from ..page_security import strict_headers
 
 
 def configure(app: Flask) -> None:
@@ -67,13 +53,4 @@ def protect_form_posts() -> None:
 
 def staff_page_headers(response: Response) -> Response:
     """Strict headers, and no caching: these pages show log entries, keys and who is signed in."""
-    headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    # same-origin, not no-referrer: Flask-WTF's HTTPS check needs the Referer on our own POSTs.
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if not (request.endpoint or "").endswith(".static"):
-        headers["Cache-Control"] = "no-store"
-    return response
+    return strict_headers(response, no_store=not (request.endpoint or "").endswith(".static"))

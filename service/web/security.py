@@ -10,24 +10,11 @@ from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect  # type: ignore[import-untyped]
 
+from ..page_security import strict_headers
 from . import blueprint
 
 DEFAULT_RATE_LIMIT = "30 per minute"
 
-# No inline script or style anywhere; the severity colours come from a generated stylesheet.
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self'",
-        "connect-src 'self'",
-        "font-src 'self'",
-        "form-action 'self'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
-    ]
-)
 
 csrf = CSRFProtect()
 
@@ -82,16 +69,5 @@ def _page_headers(response: Response) -> Response:
     """Strict headers on our pages, their static files and the error pages of unknown paths."""
     if request.blueprint != "web" and request.endpoint not in (None, "static"):
         return response
-    headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    # same-origin, not no-referrer: Flask-WTF's HTTPS check needs the Referer on our own POSTs;
-    # links to sources on other sites get nothing.
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if response.mimetype == "text/html":
-        # A result lists someone's medicines: keep it out of shared and back-forward caches.
-        headers["Cache-Control"] = "no-store"
-    return response
+    # A result lists someone's medicines: keep it out of shared and back-forward caches.
+    return strict_headers(response, no_store=response.mimetype == "text/html")
