@@ -37,6 +37,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from .api import blueprint as api_blueprint
     from .api import docs_blueprint
     from .api.errors import register_error_handlers
+    from .audit import api_blueprint as audit_api_blueprint
+    from .audit import blueprint as audit_blueprint
     from .cds_hooks import blueprint as cds_hooks_blueprint
     from .cli import register_commands
     from .health import blueprint as health_blueprint
@@ -48,6 +50,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(docs_blueprint)
     app.register_blueprint(cds_hooks_blueprint)
     app.register_blueprint(rxnav_blueprint)
+    app.register_blueprint(audit_blueprint)
+    app.register_blueprint(audit_api_blueprint)
     init_web(app)  # the patients' pages at /, with CSRF, a rate limit and strict headers
     init_accounts(app)  # sign-in, /account, /admin: people's sessions, lockout and roles
     origins = [o.strip() for o in app.config.get("CDS_CORS_ORIGINS", "").split(",") if o.strip()]

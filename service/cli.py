@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from .accounts.cli import users_cli
 from .appctx import database, snapshots
+from .audit.cli import export_command as audit_export_command
 from .checking import CheckRequest, ServiceUnavailable, iso_utc, run_check
 from .db import chain, clients, events, kb_store
 from .domain.check import CheckContext, MedicationInput
@@ -281,6 +282,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(kb_cli)
     app.cli.add_command(clients_cli)
+    audit_cli.add_command(audit_export_command)
     app.cli.add_command(audit_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(check_command)

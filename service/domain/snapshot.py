@@ -89,7 +89,7 @@ class KbSnapshot:
         for class_id, members in self.members.items():
             for ingredient in members:
                 self._classes_of[ingredient] = self._classes_of[ingredient] | {class_id}
-        self._product_classes = [c for c in kb.classes if c.products_combining]
+        self._product_classes_of = self._index_product_classes()
         self._names, self._codes = self._index_names()
         self._partners = self._index_interaction_rules()
         self.index = RuleIndex(kb.rules)
@@ -134,23 +134,31 @@ class KbSnapshot:
     def classes_of(self, ingredient: str, product: frozenset[str] = frozenset()) -> frozenset[str]:
         """The ingredient's classes, plus product classes it takes on inside ``product``."""
         found = self._classes_of[ingredient]
-        for drug_class in self._product_classes:
-            combo = drug_class.products_combining
-            assert combo is not None
-            if (
-                ingredient in self.members[combo.member_of]
-                and product & self.members[combo.with_any_of]
-            ):
-                found = found | self._with_union_parents(drug_class.id)
+        for class_id, partners, gained in self._product_classes_of.get(ingredient, ()):
+            if product & partners:
+                found = found | gained
         return found
 
-    def _with_union_parents(self, class_id: str) -> frozenset[str]:
-        """A product class also makes its ingredient a member of the unions that contain it."""
-        found = {class_id}
+    def _index_product_classes(self) -> dict[str, list[tuple[str, frozenset[str], frozenset[str]]]]:
+        """For each ingredient: the product classes it can take on, with whom, and what it gains.
+
+        What it gains is the class and the unions containing it, so a cough product's opioid is
+        also a CNS depressant for the rules that name the union.
+        """
+        unions: dict[str, set[str]] = defaultdict(set)
         for drug_class in self.kb.classes:
-            if drug_class.union_of and class_id in drug_class.union_of:
-                found.add(drug_class.id)
-        return frozenset(found)
+            for part in drug_class.union_of:
+                unions[part].add(drug_class.id)
+        index: dict[str, list[tuple[str, frozenset[str], frozenset[str]]]] = defaultdict(list)
+        for drug_class in self.kb.classes:
+            combo = drug_class.products_combining
+            if combo is None:
+                continue
+            gained = frozenset({drug_class.id, *unions[drug_class.id]})
+            partners = self.members[combo.with_any_of]
+            for ingredient in self.members[combo.member_of]:
+                index[ingredient].append((drug_class.id, partners, gained))
+        return dict(index)
 
     def in_any(self, ingredient: str, classes: frozenset[str], refs: Iterable[Ref]) -> bool:
         return any(

@@ -1,0 +1,552 @@
+"""HTTP benchmark: what a check costs over the wire compared with the cheapest request the app serves.
+
+Why: a check is recognise + check + one logged transaction; ``GET /healthz`` goes through the same
+gunicorn worker, WSGI and Flask stack but does nothing. Their throughput ratio (checks/healthz) says
+how much of the service's capacity the real work takes, independently of how fast this machine is.
+Targets: ratio >= 0.35 on SQLite, >= 0.20 on PostgreSQL.
+
+For each database (SQLite in a temp file; PostgreSQL from ``tests/pg_server.start_postgres()``) it:
+
+1. migrates a fresh database with the operator commands (``flask --app service db upgrade``, ``kb load``,
+   ``clients create`` for an API key), with ``DATABASE_URL`` in the environment;
+2. starts ``gunicorn 'service:create_app()'`` on a free 127.0.0.1 port with the worker model given on
+   the command line (``--workers``, ``--worker-class sync|gthread``, ``--threads``);
+3. warms up both endpoints (every worker builds its KB snapshot; the warm-up's checks are counted
+   too, since ``alert_log`` is append-only and is not emptied);
+4. drives ``POST /api/v1/checks`` (random 10-medication lists from the seed KB's ingredient and brand
+   names, half of them from rule-involved names as in bench/engine.py; ``--bodies`` pre-generated
+   JSON bodies, cycled) and ``GET /healthz`` with wrk, **alternating** runs of equal length
+   (healthz, checks, healthz, checks, ... ``--rounds`` times each) at the same client concurrency.
+   Alternating, not concurrent, by default: run side by side with closed-loop clients, both streams
+   wait in the same accept queue, so the ratio drifts towards the ratio of connection counts as the
+   queue grows and stops measuring cost; alone, each run measures the saturated throughput of its
+   endpoint. Alternation cancels drift between the two. ``--mode concurrent`` runs both at once
+   instead (useful to see healthz latency while checks load the workers).
+5. counts the 200 answers to checks (from wrk's Lua ``response()``, warm-up included) and the
+   ``alert_log`` rows (SQLAlchemy) afterwards: every answered check must be logged, and the fresh
+   database had none, so the two must be equal.
+
+The load generator: wrk (Debian package ``wrk``), one connection per wrk thread (``--connections``,
+default 4, so 4 client threads on a 2-core machine, mostly asleep in epoll). Each thread stops itself
+(``wrk.thread:stop()`` in ``response()``) at the deadline, right after a response, so no request is
+in flight when the run ends and the 200 count is exact. Latencies are recorded per request in Lua
+(monotonic clock via LuaJIT's FFI, from ``request()`` to ``response()``) and written to files that
+this script reads, so p50/p99 are exact over all rounds.
+
+CPU accounting, because this is a shared 2-core machine: for each run it reports the CPU used by
+gunicorn (master and workers, from /proc), by wrk (to show the client did not starve the server) and
+by everything else (``other``: PostgreSQL, and other people's processes), and gunicorn's CPU time per
+response. The ``CPU ratio`` (healthz CPU/response over checks CPU/response) is the throughput ratio
+a CPU-bound server converges on, and other load distorts it far less than req/s. Before each run
+the script waits (``--quiet-wait``, default 15 s) for other load to drop below ``--quiet-below``.
+
+Run: ``.venv/bin/python bench/http.py [--workers 3] [--worker-class sync|gthread] [--threads 1]
+[--databases sqlite postgres] [--duration 10] [--rounds 2] [--connections 4]``
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# This file is named http.py: with bench/ first on sys.path it would shadow the standard library's
+# ``http`` package (http.client, werkzeug). Take bench/ off the path and put the repository root on.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+sys.path.insert(0, str(ROOT))
+
+import argparse  # noqa: E402
+import http.client  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import random  # noqa: E402
+import resource  # noqa: E402
+import secrets  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+
+from sqlalchemy import create_engine, func, select  # noqa: E402
+
+from bench.engine import code_version, draw_lists, sampling_pools  # noqa: E402
+from service.db.models import AlertLog  # noqa: E402
+from service.domain.snapshot import KbSnapshot  # noqa: E402
+from service.kb.loader import read_knowledge_base  # noqa: E402
+
+BIN = ROOT / ".venv" / "bin"
+SEED = 20261126
+LIST_SIZE = 10
+TARGETS = {"sqlite": 0.35, "postgres": 0.20}
+
+# One script for both endpoints. Each wrk thread has one connection, records its own latencies and
+# stops itself after the response that crosses the deadline, so nothing is in flight at the end.
+LUA = r"""
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+int clock_gettime(int clk_id, bench_timespec *tp);
+]]
+local ts = ffi.new("bench_timespec")
+local function now()
+  ffi.C.clock_gettime(1, ts)  -- CLOCK_MONOTONIC
+  return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
+end
+
+local next_id = 0
+function setup(thread)
+  next_id = next_id + 1
+  thread:set("id", next_id)
+end
+
+local requests, n, i = {}, 0, 0
+local latencies, statuses = {}, {}
+local started, deadline, sent_at, out_prefix
+
+function init(args)
+  local seconds, method, path = tonumber(args[1]), args[2], args[3]
+  out_prefix, bodies_file, api_key = args[4], args[5], args[6]
+  local headers = {}
+  if method == "POST" then
+    headers["Content-Type"] = "application/json"
+    headers["Authorization"] = "Bearer " .. api_key
+    for line in io.lines(bodies_file) do
+      n = n + 1
+      requests[n] = wrk.format("POST", path, headers, line)
+    end
+  else
+    n = 1
+    requests[1] = wrk.format("GET", path, headers)
+  end
+  i = (id * 97) % n  -- threads start at different bodies
+  started = now()
+  deadline = started + seconds
+end
+
+function request()
+  i = i % n + 1
+  sent_at = now()
+  return requests[i]
+end
+
+function response(status, headers, body)
+  local t = now()
+  latencies[#latencies + 1] = t - sent_at
+  statuses[status] = (statuses[status] or 0) + 1
+  if t >= deadline then
+    local name = out_prefix .. "-" .. id .. ".txt"
+    local f = io.open(name .. ".tmp", "w")
+    f:write(string.format("%.6f %.6f\n", started, t))
+    for code, count in pairs(statuses) do f:write(string.format("status %d %d\n", code, count)) end
+    for _, l in ipairs(latencies) do f:write(string.format("%.7f\n", l)) end
+    f:close()
+    os.rename(name .. ".tmp", name)  -- appears whole: the script waits for every thread's file
+    wrk.thread:stop()
+  end
+end
+"""
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Load:
+    """Responses to one endpoint, summed over its runs."""
+
+    seconds: float = 0.0
+    statuses: dict[int, int] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)  # seconds: server, wrk, machine
+
+    @property
+    def responses(self) -> int:
+        return sum(self.statuses.values())
+
+    @property
+    def rate(self) -> float:
+        return self.responses / self.seconds if self.seconds else 0.0
+
+    def percentile_ms(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return 1000 * ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+    def add_run(self, out_dir: Path, prefix: str) -> None:
+        """Read the files the wrk threads wrote; wall time is first start to last stop."""
+        starts, stops = [], []
+        for path in sorted(out_dir.glob(f"{prefix}-*.txt")):
+            lines = path.read_text().splitlines()
+            start, stop = map(float, lines[0].split())
+            starts.append(start)
+            stops.append(stop)
+            for line in lines[1:]:
+                if line.startswith("status "):
+                    _, code, count = line.split()
+                    self.statuses[int(code)] = self.statuses.get(int(code), 0) + int(count)
+                else:
+                    self.latencies.append(float(line))
+        if not starts:
+            raise RuntimeError(f"wrk wrote no results for {prefix} (see its output above)")
+        self.seconds += max(stops) - min(starts)
+
+
+@dataclass
+class Outcome:
+    database: str
+    config: str
+    healthz: Load
+    checks: Load
+    warmup_200: int
+    logged: int
+
+    @property
+    def ratio(self) -> float:
+        return self.checks.rate / self.healthz.rate if self.healthz.rate else 0.0
+
+    @property
+    def cpu_ratio(self) -> float:
+        checks = cpu_per_response(self.checks)
+        return cpu_per_response(self.healthz) / checks if checks else 0.0
+
+
+def cpu_per_response(load: Load) -> float:
+    """Seconds of gunicorn CPU (master and workers) per response."""
+    return load.cpu.get("server", 0.0) / load.responses if load.responses else 0.0
+
+
+# --- processes --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def flask(env: dict[str, str], *args: str) -> str:
+    """Run an operator command the way the README says; returns its stdout."""
+    proc = subprocess.run(
+        [str(BIN / "flask"), "--app", "service", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"flask {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
+    return proc.stdout
+
+
+def prepare_database(env: dict[str, str]) -> str:
+    """Migrate, load the seed KB, create an API client; returns its key (the last line printed)."""
+    flask(env, "db", "upgrade")
+    flask(env, "kb", "load")
+    return flask(env, "clients", "create", f"bench-{secrets.token_hex(4)}").strip().splitlines()[-1]
+
+
+def get(port: int, path: str) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", path)
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_tree_cpu(root: int) -> float:
+    """CPU seconds of ``root`` and its direct children (gunicorn's master and workers)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if root in (pid, ppid):
+            total += (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+    return total
+
+
+def machine_busy_cpu() -> float:
+    """CPU seconds spent by every process on the machine (all but idle and iowait)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return (sum(values) - values[3] - values[4]) / TICKS
+
+
+def wait_for_quiet(limit: float, threshold: float) -> None:
+    """Wait up to ``limit`` s until the machine (our server idle) is under ``threshold`` % of a core.
+
+    This is a shared machine: other people's test suites would otherwise be measured as our
+    latency. The 'other' CPU column shows what still ran during each run.
+    """
+    waited = time.monotonic()
+    while True:
+        before, start = machine_busy_cpu(), time.monotonic()
+        time.sleep(1.0)
+        busy = 100 * (machine_busy_cpu() - before) / (time.monotonic() - start)
+        if busy < threshold:
+            return
+        if time.monotonic() - waited >= limit:
+            print(
+                f"  machine still {busy:.0f}% busy after {limit:g} s: measuring anyway", flush=True
+            )
+            return
+
+
+def child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cpu_counters(server: int) -> dict[str, float]:
+    return {
+        "server": process_tree_cpu(server),
+        "wrk": child_cpu(),  # children that have exited: the wrk runs (and the flask commands)
+        "machine": machine_busy_cpu(),
+        "wall": time.monotonic(),
+    }
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], args: argparse.Namespace, log: Path) -> Iterator[tuple[int, int]]:
+    """A gunicorn serving the app on a free port (yields port, master pid); SIGTERM on exit."""
+    port = free_port()
+    command = [
+        str(BIN / "gunicorn"), "service:create_app()",
+        "--bind", f"127.0.0.1:{port}",
+        "--workers", str(args.workers),
+        "--worker-class", args.worker_class,
+        "--threads", str(args.threads),
+    ]  # fmt: skip
+    with log.open("w") as out:
+        proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if get(port, "/readyz") == 200:
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn did not become ready:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield port, proc.pid
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def start_wrk(
+    port: int, endpoint: str, seconds: float, out_prefix: Path, bodies: Path, key: str,
+    connections: int, script: Path,
+) -> subprocess.Popen[str]:  # fmt: skip
+    method, path = ("POST", "/api/v1/checks") if endpoint == "checks" else ("GET", "/healthz")
+    command = [
+        "wrk", "-t", str(connections), "-c", str(connections),
+        # wrk's own end comes later: the Lua deadline stops each thread cleanly first.
+        "-d", f"{int(seconds) + 5}s", "--timeout", "30s", "-s", str(script),
+        f"http://127.0.0.1:{port}{path}", "--",
+        str(seconds), method, path, str(out_prefix), str(bodies), key,
+    ]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_for_threads(proc: subprocess.Popen[str], out_prefix: Path, connections: int) -> None:
+    """Until every wrk thread has stopped itself and written its file (or wrk has exited)."""
+    while len(list(out_prefix.parent.glob(f"{out_prefix.name}-*.txt"))) < connections:
+        if proc.poll() is not None:
+            return
+        time.sleep(0.02)
+
+
+def finish_wrk(proc: subprocess.Popen[str], name: str) -> None:
+    """wrk's main thread sleeps out its ``-d``; every thread is done, so interrupt it."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate()
+    if proc.returncode != 0 or "Socket errors" in output:
+        print(f"  wrk ({name}) reported:\n{output}", flush=True)
+
+
+# --- one database -----------------------------------------------------------------------------
+
+
+def write_bodies(path: Path, count: int) -> None:
+    """``count`` JSON bodies, one a line: 10 names each, drawn as bench/engine.py draws them."""
+    kb = read_knowledge_base(ROOT / "seed_data")
+    pools = sampling_pools(KbSnapshot("seed", kb))
+    lists = draw_lists(pools, LIST_SIZE, count, random.Random(SEED))
+    path.write_text("".join(json.dumps({"medications": names}) + "\n" for names in lists))
+
+
+def count_rows(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.scalar(select(func.count()).select_from(AlertLog)) or 0)
+    finally:
+        engine.dispose()
+
+
+def bench_database(name: str, url: str, args: argparse.Namespace, work: Path) -> Outcome:
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": secrets.token_urlsafe(32),  # so nothing is written under instance/
+        "LOG_LEVEL": "WARNING",
+    }
+    key = prepare_database(env)
+    script = work / "bench.lua"
+    script.write_text(LUA)
+    bodies = work / "bodies.jsonl"
+    healthz, checks, warm_checks = Load(), Load(), Load()
+    config = f"{args.worker_class} w={args.workers} t={args.threads}"
+    with gunicorn(env, args, work / f"gunicorn-{name}.log") as (port, master):
+        # Warm up every worker (snapshot build, imports, connection pool).
+        for endpoint in ("healthz", "checks"):
+            warm = work / f"warm-{endpoint}"
+            proc = start_wrk(
+                port, endpoint, args.warmup, warm, bodies, key, args.connections, script
+            )
+            wait_for_threads(proc, warm, args.connections)
+            finish_wrk(proc, f"warm-up {endpoint}")
+        warm_checks.add_run(work, "warm-checks")
+
+        runs = [("healthz", healthz), ("checks", checks)]
+        for round_no in range(args.rounds):
+            batches = [runs] if args.mode == "concurrent" else [[run] for run in runs]
+            for batch in batches:
+                wait_for_quiet(args.quiet_wait, args.quiet_below)
+                before = cpu_counters(master)
+                procs = []
+                for endpoint, load in batch:
+                    out = work / f"{endpoint}-{round_no}"
+                    proc = start_wrk(
+                        port, endpoint, args.duration, out, bodies, key, args.connections, script
+                    )
+                    procs.append((endpoint, load, out, proc))
+                for _, _, out, proc in procs:
+                    wait_for_threads(proc, out, args.connections)
+                during = cpu_counters(master)
+                for endpoint, load, out, proc in procs:
+                    finish_wrk(proc, endpoint)
+                    load.add_run(work, out.name)
+                after = {**during, "wrk": child_cpu()}  # wrk's CPU is known once it has exited
+                for _, load, _, _ in procs:  # concurrent runs: each endpoint gets the whole
+                    for what, value in after.items():
+                        load.cpu[what] = load.cpu.get(what, 0.0) + value - before[what]
+        time.sleep(0.5)
+        logged = count_rows(url)
+    return Outcome(name, config, healthz, checks, warm_checks.statuses.get(200, 0), logged)
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+def report(outcomes: list[Outcome], args: argparse.Namespace) -> None:
+    print(
+        f"\ngunicorn {outcomes[0].config}; wrk {args.connections} connections "
+        f"(1 per thread); {args.mode}, {args.rounds} x {args.duration:g} s per endpoint"
+    )
+    print(
+        "server/wrk/other: % of one core during the runs (other = machine - server - wrk:\n"
+        f"PostgreSQL and processes not ours; {os.cpu_count()} cores here). CPU/req: gunicorn's CPU"
+        " time per response,\nwhich other load on the machine inflates far less than req/s."
+    )
+    print(
+        f"{'database':<9} {'endpoint':<8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'non-200':>8} {'server':>7} {'wrk':>5} {'other':>6} {'CPU/req ms':>10}"
+    )
+    for o in outcomes:
+        for endpoint, load in (("healthz", o.healthz), ("checks", o.checks)):
+            bad = load.responses - load.statuses.get(200, 0)
+            wall = load.cpu.get("wall", 0.0) or 1.0
+            server, wrk = load.cpu.get("server", 0.0), load.cpu.get("wrk", 0.0)
+            other = load.cpu.get("machine", 0.0) - server - wrk
+            print(
+                f"{o.database:<9} {endpoint:<8} {load.rate:>8.1f} {load.percentile_ms(50):>8.2f} "
+                f"{load.percentile_ms(99):>8.2f} {bad:>8} {100 * server / wall:>6.0f}% "
+                f"{100 * wrk / wall:>4.0f}% {100 * other / wall:>5.0f}% "
+                f"{1000 * cpu_per_response(load):>10.2f}"
+            )
+    print(
+        f"\n{'database':<9} {'checks/healthz':>14} {'target':>7} {'':>6} {'CPU ratio':>9} "
+        f"{'checks 200 (incl. warm-up)':>26} {'alert_log rows':>14}"
+    )
+    for o in outcomes:
+        target = TARGETS[o.database]
+        ok_200 = o.checks.statuses.get(200, 0) + o.warmup_200
+        verdict = "met" if o.ratio >= target else "MISSED"
+        equal = "equal" if ok_200 == o.logged else "DIFFER"
+        print(
+            f"{o.database:<9} {o.ratio:>14.3f} {target:>7.2f} {verdict:>6} {o.cpu_ratio:>9.3f} "
+            f"{ok_200:>26} {o.logged:>14} {equal}"
+        )
+    print("CPU ratio = healthz CPU/req / checks CPU/req: the ratio a CPU-bound server would reach.")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--worker-class", choices=("sync", "gthread"), default="sync")
+    parser.add_argument("--threads", type=int, default=1, help="per worker (gthread)")
+    parser.add_argument("--databases", nargs="+", choices=("sqlite", "postgres"),
+                        default=["sqlite", "postgres"])  # fmt: skip
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
+    parser.add_argument("--rounds", type=int, default=2, help="runs per endpoint")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds per endpoint")
+    parser.add_argument("--connections", type=int, default=4, help="wrk connections (= threads)")
+    parser.add_argument("--bodies", type=int, default=300, help="distinct check bodies")
+    parser.add_argument("--mode", choices=("alternate", "concurrent"), default="alternate")
+    parser.add_argument("--quiet-wait", type=float, default=15.0,
+                        help="max seconds to wait before each run for other load to stop")  # fmt: skip
+    parser.add_argument("--quiet-below", type=float, default=30.0,
+                        help="'quiet' = other processes under this %% of one core")  # fmt: skip
+    args = parser.parse_args()
+    # Stopped by a signal, still stop gunicorn and PostgreSQL (the finally blocks): a background
+    # job ignores SIGINT unless we restore it, and SIGTERM would otherwise skip the cleanup.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install -y wrk")
+
+    print(f"service code: {code_version()}; {time.strftime('%Y-%m-%d %H:%M:%S')}", flush=True)
+    outcomes = []
+    with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp:
+        work = Path(tmp)
+        write_bodies(work / "bodies.jsonl", args.bodies)
+        for database in args.databases:
+            run_dir = work / database
+            run_dir.mkdir()
+            shutil.copy(work / "bodies.jsonl", run_dir / "bodies.jsonl")
+            if database == "sqlite":
+                url = f"sqlite:///{run_dir / 'alerts.sqlite3'}"
+                outcomes.append(bench_database(database, url, args, run_dir))
+            else:
+                from tests.pg_server import start_postgres
+
+                server = start_postgres("alerts_bench")
+                try:
+                    outcomes.append(bench_database(database, server.url, args, run_dir))
+                finally:
+                    server.stop()
+            print(f"{database}: done", flush=True)
+    report(outcomes, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,277 @@
+"""The auditors' reports: what fired, what was overridden, and what the knowledge base should learn.
+
+Each report takes the same ``CheckFilters`` as the check list, so a report and the list it summarises
+always count the same checks. Without a period a report covers the last ``DEFAULT_DAYS`` days:
+reports aggregate, and an unbounded aggregate over years of log is a question nobody meant to ask.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, func, select, true
+from sqlalchemy.orm import Session
+
+from ..db.models import AlertLog, CdsFeedback, LoggedAlert
+from .filters import SEVERITIES, CheckFilters, Period
+from .queries import check_conditions, client_names, rule_choices
+
+REPORTS = (
+    "alerts-per-day", "top-rules", "override-by-rule", "override-by-client", "unrecognised-inputs",
+)  # fmt: skip
+DEFAULT_DAYS = 30
+TOP = 15
+FALLBACK_SCAN = 20_000  # checks read in Python where the database has no JSON table functions
+
+
+def report_period(period: Period, now: datetime | None = None) -> Period:
+    """The period a report covers: the one asked for, or the last ``DEFAULT_DAYS`` whole days."""
+    if period.start and period.end:
+        return period
+    end = period.end or datetime.combine(
+        (now or datetime.now(UTC)).date() + timedelta(days=1), time(), UTC
+    )
+    return Period(period.start or end - timedelta(days=DEFAULT_DAYS), end)
+
+
+def _bounded(filters: CheckFilters) -> CheckFilters:
+    return replace(filters, period=report_period(filters.period))
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+# ---- alerts per day by severity ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertsPerDay:
+    period: Period
+    days: list[date]
+    counts: dict[str, list[int]]  # severity → one count per day, most severe first
+
+    @property
+    def totals(self) -> list[int]:
+        return [sum(c[i] for c in self.counts.values()) for i in range(len(self.days))]
+
+
+def _day(session: Session, column: Any) -> ColumnElement[Any]:
+    """The UTC calendar day of a timestamp, whatever the session's time zone."""
+    if _dialect(session) == "postgresql":
+        return func.date(func.timezone("UTC", column))
+    return func.date(column)
+
+
+def alerts_per_day(session: Session, filters: CheckFilters) -> AlertsPerDay:
+    """Every alert raised (shown or not), per UTC day and severity."""
+    filters = _bounded(filters)
+    day = _day(session, AlertLog.created_at).label("day")
+    rows = session.execute(
+        select(day, LoggedAlert.severity, func.count())
+        .select_from(LoggedAlert)
+        .join(AlertLog, AlertLog.id == LoggedAlert.alert_log_id)
+        .where(*check_conditions(filters))
+        .group_by(day, LoggedAlert.severity)
+    )
+    assert filters.period.start and filters.period.end
+    first = filters.period.start.date()
+    last = (filters.period.end - timedelta(microseconds=1)).date()
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    index = {d: i for i, d in enumerate(days)}
+    counts = {s: [0] * len(days) for s in SEVERITIES}
+    for row_day, severity, n in rows:
+        position = index.get(date.fromisoformat(str(row_day)[:10]))
+        if position is not None and severity in counts:
+            counts[severity][position] += int(n)
+    return AlertsPerDay(filters.period, days, counts)
+
+
+# ---- the rules that fire most -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleCount:
+    rule: str
+    title: str
+    alerts: int
+    shown: int
+
+
+def top_rules(session: Session, filters: CheckFilters, limit: int = TOP) -> list[RuleCount]:
+    filters = _bounded(filters)
+    count = func.count().label("alerts")
+    shown = func.sum(case((LoggedAlert.shown.is_(True), 1), else_=0))
+    rows = session.execute(
+        select(LoggedAlert.rule_code, count, shown)
+        .select_from(LoggedAlert)
+        .join(AlertLog, AlertLog.id == LoggedAlert.alert_log_id)
+        .where(*check_conditions(filters))
+        .group_by(LoggedAlert.rule_code)
+        .order_by(count.desc(), LoggedAlert.rule_code)
+        .limit(limit)
+    )
+    titles = dict(rule_choices(session))
+    return [RuleCount(r[0], titles.get(r[0], ""), int(r[1]), int(r[2] or 0)) for r in rows]
+
+
+# ---- override rates ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OverrideRate:
+    """Feedback on alerts of one rule (or one client): how often the clinician overrode it."""
+
+    key: str
+    label: str
+    responses: int
+    overridden: int
+
+    @property
+    def accepted(self) -> int:
+        return self.responses - self.overridden
+
+    @property
+    def rate(self) -> float:
+        return self.overridden / self.responses if self.responses else 0.0
+
+
+def _override_rows(
+    session: Session, filters: CheckFilters, group: Any
+) -> list[tuple[str | None, int, int]]:
+    overridden = func.sum(case((CdsFeedback.outcome == "overridden", 1), else_=0))
+    rows = session.execute(
+        select(group, func.count(CdsFeedback.id), overridden)
+        .select_from(CdsFeedback)
+        .join(LoggedAlert, LoggedAlert.uuid == CdsFeedback.alert_uuid)
+        .join(AlertLog, AlertLog.id == LoggedAlert.alert_log_id)
+        .where(*check_conditions(_bounded(filters)))
+        .group_by(group)
+    )
+    return [(r[0], int(r[1]), int(r[2] or 0)) for r in rows]
+
+
+def _by_rate(rates: list[OverrideRate]) -> list[OverrideRate]:
+    return sorted(rates, key=lambda r: (-r.rate, -r.responses, r.key))
+
+
+def override_by_rule(session: Session, filters: CheckFilters) -> list[OverrideRate]:
+    titles = dict(rule_choices(session))
+    rows = _override_rows(session, filters, LoggedAlert.rule_code)
+    return _by_rate([OverrideRate(str(k), titles.get(str(k), ""), n, o) for k, n, o in rows])
+
+
+def override_by_client(session: Session, filters: CheckFilters) -> list[OverrideRate]:
+    names = client_names(session)
+    rows = _override_rows(session, filters, AlertLog.client_id)
+    return _by_rate(
+        [
+            OverrideRate(k or "", names.get(k or "", "(no client)") if k else "(no client)", n, o)
+            for k, n, o in rows
+        ]
+    )
+
+
+# ---- inputs most often unrecognised -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InputCount:
+    text: str
+    times: int
+
+
+@dataclass(frozen=True)
+class UnrecognisedInputs:
+    inputs: list[InputCount]
+    # Set when a backend without JSON table functions was read in Python, newest checks first,
+    # and the period held more incomplete checks than that scan reads.
+    scanned_only_latest: int | None = None
+
+
+def unrecognised_inputs(
+    session: Session, filters: CheckFilters, limit: int = TOP, *, portable: bool = False
+) -> UnrecognisedInputs:
+    """What people typed that the knowledge base did not recognise, most frequent first.
+
+    Reads each check's ``scope.not_checked`` (the labels of its ``unrecognized`` medications, as the
+    answer told the caller), lower-cased, and only from incomplete checks. PostgreSQL and SQLite
+    unnest the JSON in SQL; anything else (or ``portable=True``) counts in Python over a bounded scan.
+    """
+    filters = _bounded(filters)
+    conditions = [AlertLog.complete.is_(False), *check_conditions(filters)]
+    dialect = _dialect(session)
+    if portable or dialect not in ("postgresql", "sqlite"):
+        return _unrecognised_in_python(session, conditions, limit)
+    if dialect == "postgresql":
+        items = func.json_array_elements_text(
+            func.json_extract_path(AlertLog.scope, "not_checked")
+        ).table_valued("value", joins_implicitly=True)
+    else:
+        items = func.json_each(AlertLog.scope, "$.not_checked").table_valued(
+            "value", joins_implicitly=True
+        )
+    text = func.lower(func.trim(items.c.value)).label("text")
+    times = func.count().label("times")
+    rows = session.execute(
+        select(text, times)
+        .select_from(AlertLog)
+        .join(items, true())
+        .where(*conditions)
+        .group_by(text)
+        .order_by(times.desc(), text)
+        .limit(limit)
+    )
+    return UnrecognisedInputs([InputCount(str(r[0]), int(r[1])) for r in rows])
+
+
+def _unrecognised_in_python(
+    session: Session, conditions: list[ColumnElement[bool]], limit: int
+) -> UnrecognisedInputs:
+    rows = session.execute(
+        select(AlertLog.scope)
+        .where(*conditions)
+        .order_by(AlertLog.seq.desc())
+        .limit(FALLBACK_SCAN + 1)
+        .execution_options(yield_per=1000)
+    )
+    counter: Counter[str] = Counter()
+    scanned = 0
+    for (scope,) in rows:
+        scanned += 1
+        if scanned > FALLBACK_SCAN:
+            break
+        for label in (scope or {}).get("not_checked", []):
+            counter[str(label).strip().lower()] += 1
+    rows.close()
+    ranked = sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    return UnrecognisedInputs(
+        [InputCount(t, n) for t, n in ranked], FALLBACK_SCAN if scanned > FALLBACK_SCAN else None
+    )
+
+
+@dataclass(frozen=True)
+class Reports:
+    """Every report over one filtered period, for the reports page."""
+
+    period: Period
+    per_day: AlertsPerDay
+    top_rules: list[RuleCount]
+    override_by_rule: list[OverrideRate]
+    override_by_client: list[OverrideRate]
+    unrecognised: UnrecognisedInputs
+
+
+def all_reports(session: Session, filters: CheckFilters) -> Reports:
+    bounded = _bounded(filters)
+    return Reports(
+        bounded.period,
+        alerts_per_day(session, bounded),
+        top_rules(session, bounded),
+        override_by_rule(session, bounded),
+        override_by_client(session, bounded),
+        unrecognised_inputs(session, bounded),
+    )
