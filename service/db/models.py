@@ -13,6 +13,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -223,6 +224,9 @@ class AlertLog(Base):
     __tablename__ = "alert_log"
     __table_args__ = (
         CheckConstraint(f"highest_severity IN ({SEVERITIES})", name="highest_severity"),
+        # The auditors' filters: by severity or channel within a period.
+        Index("ix_alert_log_highest_severity_created_at", "highest_severity", "created_at"),
+        Index("ix_alert_log_channel_created_at", "channel", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -307,7 +311,11 @@ class LoggedAlert(Base):
     """One alert of a logged check, addressable by uuid (CDS cards, feedback, audit queries)."""
 
     __tablename__ = "logged_alert"
-    __table_args__ = (CheckConstraint(f"severity IN ({SEVERITIES})", name="severity"),)
+    __table_args__ = (
+        CheckConstraint(f"severity IN ({SEVERITIES})", name="severity"),
+        Index("ix_logged_alert_rule_code_alert_log_id", "rule_code", "alert_log_id"),
+        Index("ix_logged_alert_severity_alert_log_id", "severity", "alert_log_id"),
+    )
 
     uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
     alert_log_id: Mapped[str] = mapped_column(ForeignKey("alert_log.id"), index=True)
@@ -321,7 +329,10 @@ class CdsFeedback(Base):
     """What a clinician did with a card: accepted (which suggestions) or overridden (why)."""
 
     __tablename__ = "cds_feedback"
-    __table_args__ = (CheckConstraint("outcome IN ('accepted', 'overridden')", name="outcome"),)
+    __table_args__ = (
+        CheckConstraint("outcome IN ('accepted', 'overridden')", name="outcome"),
+        Index("ix_cds_feedback_outcome_alert_uuid", "outcome", "alert_uuid"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_uuid: Mapped[str] = mapped_column(ForeignKey("logged_alert.uuid"), index=True)
