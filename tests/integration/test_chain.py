@@ -31,6 +31,16 @@ def _as_dba(connection: Connection) -> None:
         connection.execute(text("SET LOCAL session_replication_role = replica"))
 
 
+def _delete_entry(connection: Connection, seq: int) -> None:
+    """Remove a logged check and its alerts below the application, as a DBA could."""
+    _as_dba(connection)
+    selected = "SELECT id FROM alert_log WHERE seq = :seq"
+    connection.execute(
+        text(f"DELETE FROM logged_alert WHERE alert_log_id IN ({selected})"), {"seq": seq}
+    )
+    connection.execute(text("DELETE FROM alert_log WHERE seq = :seq"), {"seq": seq})
+
+
 def _verify(session: Session, name: str = chain.ALERT_LOG) -> chain.Verification:
     session.expire_all()
     return chain.verify(session, name)
@@ -65,13 +75,7 @@ def test_a_deleted_entry_is_detected(
     client: FlaskClient, session: Session, connection: Connection
 ) -> None:
     _write_checks(client)
-    _as_dba(connection)
-    connection.execute(
-        text(
-            "DELETE FROM logged_alert WHERE alert_log_id IN (SELECT id FROM alert_log WHERE seq = 2)"
-        )
-    )
-    connection.execute(text("DELETE FROM alert_log WHERE seq = 2"))
+    _delete_entry(connection, 2)
     result = _verify(session)
     assert result.first_broken == 3 and "deleted" in (result.problem or "")
 
@@ -80,13 +84,7 @@ def test_a_removed_last_entry_is_detected(
     client: FlaskClient, session: Session, connection: Connection
 ) -> None:
     _write_checks(client)
-    _as_dba(connection)
-    connection.execute(
-        text(
-            "DELETE FROM logged_alert WHERE alert_log_id IN (SELECT id FROM alert_log WHERE seq = 4)"
-        )
-    )
-    connection.execute(text("DELETE FROM alert_log WHERE seq = 4"))
+    _delete_entry(connection, 4)
     result = _verify(session)
     assert not result.ok and "head" in (result.problem or "")
 
