@@ -25,6 +25,7 @@ from service.domain.snapshot import KbSnapshot
 from service.kb.loader import read_knowledge_base
 
 from . import factories
+from .browser_support import artifacts, browser  # noqa: F401  (one shared browser)
 from .pg_server import PostgresUnavailable, start_postgres
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -26,7 +26,8 @@ from service.db.models import User, UserSession
 from service.domain.snapshot import KbSnapshot
 from service.kb.loader import read_knowledge_base
 
-from ..browser.conftest import AXE_JS, _page, _QuietHandler, artifacts, browser  # noqa: F401
+from ..browser.conftest import _page, _QuietHandler
+from ..browser_support import AXE_JS
 from ..conftest import SEED_DIR, migrate
 from . import realistic
 
@@ -90,12 +91,12 @@ def _signed_in(page: Any, server: tuple[str, str]) -> str:
 
 
 @pytest.fixture()
-def page(browser: Any) -> Iterator[Any]:  # noqa: F811
+def page(browser: Any) -> Iterator[Any]:
     yield from _page(browser, viewport={"width": 1280, "height": 900})
 
 
 @pytest.fixture()
-def axe_page(browser: Any) -> Iterator[Any]:  # noqa: F811
+def axe_page(browser: Any) -> Iterator[Any]:
     if not AXE_JS.exists():
         pytest.skip(f"axe-core not found at {AXE_JS} (run `make axe`, which needs npm)")
     yield from _page(browser, viewport={"width": 1280, "height": 900}, bypass_csp=True)
@@ -104,7 +105,7 @@ def axe_page(browser: Any) -> Iterator[Any]:  # noqa: F811
 def test_an_auditor_filters_the_list_opens_a_check_and_sees_the_charts(
     page: Any,
     audit_server: tuple[str, str],
-    artifacts: Path,  # noqa: F811
+    artifacts: Path,
 ) -> None:
     base = _signed_in(page, audit_server)
     page.goto(f"{base}/audit/checks")
@@ -154,7 +155,7 @@ def test_the_export_link_downloads_the_filtered_view_as_csv(
 def test_an_axe_scan_of_the_audit_pages_finds_no_serious_or_critical_problems(
     axe_page: Any,
     audit_server: tuple[str, str],
-    artifacts: Path,  # noqa: F811
+    artifacts: Path,
 ) -> None:
     page = axe_page
     base = _signed_in(page, audit_server)

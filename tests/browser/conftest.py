@@ -4,10 +4,8 @@ missing browser is a failure: a green run must mean the pages were really tried 
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,33 +15,8 @@ from service import create_app
 from service.db import Database, kb_store
 from service.kb.loader import read_knowledge_base
 
+from ..browser_support import AXE_JS, unavailable
 from ..conftest import SEED_DIR, migrate
-
-HERE = Path(__file__).resolve().parent
-ARTIFACTS = HERE / "artifacts"
-AXE_JS = HERE / "npm" / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def browser_required() -> bool:
-    return os.environ.get("REQUIRE_BROWSER") == "1" or os.environ.get("CI", "").lower() == "true"
-
-
-def unavailable(reason: str) -> None:
-    """Fail when the browser run is required, skip otherwise; either way say why."""
-    if browser_required():
-        pytest.fail(f"{reason} (required because REQUIRE_BROWSER=1 or CI=true)", pytrace=False)
-    pytest.skip(reason)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -77,29 +50,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.shutdown()
         thread.join(timeout=10)
         database.dispose()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        unavailable(f"Chromium not found at {CHROMIUM} (Debian: apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("the playwright Python package is not installed (pip install -e '.[test]')")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture(scope="session")
-def artifacts() -> Path:
-    """Screenshots and scan reports of this run (git-ignored, created at run time)."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return ARTIFACTS
 
 
 def _page(browser: Any, **options: Any) -> Iterator[Any]:
