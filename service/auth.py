@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import request
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from .appctx import database
 from .checking import Caller
@@ -24,9 +24,9 @@ def presented_api_key(*, allow_query_parameter: bool = False) -> str | None:
     return key if key and key.startswith(clients.KEY_PREFIX) else None
 
 
-def caller_for_key(session: Session, key: str) -> Caller | None:
+def caller_for_key(connection: Connection, key: str) -> Caller | None:
     """The active client holding ``key``, in the caller's transaction; a revoked key is no key."""
-    client = clients.by_key(session, key)
+    client = clients.active_by_key(connection, key)
     return Caller(client.id, Severity(client.min_severity)) if client else None
 
 
@@ -35,5 +35,5 @@ def caller_from_api_key(*, allow_query_parameter: bool = False) -> Caller | None
     key = presented_api_key(allow_query_parameter=allow_query_parameter)
     if key is None:
         return None
-    with database().unit_of_work(read_only=True) as session:
-        return caller_for_key(session, key)
+    with database().transaction(read_only=True) as connection:
+        return caller_for_key(connection, key)

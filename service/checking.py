@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Connection, insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from uuid_utils import uuid7
 
 from .db import Database, chain, kb_store
 from .db.models import AlertLog, Base
@@ -59,8 +59,8 @@ class SnapshotCache:
             self._older[version_id] = snapshot
         return snapshot
 
-    def get(self, session: Session) -> KbSnapshot:
-        version_id = kb_store.active_version_id(session)
+    def get(self, db: Session | Connection) -> KbSnapshot:
+        version_id = kb_store.active_version_id(db)
         if version_id is None:
             raise ServiceUnavailable("no knowledge base is loaded")
         snapshot = self._snapshot
@@ -69,7 +69,12 @@ class SnapshotCache:
         with self._lock:
             snapshot = self._snapshot
             if snapshot is None or snapshot.version != version_id:
-                snapshot = KbSnapshot(version_id, kb_store.load(session, version_id))
+                if isinstance(db, Session):
+                    knowledge = kb_store.load(db, version_id)
+                else:
+                    with Session(bind=db) as session:
+                        knowledge = kb_store.load(session, version_id)
+                snapshot = KbSnapshot(version_id, knowledge)
                 self._snapshot = snapshot
         return snapshot
 
@@ -110,7 +115,7 @@ def run_check(
     channel: str,
     request_id: str,
     caller: Caller | None = None,
-    authenticate: Callable[[Session], Caller | None] | None = None,
+    authenticate: Callable[[Connection], Caller | None] | None = None,
     patient_ref: str | None = None,
 ) -> dict[str, Any]:
     """Check and log; returns the answer document. Raises ``ServiceUnavailable`` to fail closed."""
@@ -149,66 +154,70 @@ def answer_and_log(
     channel: str,
     request_id: str,
     caller: Caller | None = None,
-    authenticate: Callable[[Session], Caller | None] | None = None,
+    authenticate: Callable[[Connection], Caller | None] | None = None,
     patient_ref: str | None = None,
 ) -> dict[str, Any]:
-    """Evaluate against the active KB and write the log row in the same transaction, or fail closed.
+    """Evaluate against the active KB and write the log row, or fail closed.
 
     ``evaluate`` is the domain call (a list check, or a one-drug lookup); everything else is shared.
-    ``authenticate`` resolves the caller inside the same transaction: one round of locking, not two.
+    The caller and the KB version are read first, the check is evaluated outside any transaction,
+    and only the chain link and the log rows are written under the log's lock, so concurrent checks
+    wait for each other's writes, never for each other's evaluation. ``authenticate`` resolves the
+    caller in that first read.
     """
     try:
-        with db.unit_of_work() as session:
+        with db.transaction(read_only=True) as connection:
             if authenticate is not None:
-                caller = authenticate(session)
+                caller = authenticate(connection)
                 if caller is None:
                     raise NotAuthenticated
-            floors = [request.min_severity, caller.min_severity if caller else None]
-            min_severity = max((s for s in floors if s is not None), default=None)
-            kb = snapshots.get(session)
-            result = evaluate(kb)
-            alerts = [alert_record(a, kb, is_shown(a, min_severity)) for a in result.alerts]
-            for alert in alerts:
-                alert["uuid"] = str(uuid.uuid4())
-            entry: dict[str, Any] = {
-                "id": str(uuid.uuid4()),
-                "created_at": datetime.now(UTC),
-                "channel": channel,
-                "client_id": caller.client_id if caller else None,
-                "request_id": request_id,
-                "kb_version_id": kb.version,
-                "inputs": request.raw_request,
-                "medications": [
-                    medication_document(m, raw, kb)
-                    for m, raw in zip(result.medications, request.raw_items, strict=True)
-                ],
-                "alerts": alerts,
-                "scope": scope_document(result, kb),
-                "complete": result.complete,
-                "highest_severity": (
-                    result.highest_severity.value if result.highest_severity else None
-                ),
-                "min_severity": min_severity.value if min_severity else None,
-                "patient_ref": patient_ref,
-            }
-            entry |= chain.link(session, chain.ALERT_LOG, entry)
-            session.execute(_INSERT_LOG, [entry])
-            if alerts:
-                session.execute(
-                    _INSERT_ALERTS,
-                    [
-                        {
-                            "uuid": a["uuid"],
-                            "alert_log_id": entry["id"],
-                            "alert_id": a["id"],
-                            "rule_code": a["rule"]["id"],
-                            "severity": a["severity"],
-                            "shown": a["shown"],
-                        }
-                        for a in alerts
-                    ],
-                )
-            session.commit()
+            kb = snapshots.get(connection)
+    except SQLAlchemyError as error:
+        raise ServiceUnavailable("the database could not be read") from error
+    floors = [request.min_severity, caller.min_severity if caller else None]
+    min_severity = max((s for s in floors if s is not None), default=None)
+    result = evaluate(kb)
+    alerts = [alert_record(a, kb, is_shown(a, min_severity)) for a in result.alerts]
+    # Time-ordered ids (UUIDv7): each insert lands on the indexes' last page, not on a random one.
+    for alert in alerts:
+        alert["uuid"] = str(uuid7())
+    entry: dict[str, Any] = {
+        "id": str(uuid7()),
+        "channel": channel,
+        "client_id": caller.client_id if caller else None,
+        "request_id": request_id,
+        "kb_version_id": kb.version,
+        "inputs": request.raw_request,
+        "medications": [
+            medication_document(m, raw, kb)
+            for m, raw in zip(result.medications, request.raw_items, strict=True)
+        ],
+        "alerts": alerts,
+        "scope": scope_document(result, kb),
+        "complete": result.complete,
+        "highest_severity": result.highest_severity.value if result.highest_severity else None,
+        "min_severity": min_severity.value if min_severity else None,
+        "patient_ref": patient_ref,
+    }
+    logged_alerts = [
+        {
+            "uuid": a["uuid"],
+            "alert_log_id": entry["id"],
+            "alert_id": a["id"],
+            "rule_code": a["rule"]["id"],
+            "severity": a["severity"],
+            "shown": a["shown"],
+        }
+        for a in alerts
+    ]
+    try:
+        with db.transaction() as connection:
+            # Stamped under the lock, so the log's times never run backwards along its chain.
+            entry["created_at"] = datetime.now(UTC)
+            entry |= chain.link(connection, chain.ALERT_LOG, entry)
+            connection.execute(_INSERT_LOG, [entry])
+            if logged_alerts:
+                connection.execute(_INSERT_ALERTS, logged_alerts)
     except SQLAlchemyError as error:
         raise ServiceUnavailable("the alert log could not be written") from error
     return answer_document(entry, kb)

@@ -21,9 +21,9 @@ class Database:
         # A test binds to a connection inside an outer transaction: our commits become savepoints.
         mode = "create_savepoint" if isinstance(bind, Connection) else "rollback_only"
         self._sessions = sessionmaker(bind=bind, expire_on_commit=False, join_transaction_mode=mode)
-        reader = bind.execution_options(read_only=True) if isinstance(bind, Engine) else bind
+        self._reader = bind.execution_options(read_only=True) if isinstance(bind, Engine) else bind
         self._readers = sessionmaker(
-            bind=reader, expire_on_commit=False, join_transaction_mode=mode
+            bind=self._reader, expire_on_commit=False, join_transaction_mode=mode
         )
 
     @classmethod
@@ -44,6 +44,21 @@ class Database:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def transaction(self, *, read_only: bool = False) -> Iterator[Connection]:
+        """A Core connection in a transaction that commits when the block ends, rolls back on error.
+
+        The check's hot path: a few prebuilt statements, without the ORM session's bookkeeping,
+        which cost more than the SQL itself.
+        """
+        engine = self._reader if read_only else self.bind
+        if isinstance(engine, Connection):  # a test's connection: our commit releases a savepoint
+            with engine.begin_nested():
+                yield engine
+            return
+        with engine.begin() as connection:
+            yield connection
 
     def dispose(self) -> None:
         if isinstance(self.bind, Engine):
@@ -77,6 +92,7 @@ def make_engine(url: str, *, foreign_keys: bool = True, **options: Any) -> Engin
     def _begin(connection: Connection) -> None:
         # IMMEDIATE takes the write lock up front: a read-then-write check never fails on upgrade.
         read_only = connection.get_execution_options().get("read_only", False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        # Straight to the driver: a full SQLAlchemy execution here cost as much as a check's query.
+        connection.connection.cursor().execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from .. import jsonio
@@ -60,7 +60,7 @@ _MOVE_HEAD = (
 )
 
 
-def link(session: Session, chain: str, values: dict[str, Any]) -> dict[str, Any]:
+def link(session: Session | Connection, chain: str, values: dict[str, Any]) -> dict[str, Any]:
     """The chain fields for an entry with ``values``, advancing the head (locked until commit)."""
     head = session.execute(_LOCK_HEAD, {"chain": chain}).one_or_none()
     seq, prev_hash = (head.seq, head.hash) if head else (0, GENESIS)

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Row, bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from .events import record_event
@@ -56,6 +56,16 @@ def by_name(session: Session, name: str) -> ApiClient:
     if client is None:
         raise ClientError(f"no client named {name!r}")
     return client
+
+
+_ACTIVE_BY_KEY_HASH = select(ApiClient.id, ApiClient.min_severity).where(
+    ApiClient.key_hash == bindparam("key_hash"), ApiClient.revoked_at.is_(None)
+)
+
+
+def active_by_key(connection: Connection, key: str) -> Row[str, str] | None:
+    """(id, min_severity) of the active client holding ``key``: on every check, so one cheap row."""
+    return connection.execute(_ACTIVE_BY_KEY_HASH, {"key_hash": hash_key(key)}).one_or_none()
 
 
 def by_key(session: Session, key: str) -> ApiClient | None:

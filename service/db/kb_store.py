@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..domain import knowledge as kb
@@ -18,9 +18,9 @@ _ACTIVE_VERSION = (
 )
 
 
-def active_version_id(session: Session) -> str | None:
+def active_version_id(db: Session | Connection) -> str | None:
     """The most recently activated version: one indexed row, cheap enough to ask on every check."""
-    return session.scalar(_ACTIVE_VERSION)
+    return db.scalar(_ACTIVE_VERSION)
 
 
 def active_version(session: Session) -> m.KbVersion | None:

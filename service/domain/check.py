@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import combinations
 
 from .knowledge import Rule
@@ -71,7 +72,7 @@ class CheckResult:
     def complete(self) -> bool:
         return all(m.recognized for m in self.medications)
 
-    @property
+    @cached_property
     def highest_severity(self) -> Severity | None:
         return max((a.severity for a in self.alerts), default=None)
 

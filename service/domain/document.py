@@ -47,17 +47,13 @@ def alert_record(alert: Alert, kb: KbSnapshot, shown: bool) -> dict[str, Any]:
 
 def with_texts(record: dict[str, Any], kb: KbSnapshot) -> dict[str, Any]:
     """A logged alert with its rule's wording and sources, from the KB version that produced it."""
-    rule = kb.rules[record["rule"]["id"]]
+    wording = kb.wording[record["rule"]["id"]]
     return {
         **record,
-        "clinician_text": " ".join(
-            [record["summary"], rule.effect, rule.mechanism, rule.management]
-        ),
-        "patient_text": rule.patient_text,
-        "management": rule.management,
-        "sources": [
-            {"id": s, "label": kb.sources[s].label, "url": kb.sources[s].url} for s in rule.sources
-        ],
+        "clinician_text": f"{record['summary']} {wording.clinician_details}",
+        "patient_text": wording.patient_text,
+        "management": wording.management,
+        "sources": wording.sources,
     }
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from functools import total_ordering
 
 
 @dataclass(frozen=True)
@@ -16,7 +15,6 @@ class SeverityMapping:
     colour: str
 
 
-@total_ordering
 class Severity(enum.Enum):
     """Ordered so that ``max()`` and sorting pick the most severe alert."""
 
@@ -33,10 +31,18 @@ class Severity(enum.Enum):
     def rank(self) -> int:
         return _MAPPINGS[self].rank
 
-    def __lt__(self, other: object) -> bool:
-        if not isinstance(other, Severity):
-            return NotImplemented
-        return self.rank < other.rank
+    # All four written out: ``max()`` over alerts compares severities dozens of times per check.
+    def __lt__(self, other: Severity) -> bool:
+        return _RANKS[self] < _RANKS[other]
+
+    def __le__(self, other: Severity) -> bool:
+        return _RANKS[self] <= _RANKS[other]
+
+    def __gt__(self, other: Severity) -> bool:
+        return _RANKS[self] > _RANKS[other]
+
+    def __ge__(self, other: Severity) -> bool:
+        return _RANKS[self] >= _RANKS[other]
 
     @classmethod
     def parse(cls, label: str) -> Severity:
@@ -53,6 +59,7 @@ _MAPPINGS = {
     Severity.MODERATE: SeverityMapping(2, "warning", "2", "moderate", "#8a5300"),
     Severity.MINOR: SeverityMapping(1, "info", "3", "low", "#1f5f99"),
 }
+_RANKS = {severity: mapping.rank for severity, mapping in _MAPPINGS.items()}
 
 
 class AlertKind(enum.Enum):

@@ -23,7 +23,18 @@ class Concept:
     rxcui: str | None = None
 
 
+@dataclass(frozen=True)
+class RuleWording:
+    """A rule's texts as every answer renders them, built once per KB version."""
+
+    clinician_details: str
+    patient_text: str
+    management: str
+    sources: tuple[dict[str, str | None], ...]
+
+
 MAX_MEMOISED_PAIRS = 200_000
+MAX_MEMOISED_TEXTS = 100_000
 
 
 class RuleIndex:
@@ -96,6 +107,22 @@ class KbSnapshot:
         self._decisions: dict[
             tuple[str, frozenset[str], str, frozenset[str]], tuple[Rule, tuple[str, ...]] | None
         ] = {}
+        self._texts: dict[str, Concept | None] = {}
+
+    @cached_property
+    def wording(self) -> dict[str, RuleWording]:
+        return {
+            rule.id: RuleWording(
+                clinician_details=" ".join([rule.effect, rule.mechanism, rule.management]),
+                patient_text=rule.patient_text,
+                management=rule.management,
+                sources=tuple(
+                    {"id": s, "label": self.sources[s].label, "url": self.sources[s].url}
+                    for s in rule.sources
+                ),
+            )
+            for rule in self.kb.rules
+        }
 
     # --- classes -------------------------------------------------------------------------------
 
@@ -134,12 +161,12 @@ class KbSnapshot:
     def classes_of(self, ingredient: str, product: frozenset[str] = frozenset()) -> frozenset[str]:
         """The ingredient's classes, plus product classes it takes on inside ``product``."""
         found = self._classes_of[ingredient]
-        for class_id, partners, gained in self._product_classes_of.get(ingredient, ()):
+        for partners, gained in self._product_classes_of.get(ingredient, ()):
             if product & partners:
                 found = found | gained
         return found
 
-    def _index_product_classes(self) -> dict[str, list[tuple[str, frozenset[str], frozenset[str]]]]:
+    def _index_product_classes(self) -> dict[str, list[tuple[frozenset[str], frozenset[str]]]]:
         """For each ingredient: the product classes it can take on, with whom, and what it gains.
 
         What it gains is the class and the unions containing it, so a cough product's opioid is
@@ -149,7 +176,7 @@ class KbSnapshot:
         for drug_class in self.kb.classes:
             for part in drug_class.union_of:
                 unions[part].add(drug_class.id)
-        index: dict[str, list[tuple[str, frozenset[str], frozenset[str]]]] = defaultdict(list)
+        index: dict[str, list[tuple[frozenset[str], frozenset[str]]]] = defaultdict(list)
         for drug_class in self.kb.classes:
             combo = drug_class.products_combining
             if combo is None:
@@ -157,7 +184,7 @@ class KbSnapshot:
             gained = frozenset({drug_class.id, *unions[drug_class.id]})
             partners = self.members[combo.with_any_of]
             for ingredient in self.members[combo.member_of]:
-                index[ingredient].append((drug_class.id, partners, gained))
+                index[ingredient].append((partners, gained))
         return dict(index)
 
     def in_any(self, ingredient: str, classes: frozenset[str], refs: Iterable[Ref]) -> bool:
@@ -189,6 +216,9 @@ class KbSnapshot:
                         partners[str(b)][str(a)].append(matcher)
         return {ref: dict(by_partner) for ref, by_partner in partners.items()}
 
+    def _named(self, ingredient: str) -> str:
+        return ingredient if f"drug:{ingredient}" in self._partners else ""
+
     def _refs(self, ingredient: str, classes: frozenset[str]) -> tuple[str, ...]:
         return (f"drug:{ingredient}", *(f"class:{c}" for c in classes))
 
@@ -198,8 +228,10 @@ class KbSnapshot:
         """The rule that decides the pair by the policy's precedence, and the others that matched.
 
         Memoised: a pair with the same classes always gets the same answer from one KB version.
+        An ingredient no rule names is keyed by its classes alone, so on a large KB its many
+        class-mates share one entry instead of crowding the memo out.
         """
-        key = (a, classes_a, b, classes_b)
+        key = (self._named(a), classes_a, self._named(b), classes_b)
         if key in self._decisions:
             return self._decisions[key]
         found: dict[str, Matcher] = {}
@@ -267,7 +299,17 @@ class KbSnapshot:
         return self._codes.get(rxcui.strip())
 
     def lookup_text(self, text: str) -> Concept | None:
-        """Resolve free text; combination text resolves only if every part does."""
+        """Resolve free text; memoised, since the same few thousand names arrive again and again."""
+        if text in self._texts:
+            return self._texts[text]
+        concept = self._resolve_text(text)
+        if len(self._texts) > MAX_MEMOISED_TEXTS:
+            self._texts.clear()  # bounded memory, whatever the traffic
+        self._texts[text] = concept
+        return concept
+
+    def _resolve_text(self, text: str) -> Concept | None:
+        """Combination text resolves only if every part does."""
         for key in candidate_keys(text):
             concept = self._names.get(key)
             if concept is not None:
