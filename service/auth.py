@@ -27,7 +27,10 @@ def presented_api_key(*, allow_query_parameter: bool = False) -> str | None:
 def caller_for_key(connection: Connection, key: str) -> Caller | None:
     """The active client holding ``key``, in the caller's transaction; a revoked key is no key."""
     client = clients.active_by_key(connection, key)
-    return Caller(client.id, Severity(client.min_severity)) if client else None
+    if client is None:
+        return None
+    client_id, min_severity = client
+    return Caller(client_id, Severity(min_severity))
 
 
 def caller_from_api_key(*, allow_query_parameter: bool = False) -> Caller | None:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from uuid_utils import uuid7
 
-from .db import Database, chain, kb_store
+from .db import Database, chain, kb_store, prepared
 from .db.models import AlertLog, Base
 from .domain.check import CheckContext, CheckResult, MedicationInput, check, recognize
 from .domain.document import (
@@ -215,9 +215,9 @@ def answer_and_log(
             # Stamped under the lock, so the log's times never run backwards along its chain.
             entry["created_at"] = datetime.now(UTC)
             entry |= chain.link(connection, chain.ALERT_LOG, entry)
-            connection.execute(_INSERT_LOG, [entry])
+            prepared.execute(connection, _INSERT_LOG, [entry])
             if logged_alerts:
-                connection.execute(_INSERT_ALERTS, logged_alerts)
+                prepared.execute(connection, _INSERT_ALERTS, logged_alerts)
     except SQLAlchemyError as error:
         raise ServiceUnavailable("the alert log could not be written") from error
     return answer_document(entry, kb)

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from .. import jsonio
+from . import prepared
 from .models import AlertLog, AuditEvent, Base, ChainHead
 
 GENESIS = "0" * 64
@@ -62,13 +63,16 @@ _MOVE_HEAD = (
 
 def link(session: Session | Connection, chain: str, values: dict[str, Any]) -> dict[str, Any]:
     """The chain fields for an entry with ``values``, advancing the head (locked until commit)."""
-    head = session.execute(_LOCK_HEAD, {"chain": chain}).one_or_none()
-    seq, prev_hash = (head.seq, head.hash) if head else (0, GENESIS)
+    connection = session.connection() if isinstance(session, Session) else session
+    head = prepared.fetch_one(connection, _LOCK_HEAD, {"chain": chain})
+    seq, prev_hash = head if head else (0, GENESIS)
     row_hash = entry_hash(chain, seq + 1, prev_hash, values)
     if head is None:
-        session.execute(_NEW_HEAD, {"name": chain, "seq": seq + 1, "hash": row_hash})
+        prepared.execute(connection, _NEW_HEAD, [{"name": chain, "seq": seq + 1, "hash": row_hash}])
     else:
-        session.execute(_MOVE_HEAD, {"chain": chain, "seq": seq + 1, "hash": row_hash})
+        prepared.execute(
+            connection, _MOVE_HEAD, [{"chain": chain, "seq": seq + 1, "hash": row_hash}]
+        )
     return {"seq": seq + 1, "prev_hash": prev_hash, "row_hash": row_hash}
 
 

@@ -8,9 +8,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
+from . import prepared
 from .events import record_event
 from .models import ApiClient, ClientKey
 
@@ -63,9 +64,10 @@ _ACTIVE_BY_KEY_HASH = select(ApiClient.id, ApiClient.min_severity).where(
 )
 
 
-def active_by_key(connection: Connection, key: str) -> Row[str, str] | None:
+def active_by_key(connection: Connection, key: str) -> tuple[str, str] | None:
     """(id, min_severity) of the active client holding ``key``: on every check, so one cheap row."""
-    return connection.execute(_ACTIVE_BY_KEY_HASH, {"key_hash": hash_key(key)}).one_or_none()
+    row = prepared.fetch_one(connection, _ACTIVE_BY_KEY_HASH, {"key_hash": hash_key(key)})
+    return (row[0], row[1]) if row else None
 
 
 def by_key(session: Session, key: str) -> ApiClient | None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from ..domain import knowledge as kb
 from ..domain.severity import AlertKind, Severity
 from . import models as m
+from . import prepared
 
 _VERSIONS = m.Base.metadata.tables["kb_version"]
 _ACTIVE_VERSION = (
@@ -20,7 +21,10 @@ _ACTIVE_VERSION = (
 
 def active_version_id(db: Session | Connection) -> str | None:
     """The most recently activated version: one indexed row, cheap enough to ask on every check."""
-    return db.scalar(_ACTIVE_VERSION)
+    if isinstance(db, Session):
+        return db.scalar(_ACTIVE_VERSION)  # after flushing what the session has pending
+    row = prepared.fetch_one(db, _ACTIVE_VERSION, {})
+    return row[0] if row else None
 
 
 def active_version(session: Session) -> m.KbVersion | None:
