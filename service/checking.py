@@ -1,4 +1,4 @@
-"""The one check every door calls: recognise, check, log in the same transaction, or fail closed."""
+"""The one check every door calls: recognise, check, log before answering, or fail closed."""
 
 from __future__ import annotations
 
