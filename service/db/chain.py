@@ -63,10 +63,9 @@ _MOVE_HEAD = (
 
 def link(session: Session | Connection, chain: str, values: dict[str, Any]) -> dict[str, Any]:
     """The chain fields for an entry with ``values``, advancing the head (locked until commit)."""
-    connection = session
     if isinstance(session, Session):
         session.flush()  # what the session holds goes first, as an ORM query would have seen to
-        connection = session.connection()
+    connection = session.connection() if isinstance(session, Session) else session
     head = prepared.fetch_one(connection, _LOCK_HEAD, {"chain": chain})
     seq, prev_hash = head if head else (0, GENESIS)
     row_hash = entry_hash(chain, seq + 1, prev_hash, values)
