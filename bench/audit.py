@@ -53,6 +53,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 
 import argparse  # noqa: E402
+import atexit  # noqa: E402
 import hashlib  # noqa: E402
 import hmac  # noqa: E402
 import json  # noqa: E402
@@ -83,7 +84,7 @@ from service.db import Database, chain, clients, kb_store  # noqa: E402
 from service.db.models import AlertLog, User, UserSession  # noqa: E402
 from service.domain.check import CheckContext, MedicationInput, check, recognize  # noqa: E402
 from service.domain.document import (  # noqa: E402
-    alert_document,
+    alert_record,
     medication_document,
     scope_document,
 )
@@ -158,7 +159,7 @@ def templates(kb: KbSnapshot, rng: random.Random) -> list[Template]:
                     medication_document(m, raw, kb)
                     for m, raw in zip(result.medications, items, strict=True)
                 ],
-                alerts=[alert_document(a, kb, True) for a in result.alerts],
+                alerts=[alert_record(a, kb, True) for a in result.alerts],
                 scope=scope_document(result, kb),
                 complete=result.complete,
                 highest=result.highest_severity.value if result.highest_severity else None,
@@ -387,7 +388,8 @@ def rss_kib() -> int:
     return 0
 
 
-def run_measurements(url: str, requests: int, *, export: bool = True) -> dict[str, Any]:
+def run_measurements(url: str, requests: int, parts: set[str]) -> dict[str, Any]:
+    """The in-process scenarios of ``parts`` (list, paging, detail, reports, export)."""
     rng = random.Random(SEED + 1)
     app = create_app(
         {"DATABASE_URL": url, "SECRET_KEY": "bench", "PATIENT_REF_KEY": PATIENT_REF_KEY}
@@ -439,57 +441,74 @@ def run_measurements(url: str, requests: int, *, export: bool = True) -> dict[st
             ("all time, sorted by severity", lambda: "/audit/checks?sort=severity&dir=desc"),
             ("all time, sorted by channel", lambda: "/audit/checks?sort=channel&dir=asc"),
         ]  # fmt: skip
-        for name, make in scenarios:
+        for name, make in scenarios if "list" in parts else []:
             report["scenarios"].append(vars(measure(f"list: {name}", browser, urls(make), timer)))
 
-        # Deep paging: follow "Next page" 50 times from the top.
-        page_times, link = [], "/audit/checks"
-        timer.reset()
-        for _ in range(50):
-            began = time.perf_counter()
-            html = browser.get(link).get_data(as_text=True)
-            page_times.append((time.perf_counter() - began) * 1000)
-            found = re.search(r'<a href="([^"]+)" rel="next">', html)
-            assert found
-            link = found.group(1).replace("&amp;", "&")
-        deep = Result("list: 50 pages deep via next links", page_times, *timer.slowest())
-        print(deep.line(), flush=True)
-        report["scenarios"].append(vars(deep))
+        if "paging" in parts:  # follow "Next page" 50 times from the top
+            page_times, link = [], "/audit/checks"
+            timer.reset()
+            for _ in range(50):
+                began = time.perf_counter()
+                html = browser.get(link).get_data(as_text=True)
+                page_times.append((time.perf_counter() - began) * 1000)
+                found = re.search(r'<a href="([^"]+)" rel="next">', html)
+                assert found
+                link = found.group(1).replace("&amp;", "&")
+            deep = Result("list: 50 pages deep via next links", page_times, *timer.slowest())
+            print(deep.line(), flush=True)
+            report["scenarios"].append(vars(deep))
 
-        print("\nDetail page (/audit/checks/<id>), random checks:")
-        first = time.perf_counter()
-        browser.get(f"/audit/checks/{ids[0]}").get_data()
-        cold = (time.perf_counter() - first) * 1000
-        print(f"{'detail: first request (rebuilds the KB version)':<44} {cold:8.1f} ms")
-        report["detail_cold_ms"] = cold
-        report["scenarios"].append(
-            vars(measure("detail", browser, [f"/audit/checks/{i}" for i in ids], timer))
-        )
-
-        print("\nReports (default period: the last 30 days), through the API and the page:")
-        for name in (
-            "alerts-per-day",
-            "top-rules",
-            "override-by-rule",
-            "override-by-client",
-            "unrecognised-inputs",
-        ):
-            result = measure(
-                f"report: {name}",
-                browser,
-                urls(lambda name=name: f"/api/v1/audit/reports/{name}"),
-                timer,
-            )  # type: ignore[misc]
-            report["scenarios"].append(vars(result))
-        report["scenarios"].append(
-            vars(measure("reports page (all five)", browser, urls(lambda: "/audit/reports"), timer))
-        )
-        report["scenarios"].append(vars(measure("report: alerts-per-day, one client", browser, urls(lambda: f"/api/v1/audit/reports/alerts-per-day?client={rng.choice(client_ids)}"), timer)))  # fmt: skip
-
-        if export:
+        if "detail" in parts:
+            _measure_detail(browser, ids, timer, report)
+        if "reports" in parts:
+            _measure_reports(browser, urls, rng, client_ids, timer, report)
+        if "export" in parts:
             print("\nFull-period CSV export (/audit/export.csv):")
             report["export"] = export_run(browser)
     return report
+
+
+def _measure_detail(
+    browser: FlaskClient, ids: list[str], timer: StatementTimer, report: dict[str, Any]
+) -> None:
+    print("\nDetail page (/audit/checks/<id>), random checks:")
+    first = time.perf_counter()
+    browser.get(f"/audit/checks/{ids[0]}").get_data()
+    cold = (time.perf_counter() - first) * 1000
+    print(f"{'detail: first request (rebuilds the KB version)':<44} {cold:8.1f} ms")
+    report["detail_cold_ms"] = cold
+    report["scenarios"].append(
+        vars(measure("detail", browser, [f"/audit/checks/{i}" for i in ids], timer))
+    )
+
+
+def _measure_reports(
+    browser: FlaskClient,
+    urls: Callable[[Callable[[], str]], list[str]],
+    rng: random.Random,
+    client_ids: list[str],
+    timer: StatementTimer,
+    report: dict[str, Any],
+) -> None:
+    print("\nReports (default period: the last 30 days), through the API and the page:")
+    for name in (
+        "alerts-per-day",
+        "top-rules",
+        "override-by-rule",
+        "override-by-client",
+        "unrecognised-inputs",
+    ):
+        result = measure(
+            f"report: {name}",
+            browser,
+            urls(lambda name=name: f"/api/v1/audit/reports/{name}"),
+            timer,
+        )  # type: ignore[misc]
+        report["scenarios"].append(vars(result))
+    report["scenarios"].append(
+        vars(measure("reports page (all five)", browser, urls(lambda: "/audit/reports"), timer))
+    )
+    report["scenarios"].append(vars(measure("report: alerts-per-day, one client", browser, urls(lambda: f"/api/v1/audit/reports/alerts-per-day?client={rng.choice(client_ids)}"), timer)))  # fmt: skip
 
 
 def export_run(browser: FlaskClient) -> dict[str, Any]:
@@ -569,7 +588,7 @@ def verify_run(url: str) -> dict[str, Any]:
     }
     began = time.perf_counter()
     proc = subprocess.run(
-        [str(ROOT / ".venv/bin/flask"), "--app", "service", "audit", "verify"],
+        [sys.executable, "-m", "flask", "--app", "service", "audit", "verify"],
         env=env, capture_output=True, text=True, cwd=ROOT, check=False,
     )  # fmt: skip
     elapsed = time.perf_counter() - began
@@ -577,6 +596,16 @@ def verify_run(url: str) -> dict[str, Any]:
     print(f"\naudit verify: exit {proc.returncode} in {elapsed:.1f} s  {verdict}")
     print("  " + proc.stdout.strip().replace("\n", "\n  "))
     return {"seconds": elapsed, "exit": proc.returncode, "output": proc.stdout}
+
+
+PARTS = ("list", "paging", "detail", "reports", "export", "verify")
+
+
+def _parts(text: str) -> set[str]:
+    chosen = {p.strip() for p in text.split(",") if p.strip()}
+    if unknown := chosen - set(PARTS):
+        raise argparse.ArgumentTypeError(f"unknown parts {sorted(unknown)}; choose from {PARTS}")
+    return chosen
 
 
 def main() -> None:
@@ -589,6 +618,12 @@ def main() -> None:
     parser.add_argument("--skip-load", action="store_true", help="measure an already loaded --url")
     parser.add_argument("--keep", action="store_true", help="leave the throwaway server running")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--only",
+        type=_parts,
+        default=set(PARTS),
+        help=f"comma-separated parts to measure, of {','.join(PARTS)} (default: all; '' to load only)",
+    )
     parser.add_argument(
         "--what-if-indexes",
         action="store_true",
@@ -612,19 +647,21 @@ def main() -> None:
             began = time.perf_counter()
             load(url, args.rows)
             print(f"  loaded in {time.perf_counter() - began:.0f} s")
-        figures = run_measurements(url, args.requests)
-        figures["verify"] = verify_run(url)
+        figures = run_measurements(url, args.requests, args.only)
+        if "verify" in args.only:
+            figures["verify"] = verify_run(url)
         figures["rows"] = args.rows
         if args.what_if_indexes:
             print("\nWhat if: the indexes this benchmark recommends (not in the migrations):")
             create_what_if_indexes(url)
-            figures["with_indexes"] = run_measurements(url, args.requests, export=False)
+            figures["with_indexes"] = run_measurements(url, args.requests, args.only - {"export"})
         if args.json:
             args.json.write_text(json.dumps(figures, indent=2, default=str))
     finally:
         if server is not None and not args.keep:
             server.stop()
         elif server is not None:
+            atexit.unregister(server.stop)  # pg_server stops its servers at exit unless told not to
             print(f"Server left running: {url} (data in {server.base_dir})")
 
 
