@@ -258,7 +258,7 @@ def load(url: str, rows: int) -> None:
                 prev = digest
                 for a in alerts:
                     alert_rows.append((a["uuid"], values["id"], a["id"], a["rule"]["id"],
-                                       a["severity"], a["shown"]))  # fmt: skip
+                                       a["severity"], a["shown"], created))  # fmt: skip
                     if channel == "cds-hooks" and a["shown"] and rng.random() < 0.30:
                         overridden = rng.random() < OVERRIDE_CHANCE[a["severity"]]
                         at = created + timedelta(seconds=rng.randrange(5, 600))
@@ -277,7 +277,8 @@ def load(url: str, rows: int) -> None:
                     "min_severity", "patient_ref", "seq", "prev_hash", "row_hash",
                 ), log_rows)  # fmt: skip
                 _copy(cur, "logged_alert",
-                      ("uuid", "alert_log_id", "alert_id", "rule_code", "severity", "shown"),
+                      ("uuid", "alert_log_id", "alert_id", "rule_code", "severity", "shown",
+                       "created_at"),
                       alert_rows)  # fmt: skip
                 _copy(cur, "cds_feedback", (
                     "alert_uuid", "client_id", "outcome", "accepted_suggestions",
