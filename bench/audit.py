@@ -11,8 +11,8 @@ What it does:
    empty one), migrates it (``tests.conftest.migrate``), loads the seed knowledge base and creates 12
    pharmacy clients with mixed minimum severities (through the application's own code).
 2. Bulk-loads ``--rows`` (1,000,000) ``alert_log`` rows with PostgreSQL ``COPY`` (psycopg's
-   ``cursor.copy``), in batches of 20,000, each batch with its ``logged_alert`` rows and some
-   ``cds_feedback``. The rows are realistic: their ``medications``, ``alerts`` and ``scope`` documents
+   ``cursor.copy``), in batches of 20,000, each batch with its ``logged_alert`` rows (each with its
+   check's ``created_at``, as the service writes them) and some ``cds_feedback``. The rows are realistic: their ``medications``, ``alerts`` and ``scope`` documents
    are what the engine produced for 600 medication lists (``random.Random(SEED)``; sizes 1-8, each item
    a rule-involved name with probability 0.3, else a name without rules, 10% of lists with a misspelt
    or unknown input), built with the same
@@ -34,11 +34,16 @@ What it does:
 4. Exports the full period as CSV through ``/audit/export.csv``, reading the streamed body chunk by
    chunk: rows/s per 100,000 rows, and the process RSS (``/proc/self/status`` VmRSS) sampled during
    the export, plus ``ru_maxrss`` before and after.
-5. Times ``flask --app service audit verify`` (a subprocess, as an operator runs it).
+5. Times ``flask --app service audit verify`` (a subprocess, as an operator runs it, with this
+   interpreter).
 
-Run: ``.venv/bin/python bench/audit.py [--rows 1000000] [--requests 50] [--url URL] [--keep]
-[--skip-load] [--json results.json]``. It takes a while (the load is CPU-bound in Python: about
-15 minutes for a million rows on 2 cores); run it in the background with nohup.
+Run: ``.venv/bin/python bench/audit.py [--rows 1000000] [--requests 50] [--only PARTS] [--keep]
+[--url URL [--skip-load]] [--json results.json]``. The load is CPU-bound in Python (about 5 minutes
+for a million rows on 2 cores) and measuring everything takes about 15 more; run it in the
+background with nohup. To iterate, load once and keep the server (``--keep --only ''`` loads and
+measures nothing; it prints the URL), then measure some parts of it again and again with
+``--url URL --skip-load --only list,reports`` (parts: list, paging, detail, reports, export,
+verify; default all).
 """
 
 from __future__ import annotations
@@ -504,7 +509,7 @@ def _measure_reports(
             browser,
             urls(lambda name=name: f"/api/v1/audit/reports/{name}"),
             timer,
-        )  # type: ignore[misc]
+        )
         report["scenarios"].append(vars(result))
     report["scenarios"].append(
         vars(measure("reports page (all five)", browser, urls(lambda: "/audit/reports"), timer))
@@ -543,41 +548,6 @@ def export_run(browser: FlaskClient) -> dict[str, Any]:
           f"after {rss_after / 1024:.0f} MiB; peak RSS (ru_maxrss) before {max_before / 1024:.0f} MiB, "
           f"after {max_after / 1024:.0f} MiB")  # fmt: skip
     return result
-
-
-# Indexes that would bring the misses under target, tried on the bench database only (the schema is
-# the migrations' business). Each line says which scenarios it serves.
-WHAT_IF_INDEXES = [
-    # Period scans become index-only: counts with a period, sorting a period by any column.
-    "CREATE INDEX ix_whatif_alert_log_created_at_covering ON alert_log (created_at) "
-    "INCLUDE (seq, id, channel, client_id, patient_ref, highest_severity, complete, kb_version_id)",
-    # Highest severity and channel filters over any period, counted from the index.
-    "CREATE INDEX ix_whatif_alert_log_highest_severity ON alert_log (highest_severity, created_at)",
-    "CREATE INDEX ix_whatif_alert_log_channel ON alert_log (channel, created_at)",
-    # Alert-level filters (rule, any alert of a severity, outcome) without reading logged_alert rows.
-    "CREATE INDEX ix_whatif_logged_alert_rule_code ON logged_alert (rule_code, alert_log_id)",
-    "CREATE INDEX ix_whatif_logged_alert_severity ON logged_alert (severity, alert_log_id)",
-    "CREATE INDEX ix_whatif_logged_alert_alert_log_id ON logged_alert (alert_log_id) "
-    "INCLUDE (uuid, rule_code, severity, shown)",
-    "CREATE INDEX ix_whatif_logged_alert_uuid ON logged_alert (uuid) INCLUDE (alert_log_id, shown)",
-    "CREATE INDEX ix_whatif_cds_feedback_outcome ON cds_feedback (outcome, alert_uuid)",
-    # The ingredient filter's LIKE, by trigrams (PostgreSQL's pg_trgm extension).
-    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-    "CREATE INDEX ix_whatif_logged_alert_alert_id_trgm ON logged_alert "
-    "USING gin (('+' || replace(alert_id, ':', '+') || '+') gin_trgm_ops)",
-]
-
-
-def create_what_if_indexes(url: str) -> None:
-    pg_url = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        for ddl in WHAT_IF_INDEXES:
-            began = time.perf_counter()
-            conn.execute(ddl)
-            print(f"  {time.perf_counter() - began:5.1f} s  {ddl}")
-        conn.execute("VACUUM ANALYZE alert_log")
-        conn.execute("VACUUM ANALYZE logged_alert")
-        conn.execute("VACUUM ANALYZE cds_feedback")
 
 
 def verify_run(url: str) -> dict[str, Any]:
@@ -625,11 +595,6 @@ def main() -> None:
         default=set(PARTS),
         help=f"comma-separated parts to measure, of {','.join(PARTS)} (default: all; '' to load only)",
     )
-    parser.add_argument(
-        "--what-if-indexes",
-        action="store_true",
-        help="afterwards, create WHAT_IF_INDEXES on the bench database and measure again",
-    )
     args = parser.parse_args()
 
     from tests.conftest import migrate
@@ -652,10 +617,6 @@ def main() -> None:
         if "verify" in args.only:
             figures["verify"] = verify_run(url)
         figures["rows"] = args.rows
-        if args.what_if_indexes:
-            print("\nWhat if: the indexes this benchmark recommends (not in the migrations):")
-            create_what_if_indexes(url)
-            figures["with_indexes"] = run_measurements(url, args.requests, args.only - {"export"})
         if args.json:
             args.json.write_text(json.dumps(figures, indent=2, default=str))
     finally:

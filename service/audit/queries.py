@@ -52,7 +52,7 @@ def severity_rank(column: Any) -> ColumnElement[int]:
     Written with literals, not parameters, so that PostgreSQL matches it to the index on the same
     expression (``ix_alert_log_severity_rank_seq``) even in a prepared statement's generic plan.
     """
-    ranks = {
+    ranks: dict[Any, Any] = {
         literal_column(f"'{name}'"): literal_column(str(r)) for name, r in SEVERITY_RANK.items()
     }
     return case(ranks, value=column, else_=literal_column("0"))
@@ -248,7 +248,7 @@ def check_sort_key(column: str, *, within_period: bool = False) -> ColumnElement
     most of the log when the period is long past. There the key is written so that no index
     matches it (``|| ''``, ``+ 0``): the period's checks are found by time, then sorted.
     """
-    channel: ColumnElement[Any] = AlertLog.channel
+    channel: Any = AlertLog.channel
     severity = severity_rank(AlertLog.highest_severity)
     if within_period:
         channel, severity = channel.concat(literal_column("''")), severity + literal_column("0")
