@@ -35,7 +35,7 @@ What it does:
    chunk: rows/s per 100,000 rows, and the process RSS (``/proc/self/status`` VmRSS) sampled during
    the export, plus ``ru_maxrss`` before and after.
 5. Times ``flask --app service audit verify`` (a subprocess, as an operator runs it, with this
-   interpreter).
+   interpreter; its ``--workers`` default, one process per CPU, walks stretches of the chain).
 
 Run: ``.venv/bin/python bench/audit.py [--rows 1000000] [--requests 50] [--only PARTS] [--keep]
 [--url URL [--skip-load]] [--json results.json]``. The load is CPU-bound in Python (about 5 minutes

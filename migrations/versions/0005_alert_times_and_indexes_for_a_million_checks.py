@@ -55,7 +55,14 @@ def upgrade() -> None:
             "ix_logged_alert_created_at",
             ["created_at"],
             unique=False,
-            postgresql_include=["alert_log_id", "uuid", "rule_code", "severity", "shown"],
+            postgresql_include=[
+                "alert_log_id",
+                "uuid",
+                "rule_code",
+                "severity",
+                "shown",
+                "alert_id",
+            ],
         )
         batch_op.create_index(
             "ix_logged_alert_rule_code_created_at",

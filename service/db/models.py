@@ -344,11 +344,19 @@ class LoggedAlert(Base):
             "alert_log_id",
             postgresql_include=["uuid", "shown", "created_at"],
         ),
-        # Alert-level filters and reports read one period of alerts, never every alert of the log.
+        # Alert-level filters (the ingredient one reads alert_id) and reports read one period of
+        # alerts from the index alone, never every alert of the log.
         Index(
             "ix_logged_alert_created_at",
             "created_at",
-            postgresql_include=["alert_log_id", "uuid", "rule_code", "severity", "shown"],
+            postgresql_include=[
+                "alert_log_id",
+                "uuid",
+                "rule_code",
+                "severity",
+                "shown",
+                "alert_id",
+            ],
         ),
         Index(
             "ix_logged_alert_rule_code_created_at",
