@@ -11,8 +11,8 @@ What it does:
    empty one), migrates it (``tests.conftest.migrate``), loads the seed knowledge base and creates 12
    pharmacy clients with mixed minimum severities (through the application's own code).
 2. Bulk-loads ``--rows`` (1,000,000) ``alert_log`` rows with PostgreSQL ``COPY`` (psycopg's
-   ``cursor.copy``), in batches of 20,000, each batch with its ``logged_alert`` rows and some
-   ``cds_feedback``. The rows are realistic: their ``medications``, ``alerts`` and ``scope`` documents
+   ``cursor.copy``), in batches of 20,000, each batch with its ``logged_alert`` rows (each with its
+   check's ``created_at``, as the service writes them) and some ``cds_feedback``. The rows are realistic: their ``medications``, ``alerts`` and ``scope`` documents
    are what the engine produced for 600 medication lists (``random.Random(SEED)``; sizes 1-8, each item
    a rule-involved name with probability 0.3, else a name without rules, 10% of lists with a misspelt
    or unknown input), built with the same
@@ -34,11 +34,16 @@ What it does:
 4. Exports the full period as CSV through ``/audit/export.csv``, reading the streamed body chunk by
    chunk: rows/s per 100,000 rows, and the process RSS (``/proc/self/status`` VmRSS) sampled during
    the export, plus ``ru_maxrss`` before and after.
-5. Times ``flask --app service audit verify`` (a subprocess, as an operator runs it).
+5. Times ``flask --app service audit verify`` (a subprocess, as an operator runs it, with this
+   interpreter; its ``--workers`` default, one process per CPU, walks stretches of the chain).
 
-Run: ``.venv/bin/python bench/audit.py [--rows 1000000] [--requests 50] [--url URL] [--keep]
-[--skip-load] [--json results.json]``. It takes a while (the load is CPU-bound in Python: about
-15 minutes for a million rows on 2 cores); run it in the background with nohup.
+Run: ``.venv/bin/python bench/audit.py [--rows 1000000] [--requests 50] [--only PARTS] [--keep]
+[--url URL [--skip-load]] [--json results.json]``. The load is CPU-bound in Python (about 5 minutes
+for a million rows on 2 cores) and measuring everything takes about 15 more; run it in the
+background with nohup. To iterate, load once and keep the server (``--keep --only ''`` loads and
+measures nothing; it prints the URL), then measure some parts of it again and again with
+``--url URL --skip-load --only list,reports`` (parts: list, paging, detail, reports, export,
+verify; default all).
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 
 import argparse  # noqa: E402
+import atexit  # noqa: E402
 import hashlib  # noqa: E402
 import hmac  # noqa: E402
 import json  # noqa: E402
@@ -83,7 +89,7 @@ from service.db import Database, chain, clients, kb_store  # noqa: E402
 from service.db.models import AlertLog, User, UserSession  # noqa: E402
 from service.domain.check import CheckContext, MedicationInput, check, recognize  # noqa: E402
 from service.domain.document import (  # noqa: E402
-    alert_document,
+    alert_record,
     medication_document,
     scope_document,
 )
@@ -158,7 +164,7 @@ def templates(kb: KbSnapshot, rng: random.Random) -> list[Template]:
                     medication_document(m, raw, kb)
                     for m, raw in zip(result.medications, items, strict=True)
                 ],
-                alerts=[alert_document(a, kb, True) for a in result.alerts],
+                alerts=[alert_record(a, kb, True) for a in result.alerts],
                 scope=scope_document(result, kb),
                 complete=result.complete,
                 highest=result.highest_severity.value if result.highest_severity else None,
@@ -257,7 +263,7 @@ def load(url: str, rows: int) -> None:
                 prev = digest
                 for a in alerts:
                     alert_rows.append((a["uuid"], values["id"], a["id"], a["rule"]["id"],
-                                       a["severity"], a["shown"]))  # fmt: skip
+                                       a["severity"], a["shown"], created))  # fmt: skip
                     if channel == "cds-hooks" and a["shown"] and rng.random() < 0.30:
                         overridden = rng.random() < OVERRIDE_CHANCE[a["severity"]]
                         at = created + timedelta(seconds=rng.randrange(5, 600))
@@ -276,7 +282,8 @@ def load(url: str, rows: int) -> None:
                     "min_severity", "patient_ref", "seq", "prev_hash", "row_hash",
                 ), log_rows)  # fmt: skip
                 _copy(cur, "logged_alert",
-                      ("uuid", "alert_log_id", "alert_id", "rule_code", "severity", "shown"),
+                      ("uuid", "alert_log_id", "alert_id", "rule_code", "severity", "shown",
+                       "created_at"),
                       alert_rows)  # fmt: skip
                 _copy(cur, "cds_feedback", (
                     "alert_uuid", "client_id", "outcome", "accepted_suggestions",
@@ -387,7 +394,8 @@ def rss_kib() -> int:
     return 0
 
 
-def run_measurements(url: str, requests: int, *, export: bool = True) -> dict[str, Any]:
+def run_measurements(url: str, requests: int, parts: set[str]) -> dict[str, Any]:
+    """The in-process scenarios of ``parts`` (list, paging, detail, reports, export)."""
     rng = random.Random(SEED + 1)
     app = create_app(
         {"DATABASE_URL": url, "SECRET_KEY": "bench", "PATIENT_REF_KEY": PATIENT_REF_KEY}
@@ -439,57 +447,74 @@ def run_measurements(url: str, requests: int, *, export: bool = True) -> dict[st
             ("all time, sorted by severity", lambda: "/audit/checks?sort=severity&dir=desc"),
             ("all time, sorted by channel", lambda: "/audit/checks?sort=channel&dir=asc"),
         ]  # fmt: skip
-        for name, make in scenarios:
+        for name, make in scenarios if "list" in parts else []:
             report["scenarios"].append(vars(measure(f"list: {name}", browser, urls(make), timer)))
 
-        # Deep paging: follow "Next page" 50 times from the top.
-        page_times, link = [], "/audit/checks"
-        timer.reset()
-        for _ in range(50):
-            began = time.perf_counter()
-            html = browser.get(link).get_data(as_text=True)
-            page_times.append((time.perf_counter() - began) * 1000)
-            found = re.search(r'<a href="([^"]+)" rel="next">', html)
-            assert found
-            link = found.group(1).replace("&amp;", "&")
-        deep = Result("list: 50 pages deep via next links", page_times, *timer.slowest())
-        print(deep.line(), flush=True)
-        report["scenarios"].append(vars(deep))
+        if "paging" in parts:  # follow "Next page" 50 times from the top
+            page_times, link = [], "/audit/checks"
+            timer.reset()
+            for _ in range(50):
+                began = time.perf_counter()
+                html = browser.get(link).get_data(as_text=True)
+                page_times.append((time.perf_counter() - began) * 1000)
+                found = re.search(r'<a href="([^"]+)" rel="next">', html)
+                assert found
+                link = found.group(1).replace("&amp;", "&")
+            deep = Result("list: 50 pages deep via next links", page_times, *timer.slowest())
+            print(deep.line(), flush=True)
+            report["scenarios"].append(vars(deep))
 
-        print("\nDetail page (/audit/checks/<id>), random checks:")
-        first = time.perf_counter()
-        browser.get(f"/audit/checks/{ids[0]}").get_data()
-        cold = (time.perf_counter() - first) * 1000
-        print(f"{'detail: first request (rebuilds the KB version)':<44} {cold:8.1f} ms")
-        report["detail_cold_ms"] = cold
-        report["scenarios"].append(
-            vars(measure("detail", browser, [f"/audit/checks/{i}" for i in ids], timer))
-        )
-
-        print("\nReports (default period: the last 30 days), through the API and the page:")
-        for name in (
-            "alerts-per-day",
-            "top-rules",
-            "override-by-rule",
-            "override-by-client",
-            "unrecognised-inputs",
-        ):
-            result = measure(
-                f"report: {name}",
-                browser,
-                urls(lambda name=name: f"/api/v1/audit/reports/{name}"),
-                timer,
-            )  # type: ignore[misc]
-            report["scenarios"].append(vars(result))
-        report["scenarios"].append(
-            vars(measure("reports page (all five)", browser, urls(lambda: "/audit/reports"), timer))
-        )
-        report["scenarios"].append(vars(measure("report: alerts-per-day, one client", browser, urls(lambda: f"/api/v1/audit/reports/alerts-per-day?client={rng.choice(client_ids)}"), timer)))  # fmt: skip
-
-        if export:
+        if "detail" in parts:
+            _measure_detail(browser, ids, timer, report)
+        if "reports" in parts:
+            _measure_reports(browser, urls, rng, client_ids, timer, report)
+        if "export" in parts:
             print("\nFull-period CSV export (/audit/export.csv):")
             report["export"] = export_run(browser)
     return report
+
+
+def _measure_detail(
+    browser: FlaskClient, ids: list[str], timer: StatementTimer, report: dict[str, Any]
+) -> None:
+    print("\nDetail page (/audit/checks/<id>), random checks:")
+    first = time.perf_counter()
+    browser.get(f"/audit/checks/{ids[0]}").get_data()
+    cold = (time.perf_counter() - first) * 1000
+    print(f"{'detail: first request (rebuilds the KB version)':<44} {cold:8.1f} ms")
+    report["detail_cold_ms"] = cold
+    report["scenarios"].append(
+        vars(measure("detail", browser, [f"/audit/checks/{i}" for i in ids], timer))
+    )
+
+
+def _measure_reports(
+    browser: FlaskClient,
+    urls: Callable[[Callable[[], str]], list[str]],
+    rng: random.Random,
+    client_ids: list[str],
+    timer: StatementTimer,
+    report: dict[str, Any],
+) -> None:
+    print("\nReports (default period: the last 30 days), through the API and the page:")
+    for name in (
+        "alerts-per-day",
+        "top-rules",
+        "override-by-rule",
+        "override-by-client",
+        "unrecognised-inputs",
+    ):
+        result = measure(
+            f"report: {name}",
+            browser,
+            urls(lambda name=name: f"/api/v1/audit/reports/{name}"),
+            timer,
+        )
+        report["scenarios"].append(vars(result))
+    report["scenarios"].append(
+        vars(measure("reports page (all five)", browser, urls(lambda: "/audit/reports"), timer))
+    )
+    report["scenarios"].append(vars(measure("report: alerts-per-day, one client", browser, urls(lambda: f"/api/v1/audit/reports/alerts-per-day?client={rng.choice(client_ids)}"), timer)))  # fmt: skip
 
 
 def export_run(browser: FlaskClient) -> dict[str, Any]:
@@ -525,41 +550,6 @@ def export_run(browser: FlaskClient) -> dict[str, Any]:
     return result
 
 
-# Indexes that would bring the misses under target, tried on the bench database only (the schema is
-# the migrations' business). Each line says which scenarios it serves.
-WHAT_IF_INDEXES = [
-    # Period scans become index-only: counts with a period, sorting a period by any column.
-    "CREATE INDEX ix_whatif_alert_log_created_at_covering ON alert_log (created_at) "
-    "INCLUDE (seq, id, channel, client_id, patient_ref, highest_severity, complete, kb_version_id)",
-    # Highest severity and channel filters over any period, counted from the index.
-    "CREATE INDEX ix_whatif_alert_log_highest_severity ON alert_log (highest_severity, created_at)",
-    "CREATE INDEX ix_whatif_alert_log_channel ON alert_log (channel, created_at)",
-    # Alert-level filters (rule, any alert of a severity, outcome) without reading logged_alert rows.
-    "CREATE INDEX ix_whatif_logged_alert_rule_code ON logged_alert (rule_code, alert_log_id)",
-    "CREATE INDEX ix_whatif_logged_alert_severity ON logged_alert (severity, alert_log_id)",
-    "CREATE INDEX ix_whatif_logged_alert_alert_log_id ON logged_alert (alert_log_id) "
-    "INCLUDE (uuid, rule_code, severity, shown)",
-    "CREATE INDEX ix_whatif_logged_alert_uuid ON logged_alert (uuid) INCLUDE (alert_log_id, shown)",
-    "CREATE INDEX ix_whatif_cds_feedback_outcome ON cds_feedback (outcome, alert_uuid)",
-    # The ingredient filter's LIKE, by trigrams (PostgreSQL's pg_trgm extension).
-    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-    "CREATE INDEX ix_whatif_logged_alert_alert_id_trgm ON logged_alert "
-    "USING gin (('+' || replace(alert_id, ':', '+') || '+') gin_trgm_ops)",
-]
-
-
-def create_what_if_indexes(url: str) -> None:
-    pg_url = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        for ddl in WHAT_IF_INDEXES:
-            began = time.perf_counter()
-            conn.execute(ddl)
-            print(f"  {time.perf_counter() - began:5.1f} s  {ddl}")
-        conn.execute("VACUUM ANALYZE alert_log")
-        conn.execute("VACUUM ANALYZE logged_alert")
-        conn.execute("VACUUM ANALYZE cds_feedback")
-
-
 def verify_run(url: str) -> dict[str, Any]:
     env = {
         **os.environ,
@@ -569,7 +559,7 @@ def verify_run(url: str) -> dict[str, Any]:
     }
     began = time.perf_counter()
     proc = subprocess.run(
-        [str(ROOT / ".venv/bin/flask"), "--app", "service", "audit", "verify"],
+        [sys.executable, "-m", "flask", "--app", "service", "audit", "verify"],
         env=env, capture_output=True, text=True, cwd=ROOT, check=False,
     )  # fmt: skip
     elapsed = time.perf_counter() - began
@@ -577,6 +567,16 @@ def verify_run(url: str) -> dict[str, Any]:
     print(f"\naudit verify: exit {proc.returncode} in {elapsed:.1f} s  {verdict}")
     print("  " + proc.stdout.strip().replace("\n", "\n  "))
     return {"seconds": elapsed, "exit": proc.returncode, "output": proc.stdout}
+
+
+PARTS = ("list", "paging", "detail", "reports", "export", "verify")
+
+
+def _parts(text: str) -> set[str]:
+    chosen = {p.strip() for p in text.split(",") if p.strip()}
+    if unknown := chosen - set(PARTS):
+        raise argparse.ArgumentTypeError(f"unknown parts {sorted(unknown)}; choose from {PARTS}")
+    return chosen
 
 
 def main() -> None:
@@ -590,9 +590,10 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="leave the throwaway server running")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument(
-        "--what-if-indexes",
-        action="store_true",
-        help="afterwards, create WHAT_IF_INDEXES on the bench database and measure again",
+        "--only",
+        type=_parts,
+        default=set(PARTS),
+        help=f"comma-separated parts to measure, of {','.join(PARTS)} (default: all; '' to load only)",
     )
     args = parser.parse_args()
 
@@ -612,19 +613,17 @@ def main() -> None:
             began = time.perf_counter()
             load(url, args.rows)
             print(f"  loaded in {time.perf_counter() - began:.0f} s")
-        figures = run_measurements(url, args.requests)
-        figures["verify"] = verify_run(url)
+        figures = run_measurements(url, args.requests, args.only)
+        if "verify" in args.only:
+            figures["verify"] = verify_run(url)
         figures["rows"] = args.rows
-        if args.what_if_indexes:
-            print("\nWhat if: the indexes this benchmark recommends (not in the migrations):")
-            create_what_if_indexes(url)
-            figures["with_indexes"] = run_measurements(url, args.requests, export=False)
         if args.json:
             args.json.write_text(json.dumps(figures, indent=2, default=str))
     finally:
         if server is not None and not args.keep:
             server.stop()
         elif server is not None:
+            atexit.unregister(server.stop)  # pg_server stops its servers at exit unless told not to
             print(f"Server left running: {url} (data in {server.base_dir})")
 
 

@@ -214,6 +214,8 @@ def answer_and_log(
         with db.transaction() as connection:
             # Stamped under the lock, so the log's times never run backwards along its chain.
             entry["created_at"] = datetime.now(UTC)
+            for logged in logged_alerts:
+                logged["created_at"] = entry["created_at"]
             entry |= chain.link(connection, chain.ALERT_LOG, entry)
             prepared.execute(connection, _INSERT_LOG, [entry])
             if logged_alerts:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -247,10 +248,20 @@ def clients_set_jwks_url(name: str, url: str, issuer: str | None) -> None:
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=os.cpu_count() or 1,
+    show_default="the number of CPUs",
+    help="Processes that walk stretches of a long chain side by side.",
+)
+def audit_verify(workers: int) -> None:
     """Walk both hash chains; print entries, head hash and the first broken entry; exit 1 if broken."""
     with database().unit_of_work(read_only=True) as session:
-        results = [chain.verify(session, name) for name in (chain.ALERT_LOG, chain.AUDIT_EVENT)]
+        results = [
+            chain.verify(session, name, workers=workers)
+            for name in (chain.ALERT_LOG, chain.AUDIT_EVENT)
+        ]
     for result in results:
         status = "OK" if result.ok else f"BROKEN at entry {result.first_broken}: {result.problem}"
         click.echo(

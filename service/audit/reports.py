@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..db.models import AlertLog, CdsFeedback, LoggedAlert
 from .filters import SEVERITIES, CheckFilters, Period
-from .queries import check_conditions, client_names, rule_choices
+from .queries import alert_conditions, check_conditions, client_names, rule_choices
 
 REPORTS = (
     "alerts-per-day", "top-rules", "override-by-rule", "override-by-client", "unrecognised-inputs",
@@ -69,12 +69,10 @@ def _day(session: Session, column: Any) -> ColumnElement[Any]:
 def alerts_per_day(session: Session, filters: CheckFilters) -> AlertsPerDay:
     """Every alert raised (shown or not), per UTC day and severity."""
     filters = _bounded(filters)
-    day = _day(session, AlertLog.created_at).label("day")
+    day = _day(session, LoggedAlert.created_at).label("day")
     rows = session.execute(
         select(day, LoggedAlert.severity, func.count())
-        .select_from(LoggedAlert)
-        .join(AlertLog, AlertLog.id == LoggedAlert.alert_log_id)
-        .where(*check_conditions(filters))
+        .where(*alert_conditions(filters))
         .group_by(day, LoggedAlert.severity)
     )
     assert filters.period.start and filters.period.end
@@ -107,9 +105,7 @@ def top_rules(session: Session, filters: CheckFilters, limit: int = TOP) -> list
     shown = func.sum(case((LoggedAlert.shown.is_(True), 1), else_=0))
     rows = session.execute(
         select(LoggedAlert.rule_code, count, shown)
-        .select_from(LoggedAlert)
-        .join(AlertLog, AlertLog.id == LoggedAlert.alert_log_id)
-        .where(*check_conditions(filters))
+        .where(*alert_conditions(filters))
         .group_by(LoggedAlert.rule_code)
         .order_by(count.desc(), LoggedAlert.rule_code)
         .limit(limit)
@@ -143,14 +139,16 @@ def _override_rows(
     session: Session, filters: CheckFilters, group: Any
 ) -> list[tuple[str | None, int, int]]:
     overridden = func.sum(case((CdsFeedback.outcome == "overridden", 1), else_=0))
-    rows = session.execute(
+    stmt = (
         select(group, func.count(CdsFeedback.id), overridden)
         .select_from(CdsFeedback)
         .join(LoggedAlert, LoggedAlert.uuid == CdsFeedback.alert_uuid)
-        .join(AlertLog, AlertLog.id == LoggedAlert.alert_log_id)
-        .where(*check_conditions(_bounded(filters)))
+        .where(*alert_conditions(_bounded(filters)))
         .group_by(group)
     )
+    if group.table is AlertLog.__table__:  # grouped by something of the check: join only then
+        stmt = stmt.join(AlertLog, AlertLog.id == LoggedAlert.alert_log_id)
+    rows = session.execute(stmt)
     return [(r[0], int(r[1]), int(r[2] or 0)) for r in rows]
 
 

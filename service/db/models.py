@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -31,6 +32,15 @@ NAMING_CONVENTION = {
 }
 
 SEVERITIES = "'contraindicated', 'major', 'moderate', 'minor'"
+# Severities ranked by meaning, none as 0: the auditors sort checks by it, and an index on exactly
+# this expression lets "most severe first" over the whole log read the first page from the index.
+# Laid out as PostgreSQL prints it back, so alembic's comparison of models and migrations matches it.
+SEVERITY_RANK = {"contraindicated": 4, "major": 3, "moderate": 2, "minor": 1}
+HIGHEST_SEVERITY_RANK = (
+    "(\nCASE highest_severity\n"
+    + "".join(f"    WHEN '{name}'::text THEN {rank}\n" for name, rank in SEVERITY_RANK.items())
+    + "    ELSE 0\nEND)"
+)
 KINDS = "'interaction', 'duplication', 'cumulative', 'dose'"
 
 
@@ -218,19 +228,34 @@ class DoseLimit(Base):
     ingredient: Mapped[Ingredient] = relationship()
 
 
+# What the check list shows and filters by, besides the time.
+PERIOD_LIST_COLUMNS = [
+    "seq", "id", "channel", "client_id", "patient_ref", "highest_severity", "complete",
+    "kb_version_id",
+]  # fmt: skip
+
+
 class AlertLog(Base):
     """Every answered check, written in the same transaction as the answer; never updated."""
 
     __tablename__ = "alert_log"
     __table_args__ = (
         CheckConstraint(f"highest_severity IN ({SEVERITIES})", name="highest_severity"),
+        # A period's checks listed, counted and filtered from the index alone (PostgreSQL).
+        Index("ix_alert_log_created_at", "created_at", postgresql_include=PERIOD_LIST_COLUMNS),
         # The auditors' filters: by severity or channel within a period.
         Index("ix_alert_log_highest_severity_created_at", "highest_severity", "created_at"),
         Index("ix_alert_log_channel_created_at", "channel", "created_at"),
+        # The auditors' sorts over the whole log, in keyset order (sort key, then seq).
+        Index("ix_alert_log_channel_seq", "channel", "seq"),
+        # PostgreSQL only: SQLite, the small embedded database, cannot reflect expression indexes.
+        Index("ix_alert_log_severity_rank_seq", text(HIGHEST_SEVERITY_RANK), "seq").ddl_if(
+            dialect="postgresql"
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     channel: Mapped[str] = mapped_column(String(16))
     client_id: Mapped[str | None] = mapped_column(ForeignKey("api_client.id"), index=True)
     request_id: Mapped[str] = mapped_column(String(64))
@@ -313,16 +338,51 @@ class LoggedAlert(Base):
     __tablename__ = "logged_alert"
     __table_args__ = (
         CheckConstraint(f"severity IN ({SEVERITIES})", name="severity"),
-        Index("ix_logged_alert_rule_code_alert_log_id", "rule_code", "alert_log_id"),
-        Index("ix_logged_alert_severity_alert_log_id", "severity", "alert_log_id"),
+        # A check's alerts, counted and probed for feedback from the index alone (PostgreSQL).
+        Index(
+            "ix_logged_alert_alert_log_id",
+            "alert_log_id",
+            postgresql_include=["uuid", "shown", "created_at"],
+        ),
+        # Alert-level filters (the ingredient one reads alert_id) and reports read one period of
+        # alerts from the index alone, never every alert of the log.
+        Index(
+            "ix_logged_alert_created_at",
+            "created_at",
+            postgresql_include=[
+                "alert_log_id",
+                "uuid",
+                "rule_code",
+                "severity",
+                "shown",
+                "alert_id",
+            ],
+        ),
+        Index(
+            "ix_logged_alert_rule_code_created_at",
+            "rule_code",
+            "created_at",
+            postgresql_include=["alert_log_id"],
+        ),
+        Index(
+            "ix_logged_alert_severity_created_at",
+            "severity",
+            "created_at",
+            postgresql_include=["alert_log_id"],
+        ),
     )
 
     uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
-    alert_log_id: Mapped[str] = mapped_column(ForeignKey("alert_log.id"), index=True)
+    alert_log_id: Mapped[str] = mapped_column(ForeignKey("alert_log.id"))
     alert_id: Mapped[str] = mapped_column(String(300))
-    rule_code: Mapped[str] = mapped_column(String(16), index=True)
+    rule_code: Mapped[str] = mapped_column(String(16))
     severity: Mapped[str] = mapped_column(String(16))
     shown: Mapped[bool] = mapped_column(Boolean)
+    # The check's ``created_at``, copied when the alert is logged, so that filters and reports over
+    # a period read only that period's alerts. The server default covers writers that predate it.
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("CURRENT_TIMESTAMP")
+    )
 
 
 class CdsFeedback(Base):

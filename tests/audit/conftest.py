@@ -161,6 +161,7 @@ def write(session: Session, specs: list[Spec], kb_version: str, client_ids: dict
                     rule_code=a.rule,
                     severity=a.severity,
                     shown=a.shown,
+                    created_at=spec.created_at,
                 )
             )
             session.flush()

@@ -105,6 +105,7 @@ def add_checks(
                     rule_code=document["rule"]["id"],
                     severity=document["severity"],
                     shown=document["shown"],
+                    created_at=entry.created_at,
                 )
             )
             if channel == "cds-hooks" and document["shown"] and rng.random() < 0.6:

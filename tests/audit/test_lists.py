@@ -36,6 +36,14 @@ def _feedback(spec: Spec) -> set[str]:
     return {o for a in spec.alerts for o in a.feedback}
 
 
+MIDDLE = {"from": "2026-01-06T00:00Z", "to": "2026-01-08T12:00Z"}  # the fixture spans 5-9 Jan
+
+
+def _in_middle(spec: Spec) -> bool:
+    start, end = (datetime.fromisoformat(MIDDLE[k].replace("Z", "+00:00")) for k in ("from", "to"))
+    return start <= spec.created_at < end
+
+
 FILTER_CASES: list[tuple[str, dict[str, str], Predicate]] = [
     (
         "a period of whole days includes the last day",
@@ -80,6 +88,27 @@ FILTER_CASES: list[tuple[str, dict[str, str], Predicate]] = [
         "no response to a shown alert",
         {"outcome": "none"},
         lambda s, _: _has(s, lambda a: a.shown) and not _feedback(s),
+    ),
+    # Alert-level filters also bound the alerts by the check's time: the same checks must match.
+    (
+        "rule within a period",
+        {"rule": "R11", **MIDDLE},
+        lambda s, _: _in_middle(s) and _has(s, lambda a: a.rule == "R11"),
+    ),
+    (
+        "ingredient within a period",
+        {"ingredient": "oxycodone", **MIDDLE},
+        lambda s, _: _in_middle(s) and _has(s, lambda a: "oxycodone" in a.ingredients),
+    ),
+    (
+        "overridden within a period",
+        {"outcome": "overridden", **MIDDLE},
+        lambda s, _: _in_middle(s) and "overridden" in _feedback(s),
+    ),
+    (
+        "no response within a period",
+        {"outcome": "none", **MIDDLE},
+        lambda s, _: _in_middle(s) and _has(s, lambda a: a.shown) and not _feedback(s),
     ),
     (
         "filters combine",
@@ -139,9 +168,11 @@ SORT_KEYS: dict[str, Callable[[Spec, Log], Any]] = {
 }
 
 
-def _walk(session: Session, sort: Sort, limit: int) -> list[list[str]]:
+def _walk(
+    session: Session, sort: Sort, limit: int, params: dict[str, str] | None = None
+) -> list[list[str]]:
     pages, cursor = [], Cursor()
-    filters = parse_check_filters({})
+    filters = parse_check_filters(params or {})
     while True:
         page = queries.list_checks(session, filters, sort, cursor, limit)
         pages.append([r.id for r in page.rows])
@@ -165,6 +196,24 @@ def test_every_column_sorts_both_ways_with_seq_breaking_ties_and_pages_cover_eac
     pages = _walk(session, Sort(column, descending), limit=5)
     assert [len(p) for p in pages] == [5, 5, 5, 5, 4]
     assert [i for p in pages for i in p] == expected
+
+
+@pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
+@pytest.mark.parametrize("column", ["channel", "severity"])
+def test_within_a_period_the_columns_with_whole_log_indexes_sort_the_same(
+    session: Session, log: Log, column: str, descending: bool
+) -> None:
+    expected = [
+        s.id
+        for s in sorted(
+            (s for s in log.specs if _in_middle(s)),
+            key=lambda s: (SORT_KEYS[column](s, log), s.seq),
+            reverse=descending,
+        )
+    ]
+    pages = _walk(session, Sort(column, descending), limit=4, params=MIDDLE)
+    assert [i for p in pages for i in p] == expected
+    assert 4 < len(expected) < len(log.specs)
 
 
 def test_previous_page_links_walk_back_over_the_same_pages(session: Session, log: Log) -> None:

@@ -112,6 +112,18 @@ def test_unrecognised_inputs_are_grouped_regardless_of_case_and_spaces(
 def test_reports_take_the_check_filters(session: Session, small_log: None) -> None:
     only_cds = parse_check_filters({**PERIOD, "channel": "cds-hooks"})
     assert reports.alerts_per_day(session, only_cds).totals == [1, 2, 0]
+    assert [(r.rule, r.alerts, r.shown) for r in reports.top_rules(session, only_cds)] == [
+        ("D1", 1, 0),
+        ("R1", 1, 1),
+        ("R5", 1, 1),
+    ]
+    by_rule = reports.override_by_rule(session, only_cds)
+    assert [(r.key, r.responses, r.overridden) for r in by_rule] == [("R5", 1, 1), ("R1", 1, 0)]
+    by_client = reports.override_by_client(session, only_cds)
+    assert [(r.label, r.responses, r.overridden) for r in by_client] == [
+        ("north", 1, 1),
+        ("south", 1, 0),
+    ]
     assert [i.text for i in reports.unrecognised_inputs(session, only_cds).inputs] == [
         "klonopinn",
         "xanaxx",
