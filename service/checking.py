@@ -216,10 +216,11 @@ def answer_and_log(
             entry["created_at"] = datetime.now(UTC)
             for logged in logged_alerts:
                 logged["created_at"] = entry["created_at"]
-            entry |= chain.link(connection, chain.ALERT_LOG, entry)
-            prepared.execute(connection, _INSERT_LOG, [entry])
-            if logged_alerts:
-                prepared.execute(connection, _INSERT_ALERTS, logged_alerts)
+            with prepared.pipelined(connection):
+                entry |= chain.link(connection, chain.ALERT_LOG, entry)
+                prepared.execute(connection, _INSERT_LOG, [entry])
+                if logged_alerts:
+                    prepared.execute(connection, _INSERT_ALERTS, logged_alerts)
     except SQLAlchemyError as error:
         raise ServiceUnavailable("the alert log could not be written") from error
     return answer_document(entry, kb)
