@@ -12,7 +12,8 @@ What it does:
    pharmacy clients with mixed minimum severities (through the application's own code).
 2. Bulk-loads ``--rows`` (1,000,000) ``alert_log`` rows with PostgreSQL ``COPY`` (psycopg's
    ``cursor.copy``), in batches of 20,000, each batch with its ``logged_alert`` rows (each with its
-   check's ``created_at``, as the service writes them) and some ``cds_feedback``. The rows are realistic: their ``medications``, ``alerts`` and ``scope`` documents
+   check's ``created_at``, as the service writes them) and some ``cds_feedback`` (each with its
+   check's id and ``created_at``). The rows are realistic: their ``medications``, ``alerts`` and ``scope`` documents
    are what the engine produced for 600 medication lists (``random.Random(SEED)``; sizes 1-8, each item
    a rule-involved name with probability 0.3, else a name without rules, 10% of lists with a misspelt
    or unknown input), built with the same
@@ -268,7 +269,8 @@ def load(url: str, rows: int) -> None:
                         overridden = rng.random() < OVERRIDE_CHANCE[a["severity"]]
                         at = created + timedelta(seconds=rng.randrange(5, 600))
                         feedback_rows.append((
-                            a["uuid"], client_id, "overridden" if overridden else "accepted",
+                            a["uuid"], values["id"], created, client_id,
+                            "overridden" if overridden else "accepted",
                             "[]" if overridden else _dumps([f"{a['uuid'][:8]}-naloxone"]),
                             _dumps(rng.choice(OVERRIDE_REASONS)) if overridden else None,
                             rng.choice([None, None, "Discussed with prescriber", "Long-term stable dose"])
@@ -286,8 +288,9 @@ def load(url: str, rows: int) -> None:
                        "created_at"),
                       alert_rows)  # fmt: skip
                 _copy(cur, "cds_feedback", (
-                    "alert_uuid", "client_id", "outcome", "accepted_suggestions",
-                    "override_reason", "override_comment", "outcome_at", "received_at",
+                    "alert_uuid", "alert_log_id", "check_created_at", "client_id", "outcome",
+                    "accepted_suggestions", "override_reason", "override_comment", "outcome_at",
+                    "received_at",
                 ), feedback_rows)  # fmt: skip
                 cur.execute(
                     "INSERT INTO chain_head (name, seq, hash) VALUES (%s, %s, %s) "

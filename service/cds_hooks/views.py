@@ -252,9 +252,11 @@ def feedback(service_id: str) -> Response:
     except ValidationError as error:
         return operation_outcome(400, "invalid", f"Not valid CDS Hooks feedback: {error}")
     with database().unit_of_work() as session:
-        known = set(
-            session.scalars(
-                select(LoggedAlert.uuid)
+        # Each card's check and its time, copied onto the feedback for the auditors' filters.
+        known = {
+            uuid: (check_id, check_created_at)
+            for uuid, check_id, check_created_at in session.execute(
+                select(LoggedAlert.uuid, AlertLog.id, AlertLog.created_at)
                 .join(AlertLog, AlertLog.id == LoggedAlert.alert_log_id)
                 .where(
                     LoggedAlert.uuid.in_([f.card for f in body.feedback]),
@@ -262,14 +264,17 @@ def feedback(service_id: str) -> Response:
                     AlertLog.channel == "cds-hooks",
                 )
             )
-        )
+        }
         unknown = [f.card for f in body.feedback if f.card not in known]
         if unknown:
             return operation_outcome(404, "not-found", f"Unknown card(s): {', '.join(unknown)}.")
         now = datetime.now(UTC)
         for item in body.feedback:
+            check_id, check_created_at = known[item.card]
             row = CdsFeedback(
                 alert_uuid=item.card,
+                alert_log_id=check_id,
+                check_created_at=check_created_at,
                 client_id=caller.client_id,
                 outcome=item.outcome,
                 accepted_suggestions=[str(s.get("id")) for s in item.acceptedSuggestions],

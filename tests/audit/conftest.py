@@ -169,6 +169,8 @@ def write(session: Session, specs: list[Spec], kb_version: str, client_ids: dict
                 session.add(
                     CdsFeedback(
                         alert_uuid=doc["uuid"],
+                        alert_log_id=entry.id,
+                        check_created_at=spec.created_at,
                         client_id=entry.client_id,
                         outcome=outcome,
                         accepted_suggestions=[],

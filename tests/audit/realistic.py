@@ -114,6 +114,8 @@ def add_checks(
                 session.add(
                     CdsFeedback(
                         alert_uuid=document["uuid"],
+                        alert_log_id=entry.id,
+                        check_created_at=entry.created_at,
                         client_id=client_id,
                         outcome="overridden" if overridden else "accepted",
                         accepted_suggestions=[],

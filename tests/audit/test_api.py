@@ -26,7 +26,8 @@ def test_one_check_as_json_has_everything_the_detail_page_shows(
     entry = session.get_one(AlertLog, check_id)
     session.add(
         CdsFeedback(
-            alert_uuid=r1.uuid, client_id=None, outcome="accepted", accepted_suggestions=["s1"],
+            alert_uuid=r1.uuid, alert_log_id=check_id, check_created_at=entry.created_at,
+            client_id=None, outcome="accepted", accepted_suggestions=["s1"],
             override_reason=None, override_comment=None,
             outcome_at=entry.created_at, received_at=entry.created_at,
         )

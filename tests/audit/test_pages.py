@@ -82,6 +82,8 @@ def test_a_check_shows_inputs_medications_alerts_rules_feedback_and_chain(
     session.add(
         CdsFeedback(
             alert_uuid=r1.uuid,
+            alert_log_id=check_id,
+            check_created_at=session.get_one(AlertLog, check_id).created_at,
             client_id=None,
             outcome="overridden",
             accepted_suggestions=[],

@@ -299,6 +299,25 @@ def test_feedback_is_recorded_against_the_logged_card(
     assert rows[1].override_comment == "on stable doses for years"
 
 
+def test_feedback_carries_its_cards_check_and_the_checks_time(
+    client: FlaskClient, session: Session
+) -> None:
+    card = _cards_for_feedback(client)[0]
+    feedback = {
+        "feedback": [
+            {
+                "card": card["uuid"],
+                "outcome": "overridden",
+                "outcomeTimestamp": "2026-11-26T08:00:00Z",
+            }
+        ]
+    }
+    assert client.post(f"{SIGN}/feedback", json=feedback).status_code == 200
+    row = session.scalars(select(CdsFeedback)).one()
+    check = session.scalars(select(AlertLog).where(AlertLog.channel == "cds-hooks")).one()
+    assert (row.alert_log_id, row.check_created_at) == (check.id, check.created_at)
+
+
 def test_feedback_on_an_unknown_card_is_404_and_records_nothing(
     client: FlaskClient, session: Session
 ) -> None:
