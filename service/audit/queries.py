@@ -83,18 +83,6 @@ def check_conditions(filters: CheckFilters) -> list[ColumnElement[bool]]:
     def _has_alert(*where: ColumnElement[bool]) -> ColumnElement[bool]:
         return exists().where(LoggedAlert.alert_log_id == AlertLog.id, *alert_period, *where)
 
-    def _has_feedback(*where: ColumnElement[bool]) -> ColumnElement[bool]:
-        return (
-            exists()
-            .where(
-                LoggedAlert.alert_log_id == AlertLog.id,
-                *alert_period,
-                CdsFeedback.alert_uuid == LoggedAlert.uuid,
-                *where,
-            )
-            .correlate(AlertLog)
-        )
-
     if f.channel:
         conditions.append(AlertLog.channel == f.channel)
     if f.client:
@@ -112,22 +100,21 @@ def check_conditions(filters: CheckFilters) -> list[ColumnElement[bool]]:
         tokens = literal("+") + func.replace(LoggedAlert.alert_id, ":", "+") + literal("+")
         conditions.append(_has_alert(tokens.like(_like_pattern(f.ingredient), escape="\\")))
     if f.outcome in ("accepted", "overridden"):
-        conditions.append(_has_feedback(CdsFeedback.outcome == f.outcome))
+        # Feedback carries its check's id and time: one period of one outcome, read from its index.
+        answered = select(CdsFeedback.alert_log_id).where(
+            CdsFeedback.outcome == f.outcome,
+            *_period_conditions(CdsFeedback.check_created_at, f.period),
+        )
+        conditions.append(AlertLog.id.in_(answered))
     elif f.outcome == "none":
         # An alert the clinician saw and nobody answered; checks without alerts have nothing to answer.
-        # The answered checks are gathered once (a hash to look each check up in), not probed check
-        # by check: over a month of log that was two index probes for each of 40,000 checks.
-        answered = (
-            select(LoggedAlert.alert_log_id)
-            .join(CdsFeedback, CdsFeedback.alert_uuid == LoggedAlert.uuid)
-            .where(*alert_period)
-            .cte()
-            .prefix_with("MATERIALIZED")
-        )
         conditions.append(
             and_(
                 _has_alert(LoggedAlert.shown.is_(True)),
-                ~exists().where(answered.c.alert_log_id == AlertLog.id),
+                ~exists().where(
+                    CdsFeedback.alert_log_id == AlertLog.id,
+                    *_period_conditions(CdsFeedback.check_created_at, f.period),
+                ),
             )
         )
     if f.patient_ref:
@@ -144,6 +131,18 @@ def alert_conditions(filters: CheckFilters) -> list[ColumnElement[bool]]:
     if replace(filters, period=Period()) != CheckFilters():
         checks = select(AlertLog.id).where(*check_conditions(filters))
         conditions.append(LoggedAlert.alert_log_id.in_(checks))
+    return conditions
+
+
+def feedback_conditions(filters: CheckFilters) -> list[ColumnElement[bool]]:
+    """The feedback (``cds_feedback`` rows) on the checks ``filters`` selects, for the reports.
+
+    Feedback carries its check's time: a period alone is answered from the feedback itself.
+    """
+    conditions = _period_conditions(CdsFeedback.check_created_at, filters.period)
+    if replace(filters, period=Period()) != CheckFilters():
+        checks = select(AlertLog.id).where(*check_conditions(filters))
+        conditions.append(CdsFeedback.alert_log_id.in_(checks))
     return conditions
 
 

@@ -17,7 +17,13 @@ from sqlalchemy.orm import Session
 
 from ..db.models import AlertLog, CdsFeedback, LoggedAlert
 from .filters import SEVERITIES, CheckFilters, Period
-from .queries import alert_conditions, check_conditions, client_names, rule_choices
+from .queries import (
+    alert_conditions,
+    check_conditions,
+    client_names,
+    feedback_conditions,
+    rule_choices,
+)
 
 REPORTS = (
     "alerts-per-day", "top-rules", "override-by-rule", "override-by-client", "unrecognised-inputs",
@@ -138,16 +144,19 @@ class OverrideRate:
 def _override_rows(
     session: Session, filters: CheckFilters, group: Any
 ) -> list[tuple[str | None, int, int]]:
+    """Responses and overrides per ``group``, read from the period's feedback by its check's time."""
+    filters = _bounded(filters)
     overridden = func.sum(case((CdsFeedback.outcome == "overridden", 1), else_=0))
     stmt = (
         select(group, func.count(CdsFeedback.id), overridden)
         .select_from(CdsFeedback)
-        .join(LoggedAlert, LoggedAlert.uuid == CdsFeedback.alert_uuid)
-        .where(*alert_conditions(_bounded(filters)))
+        .where(*feedback_conditions(filters))
         .group_by(group)
     )
-    if group.table is AlertLog.__table__:  # grouped by something of the check: join only then
-        stmt = stmt.join(AlertLog, AlertLog.id == LoggedAlert.alert_log_id)
+    if group.table is LoggedAlert.__table__:
+        stmt = stmt.join(LoggedAlert, LoggedAlert.uuid == CdsFeedback.alert_uuid)
+    elif group.table is AlertLog.__table__:
+        stmt = stmt.join(AlertLog, AlertLog.id == CdsFeedback.alert_log_id)
     rows = session.execute(stmt)
     return [(r[0], int(r[1]), int(r[2] or 0)) for r in rows]
 
