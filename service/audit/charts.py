@@ -13,7 +13,7 @@ from datetime import date
 
 from markupsafe import Markup, escape
 
-from .reports import Reports
+from .reports import REPORTS, AlertsPerDay, OverrideRate, RuleCount, UnrecognisedInputs
 
 WIDTH = 720
 BAR_ROW = 26
@@ -131,33 +131,32 @@ def _percent(rate: float) -> str:
     return f"{rate * 100:.0f}%"
 
 
-def report_charts(results: Reports) -> dict[str, Markup]:
-    """The SVG for each report on the reports page."""
-    per_day = results.per_day
-    return {
-        "per_day": stacked_bars(
-            "chart-per-day", "Alerts per day by severity", per_day.days, per_day.counts
-        ),
-        "top_rules": horizontal_bars(
-            "chart-top-rules",
-            "Rules that fire most",
-            [(f"{r.rule} {r.title}", r.alerts, str(r.alerts)) for r in results.top_rules],
-        ),
-        "by_rule": horizontal_bars(
-            "chart-by-rule",
-            "Override rate by rule",
-            [(f"{r.key} {r.label}", r.rate, _percent(r.rate)) for r in results.override_by_rule],
-            maximum=1.0,
-        ),
-        "by_client": horizontal_bars(
-            "chart-by-client",
-            "Override rate by client",
-            [(r.label, r.rate, _percent(r.rate)) for r in results.override_by_client],
-            maximum=1.0,
-        ),
-        "unrecognised": horizontal_bars(
-            "chart-unrecognised",
-            "Inputs most often not recognised",
-            [(i.text, i.times, str(i.times)) for i in results.unrecognised.inputs],
-        ),
-    }
+def per_day_chart(per_day: AlertsPerDay) -> Markup:
+    return stacked_bars("chart-per-day", REPORTS["alerts-per-day"], per_day.days, per_day.counts)
+
+
+def top_rules_chart(rules: list[RuleCount]) -> Markup:
+    return horizontal_bars(
+        "chart-top-rules",
+        REPORTS["top-rules"],
+        [(f"{r.rule} {r.title}", r.alerts, str(r.alerts)) for r in rules],
+    )
+
+
+def override_chart(name: str, rates: list[OverrideRate]) -> Markup:
+    """Override rates of one report (by rule or by client), on a 0-100% axis."""
+    labels = [f"{r.key} {r.label}" if name == "override-by-rule" else r.label for r in rates]
+    return horizontal_bars(
+        f"chart-{name}",
+        REPORTS[name],
+        [(label, r.rate, _percent(r.rate)) for label, r in zip(labels, rates, strict=True)],
+        maximum=1.0,
+    )
+
+
+def unrecognised_chart(unrecognised: UnrecognisedInputs) -> Markup:
+    return horizontal_bars(
+        "chart-unrecognised",
+        REPORTS["unrecognised-inputs"],
+        [(i.text, i.times, str(i.times)) for i in unrecognised.inputs],
+    )

@@ -25,9 +25,13 @@ from .queries import (
     rule_choices,
 )
 
-REPORTS = (
-    "alerts-per-day", "top-rules", "override-by-rule", "override-by-client", "unrecognised-inputs",
-)  # fmt: skip
+REPORTS = {
+    "alerts-per-day": "Alerts per day by severity",
+    "top-rules": "Rules that fire most",
+    "override-by-rule": "Override rate by rule",
+    "override-by-client": "Override rate by client",
+    "unrecognised-inputs": "Inputs most often not recognised",
+}  # name → title, in the order the reports page lists them
 DEFAULT_DAYS = 30
 TOP = 15
 FALLBACK_SCAN = 20_000  # checks read in Python where the database has no JSON table functions
@@ -257,28 +261,4 @@ def _unrecognised_in_python(
     ranked = sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:limit]
     return UnrecognisedInputs(
         [InputCount(t, n) for t, n in ranked], FALLBACK_SCAN if scanned > FALLBACK_SCAN else None
-    )
-
-
-@dataclass(frozen=True)
-class Reports:
-    """Every report over one filtered period, for the reports page."""
-
-    period: Period
-    per_day: AlertsPerDay
-    top_rules: list[RuleCount]
-    override_by_rule: list[OverrideRate]
-    override_by_client: list[OverrideRate]
-    unrecognised: UnrecognisedInputs
-
-
-def all_reports(session: Session, filters: CheckFilters) -> Reports:
-    bounded = _bounded(filters)
-    return Reports(
-        bounded.period,
-        alerts_per_day(session, bounded),
-        top_rules(session, bounded),
-        override_by_rule(session, bounded),
-        override_by_client(session, bounded),
-        unrecognised_inputs(session, bounded),
     )

@@ -135,18 +135,35 @@ def test_without_a_period_a_report_covers_the_last_thirty_whole_days() -> None:
     assert period == Period(_at("2026-02-14T00:00"), _at("2026-03-16T00:00"))
 
 
-def test_the_reports_page_draws_each_chart_as_svg_with_its_numbers_in_a_table(
-    auditor: FlaskClient, small_log: None
+@pytest.mark.parametrize(
+    ("report", "expected"),
+    [
+        ("alerts-per-day", '<rect class="bar sev-major"'),
+        ("top-rules", "/audit/checks?from=2026-02-01"),  # a rule links to the checks it counts
+        ("override-by-rule", '<td class="number">50%</td>'),  # R1's override rate
+        ("override-by-client", "Override rate by client</caption>"),
+        ("unrecognised-inputs", '<th scope="row">klonopinn</th><td class="number">3</td>'),
+    ],
+)
+def test_a_report_page_draws_its_one_chart_as_svg_with_its_numbers_in_a_table(
+    auditor: FlaskClient, small_log: None, report: str, expected: str
 ) -> None:
-    response = auditor.get("/audit/reports?from=2026-02-01&to=2026-02-03")
+    response = auditor.get(f"/audit/reports?report={report}&from=2026-02-01&to=2026-02-03")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert html.count('<svg class="chart"') == 5 and html.count('role="img"') == 5
-    assert html.count("<table") == 5
-    assert '<rect class="bar sev-major"' in html
-    assert '<th scope="row">klonopinn</th><td class="number">3</td>' in html
-    assert '<td class="number">50%</td>' in html  # R1's override rate
-    assert "/audit/checks?from=2026-02-01" in html  # a rule links to the checks it counts
+    assert html.count('<svg class="chart"') == 1 and html.count('role="img"') == 1
+    assert html.count("<table") == 1
+    assert expected in html
+    current = [t for t in reports.REPORTS.values() if f'aria-current="page">{t}</a>' in html]
+    assert current == [reports.REPORTS[report]]
+
+
+def test_the_reports_page_shows_alerts_per_day_by_default_and_refuses_unknown_reports(
+    auditor: FlaskClient, small_log: None
+) -> None:
+    html = auditor.get("/audit/reports").get_data(as_text=True)
+    assert "<h2 id=\"per-day-heading\">" in html and html.count('<svg class="chart"') == 1
+    assert auditor.get("/audit/reports?report=favourite-colours").status_code == 404
 
 
 def test_the_reports_api_returns_the_same_numbers(
