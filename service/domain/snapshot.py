@@ -103,6 +103,7 @@ class KbSnapshot:
         self._product_classes_of = self._index_product_classes()
         self._names, self._codes = self._index_names()
         self._partners = self._index_interaction_rules()
+        self._named = frozenset(ref[len("drug:") :] for ref in self._partners if ref[:5] == "drug:")
         self.index = RuleIndex(kb.rules)
         self._decisions: dict[
             tuple[str, frozenset[str], str, frozenset[str]], tuple[Rule, tuple[str, ...]] | None
@@ -216,9 +217,6 @@ class KbSnapshot:
                         partners[str(b)][str(a)].append(matcher)
         return {ref: dict(by_partner) for ref, by_partner in partners.items()}
 
-    def _named(self, ingredient: str) -> str:
-        return ingredient if f"drug:{ingredient}" in self._partners else ""
-
     def _refs(self, ingredient: str, classes: frozenset[str]) -> tuple[str, ...]:
         return (f"drug:{ingredient}", *(f"class:{c}" for c in classes))
 
@@ -231,7 +229,8 @@ class KbSnapshot:
         An ingredient no rule names is keyed by its classes alone, so on a large KB its many
         class-mates share one entry instead of crowding the memo out.
         """
-        key = (self._named(a), classes_a, self._named(b), classes_b)
+        named = self._named
+        key = (a if a in named else "", classes_a, b if b in named else "", classes_b)
         if key in self._decisions:
             return self._decisions[key]
         found: dict[str, Matcher] = {}
