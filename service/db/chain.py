@@ -113,20 +113,23 @@ def verify(session: Session, chain: str, batch: int = 5_000, workers: int = 1) -
     entries, each walked by its own process on its own connection (hashing is CPU-bound Python);
     how the stretches join is checked here, entry by entry as one walk would, so the verdict and
     the first broken entry are the same. Only committed entries are seen by those processes.
+
+    The walk stops at the head read first: checks keep being logged while it runs, and an entry
+    written after that read is verified by the next run, not mistaken for one past the end.
     """
     head = session.get(ChainHead, chain)
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
     url = session.get_bind().engine.url
     if workers > 1 and head_seq >= PARALLEL_FROM and url.database not in (None, "", ":memory:"):
         cuts = [head_seq * k // workers for k in range(1, workers)]
-        lows, highs = [None, *cuts], [*cuts, None]  # the ends stay open: strays are seen too
+        lows, highs = [None, *cuts], [*cuts, head_seq]  # the low end open: strays are seen
         address = url.render_as_string(hide_password=False)
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             stretches = list(
                 pool.map(_walk_database, repeat(address), repeat(chain), lows, highs, repeat(batch))
             )
     else:
-        stretches = [_walk(session.connection(), chain, None, None, batch)]
+        stretches = [_walk(session.connection(), chain, None, head_seq, batch)]
     expected_prev, expected_seq, count = GENESIS, 1, 0
     for stretch in stretches:
         if stretch.first_seq is None or stretch.first_prev is None:

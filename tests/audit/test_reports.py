@@ -162,7 +162,7 @@ def test_the_reports_page_shows_alerts_per_day_by_default_and_refuses_unknown_re
     auditor: FlaskClient, small_log: None
 ) -> None:
     html = auditor.get("/audit/reports").get_data(as_text=True)
-    assert "<h2 id=\"per-day-heading\">" in html and html.count('<svg class="chart"') == 1
+    assert '<h2 id="per-day-heading">' in html and html.count('<svg class="chart"') == 1
     assert auditor.get("/audit/reports?report=favourite-colours").status_code == 404
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -50,6 +52,23 @@ def test_an_untouched_log_verifies(client: FlaskClient, session: Session) -> Non
     _write_checks(client)
     result = _verify(session)
     assert result.ok and result.entries == 4 and len(result.head_hash) == 64
+
+
+def test_checks_logged_while_verify_runs_are_left_for_the_next_run(
+    client: FlaskClient, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write_checks(client, 3)
+    walk = chain._walk
+
+    def walk_after_another_check(*args: Any) -> Any:
+        _write_checks(client, 1)  # committed after verify read the head, before it reads the rows
+        return walk(*args)
+
+    monkeypatch.setattr(chain, "_walk", walk_after_another_check)
+    result = _verify(session)
+    assert result.ok and result.entries == 3
+    monkeypatch.undo()
+    assert _verify(session).entries == 4
 
 
 def test_a_modified_entry_is_detected(
