@@ -97,8 +97,14 @@ def check_conditions(filters: CheckFilters) -> list[ColumnElement[bool]]:
     if f.ingredient:
         # Alert ids read "R1:clonazepam+oxycodone": as "+R1+clonazepam+oxycodone+" every ingredient
         # sits between two "+", so one LIKE matches whole names only, on every backend.
+        # The plain substring test goes first: it rejects most alerts without building a string.
         tokens = literal("+") + func.replace(LoggedAlert.alert_id, ":", "+") + literal("+")
-        conditions.append(_has_alert(tokens.like(_like_pattern(f.ingredient), escape="\\")))
+        conditions.append(
+            _has_alert(
+                LoggedAlert.alert_id.contains(f.ingredient, autoescape=True),
+                tokens.like(_like_pattern(f.ingredient), escape="\\"),
+            )
+        )
     if f.outcome in ("accepted", "overridden"):
         # Feedback carries its check's id and time: one period of one outcome, read from its index.
         answered = select(CdsFeedback.alert_log_id).where(
