@@ -212,7 +212,8 @@ def answer_and_log(
     ]
     try:
         with db.transaction() as connection:
-            # Stamped under the lock, so the log's times never run backwards along its chain.
+            # Stamped as the write begins. SQLite already holds its write lock here, so times follow
+            # the chain; on PostgreSQL two checks racing for the head can be milliseconds apart.
             entry["created_at"] = datetime.now(UTC)
             for logged in logged_alerts:
                 logged["created_at"] = entry["created_at"]
