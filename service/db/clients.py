@@ -70,12 +70,6 @@ def active_by_key(connection: Connection, key: str) -> tuple[str, str] | None:
     return (row[0], row[1]) if row else None
 
 
-def by_key(session: Session, key: str) -> ApiClient | None:
-    """The active client holding ``key``; revoked clients are not found."""
-    client = session.scalar(select(ApiClient).filter_by(key_hash=hash_key(key)))
-    return client if client is not None and client.revoked_at is None else None
-
-
 def by_issuer(session: Session, issuer: str) -> ApiClient | None:
     client = session.scalar(
         select(ApiClient).filter_by(jwt_issuer=issuer).options(selectinload(ApiClient.keys))

@@ -50,11 +50,12 @@ def test_ingredient_names_are_unique_within_a_version(session: Session) -> None:
 def test_a_logged_check_is_served_from_its_row(
     client: FlaskClient, session: Session, api_key: str
 ) -> None:
-    owner = clients.by_key(session, api_key)
+    owner = clients.active_by_key(session.connection(), api_key)
     assert owner is not None
+    owner_id, _ = owner
     version = kb_store.active_version_id(session)
     entry = AlertLogFactory(
-        client_id=owner.id,
+        client_id=owner_id,
         kb_version_id=version,
         alerts=[
             {
