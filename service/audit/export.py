@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from ..db import Database, events
 from ..db.models import AlertLog, ApiClient, AuditEvent, LoggedAlert
 from .filters import CheckFilters, EventFilters
-from .queries import check_conditions, count_checks, count_events, event_conditions
+from .queries import count_checks, count_events, event_conditions, filtered_checks
 
 Format = Literal["csv", "jsonl"]
 Log = Literal["checks", "events"]
@@ -74,29 +74,24 @@ def _checks_query(filters: CheckFilters, fmt: Format, dialect: str) -> Select[*t
             cast(AlertLog.inputs, Text).label("inputs"),
         ]
     )
-    return (
-        select(
-            AlertLog.seq,
-            AlertLog.id,
-            AlertLog.created_at,
-            AlertLog.channel,
-            AlertLog.client_id,
-            ApiClient.name,
-            AlertLog.request_id,
-            AlertLog.kb_version_id,
-            AlertLog.patient_ref,
-            AlertLog.complete,
-            AlertLog.highest_severity,
-            AlertLog.min_severity,
-            *documents,
-            AlertLog.prev_hash,
-            AlertLog.row_hash,
-        )
-        .select_from(AlertLog)
-        .outerjoin(ApiClient, ApiClient.id == AlertLog.client_id)
-        .where(*check_conditions(filters))
-        .order_by(AlertLog.seq)
-    )
+    return filtered_checks(
+        filters,
+        AlertLog.seq,
+        AlertLog.id,
+        AlertLog.created_at,
+        AlertLog.channel,
+        AlertLog.client_id,
+        ApiClient.name,
+        AlertLog.request_id,
+        AlertLog.kb_version_id,
+        AlertLog.patient_ref,
+        AlertLog.complete,
+        AlertLog.highest_severity,
+        AlertLog.min_severity,
+        *documents,
+        AlertLog.prev_hash,
+        AlertLog.row_hash,
+    ).order_by(AlertLog.seq)
 
 
 _DOCUMENTS = {

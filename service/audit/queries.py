@@ -272,23 +272,29 @@ def check_sort_key(column: str, *, within_period: bool = False) -> ColumnElement
     return key
 
 
-def _checks_select(filters: CheckFilters) -> Select[*tuple[Any, ...]]:
+def filtered_checks(filters: CheckFilters, *columns: Any) -> Select[*tuple[Any, ...]]:
+    """``columns`` of the checks ``filters`` selects, with their client's row joined (lists, exports)."""
     return (
-        select(
-            AlertLog.seq,
-            AlertLog.id,
-            AlertLog.created_at,
-            AlertLog.channel,
-            AlertLog.client_id,
-            ApiClient.name.label("client_name"),
-            AlertLog.patient_ref,
-            AlertLog.highest_severity,
-            AlertLog.complete,
-            AlertLog.kb_version_id,
-        )
+        select(*columns)
         .select_from(AlertLog)
         .outerjoin(ApiClient, ApiClient.id == AlertLog.client_id)
         .where(*check_conditions(filters))
+    )
+
+
+def _checks_select(filters: CheckFilters) -> Select[*tuple[Any, ...]]:
+    return filtered_checks(
+        filters,
+        AlertLog.seq,
+        AlertLog.id,
+        AlertLog.created_at,
+        AlertLog.channel,
+        AlertLog.client_id,
+        ApiClient.name.label("client_name"),
+        AlertLog.patient_ref,
+        AlertLog.highest_severity,
+        AlertLog.complete,
+        AlertLog.kb_version_id,
     )
 
 
