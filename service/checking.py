@@ -59,8 +59,8 @@ class SnapshotCache:
             self._older[version_id] = snapshot
         return snapshot
 
-    def get(self, db: Session | Connection) -> KbSnapshot:
-        version_id = kb_store.active_version_id(db)
+    def get(self, connection: Connection) -> KbSnapshot:
+        version_id = kb_store.active_version_id(connection)
         if version_id is None:
             raise ServiceUnavailable("no knowledge base is loaded")
         snapshot = self._snapshot
@@ -69,12 +69,8 @@ class SnapshotCache:
         with self._lock:
             snapshot = self._snapshot
             if snapshot is None or snapshot.version != version_id:
-                if isinstance(db, Session):
-                    knowledge = kb_store.load(db, version_id)
-                else:
-                    with Session(bind=db) as session:
-                        knowledge = kb_store.load(session, version_id)
-                snapshot = KbSnapshot(version_id, knowledge)
+                with Session(bind=connection) as session:
+                    snapshot = KbSnapshot(version_id, kb_store.load(session, version_id))
                 self._snapshot = snapshot
         return snapshot
 
@@ -82,8 +78,8 @@ class SnapshotCache:
 def active_snapshot(db: Database, snapshots: SnapshotCache) -> KbSnapshot:
     """The active KB for lookups that answer no check (search, rules); fails closed like a check."""
     try:
-        with db.unit_of_work(read_only=True) as session:
-            return snapshots.get(session)
+        with db.transaction(read_only=True) as connection:
+            return snapshots.get(connection)
     except SQLAlchemyError as error:
         raise ServiceUnavailable("the database is unreachable") from error
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from .appctx import database, snapshots
@@ -23,9 +22,8 @@ def healthz() -> Response:
 def readyz() -> Response:
     """Ready only when the database answers and a knowledge base is loaded."""
     try:
-        with database().unit_of_work(read_only=True) as session:
-            session.execute(text("SELECT 1"))
-            kb = snapshots().get(session)
+        with database().transaction(read_only=True) as connection:
+            kb = snapshots().get(connection)  # reading the active version tests the database too
     except (SQLAlchemyError, ServiceUnavailable) as error:
         reason = (
             str(error) if isinstance(error, ServiceUnavailable) else "the database is unreachable"

@@ -168,8 +168,8 @@ def _database_failed(_error: SQLAlchemyError) -> Response:
 
 
 def _snapshot() -> KbSnapshot:
-    with database().unit_of_work(read_only=True) as session:
-        return snapshots().get(session)
+    with database().transaction(read_only=True) as connection:
+        return snapshots().get(connection)
 
 
 def _term_types(rxcuis: Sequence[str]) -> dict[str, str]:
