@@ -22,6 +22,9 @@ For each database (SQLite in a temp file; PostgreSQL from ``tests/pg_server.star
    queue grows and stops measuring cost; alone, each run measures the saturated throughput of its
    endpoint. Alternation cancels drift between the two. ``--mode concurrent`` runs both at once
    instead (useful to see healthz latency while checks load the workers; no cost ratio then).
+   With ``--bare``, a third endpoint joins the alternation: ``POST /bench/bare-insert`` from
+   bench/bare_app.py (the same app plus one route that only inserts the body as one row and
+   commits), the yardstick issue 2 states its bar against, measured here in the same run.
 5. counts the 200 answers to checks (from wrk's Lua ``response()``, warm-up included) and the
    ``alert_log`` rows (SQLAlchemy) afterwards: every answered check must be logged, and the fresh
    database had none, so the two must be equal.
@@ -41,7 +44,7 @@ a CPU-bound server converges on, and other load distorts it far less than req/s.
 the script waits (``--quiet-wait``, default 15 s) for other load to drop below ``--quiet-below``.
 
 Run: ``.venv/bin/python bench/http.py [--workers 3] [--worker-class sync|gthread] [--threads 1]
-[--databases sqlite postgres] [--duration 10] [--rounds 2] [--connections 4]``
+[--databases sqlite postgres] [--duration 10] [--rounds 2] [--connections 4] [--bare]``
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ from dataclasses import dataclass, field  # noqa: E402
 
 from sqlalchemy import create_engine, func, select  # noqa: E402
 
+from bench.bare_app import BARE_INSERT  # noqa: E402
 from bench.engine import code_version, draw_lists, sampling_pools  # noqa: E402
 from service.db.models import AlertLog  # noqa: E402
 from service.domain.snapshot import KbSnapshot  # noqa: E402
@@ -83,6 +87,13 @@ BIN = ROOT / ".venv" / "bin"
 SEED = 20261126
 LIST_SIZE = 10
 TARGETS = {"sqlite": 0.35, "postgres": 0.20}
+# What issue 2 says a bare insert-and-commit endpoint reaches on this machine.
+BARE_PREMISE = {"sqlite": 0.43, "postgres": 0.25}
+ENDPOINTS = {
+    "healthz": ("GET", "/healthz"),
+    "checks": ("POST", "/api/v1/checks"),
+    "bare": ("POST", "/bench/bare-insert"),
+}
 
 # One script for both endpoints. Each wrk thread has one connection, records its own latencies and
 # stops itself after the response that crosses the deadline, so nothing is in flight at the end.
@@ -207,6 +218,7 @@ class Outcome:
     checks: Load
     warmup_200: int
     logged: int
+    bare: Load | None = None
 
     @property
     def ratio(self) -> float:
@@ -247,10 +259,19 @@ def flask(env: dict[str, str], *args: str) -> str:
     return proc.stdout
 
 
-def prepare_database(env: dict[str, str]) -> str:
-    """Migrate, load the seed KB, create an API client; returns its key (the last line printed)."""
+def prepare_database(env: dict[str, str], bare: bool) -> str:
+    """Migrate, load the seed KB, create an API client; returns its key (the last line printed).
+
+    With ``bare``, also the table of bench/bare_app.py, here: its workers would race to create it.
+    """
     flask(env, "db", "upgrade")
     flask(env, "kb", "load")
+    if bare:
+        engine = create_engine(env["DATABASE_URL"])
+        try:
+            BARE_INSERT.create(engine)
+        finally:
+            engine.dispose()
     return flask(env, "clients", "create", f"bench-{secrets.token_hex(4)}").strip().splitlines()[-1]
 
 
@@ -325,7 +346,7 @@ def gunicorn(env: dict[str, str], args: argparse.Namespace, log: Path) -> Iterat
     """A gunicorn serving the app on a free port (yields port, master pid); SIGTERM on exit."""
     port = free_port()
     command = [
-        str(BIN / "gunicorn"), "service:create_app()",
+        str(BIN / "gunicorn"), "bench.bare_app:create_app()" if args.bare else "service:create_app()",
         "--bind", f"127.0.0.1:{port}",
         "--workers", str(args.workers),
         "--worker-class", args.worker_class,
@@ -358,7 +379,7 @@ def start_wrk(
     port: int, endpoint: str, seconds: float, out_prefix: Path, bodies: Path, key: str,
     connections: int, script: Path,
 ) -> subprocess.Popen[str]:  # fmt: skip
-    method, path = ("POST", "/api/v1/checks") if endpoint == "checks" else ("GET", "/healthz")
+    method, path = ENDPOINTS[endpoint]
     command = [
         "wrk", "-t", str(connections), "-c", str(connections),
         # wrk's own end comes much later: the Lua deadline stops each thread cleanly first, and
@@ -415,15 +436,16 @@ def bench_database(name: str, url: str, args: argparse.Namespace, work: Path) ->
         "SECRET_KEY": secrets.token_urlsafe(32),  # so nothing is written under instance/
         "LOG_LEVEL": "WARNING",
     }
-    key = prepare_database(env)
+    key = prepare_database(env, args.bare)
     script = work / "bench.lua"
     script.write_text(LUA)
     bodies = work / "bodies.jsonl"
     healthz, checks, warm_checks = Load(), Load(), Load()
+    bare = Load() if args.bare else None
     config = f"{args.worker_class} w={args.workers} t={args.threads}"
     with gunicorn(env, args, work / f"gunicorn-{name}.log") as (port, master):
         # Warm up every worker (snapshot build, imports, connection pool).
-        for endpoint in ("healthz", "checks"):
+        for endpoint in ("healthz", "checks", *(("bare",) if bare else ())):
             warm = work / f"warm-{endpoint}"
             proc = start_wrk(
                 port, endpoint, args.warmup, warm, bodies, key, args.connections, script
@@ -432,7 +454,7 @@ def bench_database(name: str, url: str, args: argparse.Namespace, work: Path) ->
             finish_wrk(proc, f"warm-up {endpoint}")
         warm_checks.add_run(work, "warm-checks", args.connections)
 
-        runs = [("healthz", healthz), ("checks", checks)]
+        runs = [("healthz", healthz), ("checks", checks), *((("bare", bare),) if bare else ())]
         for round_no in range(args.rounds):
             batches = [runs] if args.mode == "concurrent" else [[run] for run in runs]
             for batch in batches:
@@ -461,7 +483,7 @@ def bench_database(name: str, url: str, args: argparse.Namespace, work: Path) ->
     if answered != logged:
         log = (work / f"gunicorn-{name}.log").read_text(errors="replace")
         print(f"{name}: {answered} answered, {logged} logged; gunicorn's log ends:\n{log[-4000:]}")
-    return Outcome(name, config, healthz, checks, warm_checks.statuses.get(200, 0), logged)
+    return Outcome(name, config, healthz, checks, warm_checks.statuses.get(200, 0), logged, bare)
 
 
 # --- report -----------------------------------------------------------------------------------
@@ -485,7 +507,8 @@ def report(outcomes: list[Outcome], args: argparse.Namespace) -> None:
         f"{'non-200':>8} {'server':>7} {'wrk':>5} {'other':>6} {'CPU/req ms':>10}"
     )
     for o in outcomes:
-        for endpoint, load in (("healthz", o.healthz), ("checks", o.checks)):
+        loads = (("healthz", o.healthz), ("checks", o.checks), ("bare", o.bare))
+        for endpoint, load in ((e, load) for e, load in loads if load is not None):
             bad = load.responses - load.statuses.get(200, 0)
             wall = load.cpu.get("wall", 0.0) or 1.0
             server, wrk = load.cpu.get("server", 0.0), load.cpu.get("wrk", 0.0)
@@ -511,6 +534,16 @@ def report(outcomes: list[Outcome], args: argparse.Namespace) -> None:
             f"{ok_200:>26} {o.logged:>14} {equal}"
         )
     print("CPU ratio = healthz CPU/req / checks CPU/req: the ratio a CPU-bound server would reach.")
+    for o in outcomes:
+        if o.bare is None or not o.healthz.rate:
+            continue
+        bare_cpu = cpu_per_response(o.bare)
+        print(
+            f"{o.database}: bare insert {o.bare.rate / o.healthz.rate:.3f} of healthz "
+            f"(CPU ratio {cpu_per_response(o.healthz) / bare_cpu if bare_cpu else 0:.3f}; issue 2 "
+            f"says about {BARE_PREMISE[o.database]:.2f}); a check costs "
+            f"{1000 * (cpu_per_response(o.checks) - bare_cpu):.2f} ms of CPU more than the bare insert"
+        )
 
 
 def main() -> None:
@@ -526,6 +559,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4, help="wrk connections (= threads)")
     parser.add_argument("--bodies", type=int, default=300, help="distinct check bodies")
     parser.add_argument("--mode", choices=("alternate", "concurrent"), default="alternate")
+    parser.add_argument("--bare", action="store_true",
+                        help="also measure bench/bare_app.py's insert-and-commit endpoint")  # fmt: skip
     parser.add_argument("--quiet-wait", type=float, default=15.0,
                         help="max seconds to wait before each run for other load to stop")  # fmt: skip
     parser.add_argument("--quiet-below", type=float, default=30.0,

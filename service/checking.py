@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from uuid_utils import uuid7
 
-from .db import Database, chain, kb_store, prepared
+from .db import Database, chain, kb_store, logged_alerts, prepared
 from .db.models import AlertLog, Base
 from .domain.check import CheckContext, CheckResult, MedicationInput, check, recognize
 from .domain.document import (
@@ -134,7 +134,6 @@ def run_check(
 
 # Core statements on the tables, built once: the ORM's bookkeeping was a large share of a check's cost.
 _INSERT_LOG = insert(Base.metadata.tables["alert_log"])
-_INSERT_ALERTS = insert(Base.metadata.tables["logged_alert"])
 
 
 class NotAuthenticated(Exception):
@@ -195,29 +194,17 @@ def answer_and_log(
         "min_severity": min_severity.value if min_severity else None,
         "patient_ref": patient_ref,
     }
-    logged_alerts = [
-        {
-            "uuid": a["uuid"],
-            "alert_log_id": entry["id"],
-            "alert_id": a["id"],
-            "rule_code": a["rule"]["id"],
-            "severity": a["severity"],
-            "shown": a["shown"],
-        }
-        for a in alerts
-    ]
     try:
         with db.transaction() as connection:
             # Stamped as the write begins. SQLite already holds its write lock here, so times follow
             # the chain; on PostgreSQL two checks racing for the head can be milliseconds apart.
             entry["created_at"] = datetime.now(UTC)
-            for logged in logged_alerts:
-                logged["created_at"] = entry["created_at"]
             with prepared.pipelined(connection):
+                # The alert rows first: on PostgreSQL the chain's head is locked from its read
+                # (in ``link``) to the commit, and other checks wait for it meanwhile.
+                logged_alerts.write(connection, entry["id"], entry["created_at"], alerts)
                 entry |= chain.link(connection, chain.ALERT_LOG, entry)
                 prepared.execute(connection, _INSERT_LOG, [entry])
-                if logged_alerts:
-                    prepared.execute(connection, _INSERT_ALERTS, logged_alerts)
     except SQLAlchemyError as error:
         raise ServiceUnavailable("the alert log could not be written") from error
     return answer_document(entry, kb)

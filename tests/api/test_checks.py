@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from service.api.schemas import CheckResponse
 from service.db import kb_store
-from service.db.models import AlertLog
+from service.db.models import AlertLog, LoggedAlert
 from service.kb.loader import read_knowledge_base
 
 from ..conftest import SEED_DIR
@@ -118,6 +118,24 @@ def test_min_severity_hides_lower_alerts_but_the_log_keeps_them(
     assert row is not None
     hidden = [a for a in row.alerts if not a["shown"]]
     assert any(a["severity"] == "moderate" for a in hidden)
+
+
+def test_every_logged_alert_is_a_row_for_the_auditors_filters(
+    client: FlaskClient, session: Session
+) -> None:
+    body = post_check(
+        client, {"medications": ["clonazepam", "zolpidem", "oxycodone"], "min_severity": "major"}
+    ).get_json()
+    row = session.get(AlertLog, body["check_id"])
+    assert row is not None
+    rows = session.scalars(select(LoggedAlert).filter_by(alert_log_id=row.id)).all()
+    as_rows = {(r.uuid, r.alert_id, r.rule_code, r.severity, r.shown) for r in rows}
+    as_logged = {
+        (a["uuid"], a["id"], a["rule"]["id"], a["severity"], a["shown"]) for a in row.alerts
+    }
+    assert as_rows == as_logged and len(rows) == len(row.alerts)
+    assert {False, True} <= {r.shown for r in rows}  # the hidden alerts are indexed too
+    assert {r.created_at for r in rows} == {row.created_at}
 
 
 def test_patient_age_escalates_the_beers_rule(client: FlaskClient) -> None:
