@@ -480,9 +480,14 @@ def bench_database(name: str, url: str, args: argparse.Namespace, work: Path) ->
         time.sleep(0.5)
         logged = count_rows(url)
     answered = checks.statuses.get(200, 0) + warm_checks.statuses.get(200, 0)
+    log = (work / f"gunicorn-{name}.log").read_text(errors="replace")
     if answered != logged:
-        log = (work / f"gunicorn-{name}.log").read_text(errors="replace")
         print(f"{name}: {answered} answered, {logged} logged; gunicorn's log ends:\n{log[-4000:]}")
+    replaced = [line for line in log.splitlines() if "WORKER TIMEOUT" in line]
+    if replaced:
+        # A replaced worker takes its CPU time out of the process tree: that run's CPU is wrong.
+        print(f"{name}: gunicorn replaced workers during the runs, CPU figures are not valid:")
+        print("\n".join(replaced[:10]))
     return Outcome(name, config, healthz, checks, warm_checks.statuses.get(200, 0), logged, bare)
 
 
