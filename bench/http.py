@@ -422,7 +422,7 @@ def start_wrk(
     method, path = ENDPOINTS[endpoint]
     command = [
         "wrk", "-t", str(connections), "-c", str(connections),
-        # wrk's own end comes much later: the Lua deadline stops each thread cleanly first, and
+        # wrk's own end comes much later: the threads stop cleanly first (deadline, stop file), and
         # a thread whose reconnect stalls (sync workers close every connection; a SYN to a port
         # still in TIME_WAIT is retried after 1 s, 3 s, ...) still gets to finish and report.
         "-d", f"{int(seconds) + 60}s", "--timeout", "30s", "-s", str(script),
