@@ -12,7 +12,7 @@ What it does:
    pharmacy clients with mixed minimum severities (through the application's own code).
 2. Bulk-loads ``--rows`` (1,000,000) ``alert_log`` rows with PostgreSQL ``COPY`` (psycopg's
    ``cursor.copy``), in batches of 20,000, each batch with its ``logged_alert`` rows (each with its
-   check's ``created_at``, as the service writes them) and some ``cds_feedback`` (each with its
+   check's ``created_at``, as the service projects them; the projection's mark set to match) and some ``cds_feedback`` (each with its
    check's id and ``created_at``). The rows are realistic: their ``medications``, ``alerts`` and ``scope`` documents
    are what the engine produced for 600 medication lists (``random.Random(SEED)``; sizes 1-8, each item
    a rule-involved name with probability 0.3, else a name without rules, 10% of lists with a misspelt
@@ -88,7 +88,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from service import create_app  # noqa: E402
 from service.appctx import database  # noqa: E402
 from service.audit import reports  # noqa: E402
-from service.db import Database, chain, clients, kb_store  # noqa: E402
+from service.db import Database, chain, clients, kb_store, logged_alerts  # noqa: E402
 from service.db.models import AlertLog, User, UserSession  # noqa: E402
 from service.domain.check import CheckContext, MedicationInput, check, recognize  # noqa: E402
 from service.domain.document import (  # noqa: E402
@@ -298,6 +298,10 @@ def load(url: str, rows: int) -> None:
                     "INSERT INTO chain_head (name, seq, hash) VALUES (%s, %s, %s) "
                     "ON CONFLICT (name) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash",
                     (chain.ALERT_LOG, seq, prev),
+                )
+                cur.execute(  # the alerts' index rows were copied with their checks
+                    "UPDATE projection_mark SET seq = %s WHERE name = %s",
+                    (seq, logged_alerts.MARK),
                 )
             conn.commit()
             elapsed = time.perf_counter() - began

@@ -156,9 +156,9 @@ def answer_and_log(
 
     ``evaluate`` is the domain call (a list check, or a one-drug lookup); everything else is shared.
     The caller and the KB version are read first, the check is evaluated outside any transaction,
-    and only the chain link and the log rows are written under the log's lock, so concurrent checks
+    and only the chain link and the log row are written under the log's lock, so concurrent checks
     wait for each other's writes, never for each other's evaluation. ``authenticate`` resolves the
-    caller in that first read.
+    caller in that first read. The auditors' index of the alerts follows the log in bulk.
     """
     try:
         with db.transaction(read_only=True) as connection:
@@ -200,13 +200,11 @@ def answer_and_log(
             # the chain; on PostgreSQL two checks racing for the head can be milliseconds apart.
             entry["created_at"] = datetime.now(UTC)
             with prepared.pipelined(connection):
-                # The alert rows first: on PostgreSQL the chain's head is locked from its read
-                # (in ``link``) to the commit, and other checks wait for it meanwhile.
-                logged_alerts.write(connection, entry["id"], entry["created_at"], alerts)
                 entry |= chain.link(connection, chain.ALERT_LOG, entry)
                 prepared.execute(connection, _INSERT_LOG, [entry])
     except SQLAlchemyError as error:
         raise ServiceUnavailable("the alert log could not be written") from error
+    logged_alerts.keep_up(db, entry["seq"])
     return answer_document(entry, kb)
 
 

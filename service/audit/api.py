@@ -30,7 +30,9 @@ from .filters import (
     parse_limit,
     parse_sort,
 )
-from .views import kb_cache
+from .views import index_the_log, kb_cache
+
+api_blueprint.before_request(index_the_log)
 
 
 @api_blueprint.after_request

@@ -10,6 +10,7 @@ import click
 from flask.cli import with_appcontext
 
 from ..appctx import database
+from ..db import logged_alerts
 from .export import FORMATS, Export, Log, stream
 from .filters import (
     CHANNELS,
@@ -73,6 +74,7 @@ def export_command(
     except FilterError as error:
         raise click.UsageError(str(error)) from error
     export = Export(log, "csv" if fmt == "csv" else "jsonl", filters, f"cli:{getpass.getuser()}")
+    logged_alerts.catch_up(database())
     if output is None:
         for chunk in stream(database(), export):
             sys.stdout.write(chunk)

@@ -17,7 +17,7 @@ from ..accounts.access import current_user, require_page_role
 from ..accounts.security import protect_form_posts, staff_page_headers
 from ..appctx import database
 from ..checking import iso_utc
-from ..db import events
+from ..db import events, logged_alerts
 from ..domain import knowledge
 from ..pseudonyms import patient_ref
 from . import blueprint, charts, queries, reports
@@ -80,7 +80,14 @@ def _time_text(moment: datetime) -> str:
 
 
 # The staff pages' rules: strict headers and no caching; every POST carries its CSRF token.
+def index_the_log() -> None:
+    """Every alert logged so far is in the auditors' index before a signed-in user's request reads it."""
+    if current_user() is not None:
+        logged_alerts.catch_up(database())
+
+
 blueprint.before_request(protect_form_posts)
+blueprint.before_request(index_the_log)
 blueprint.after_request(staff_page_headers)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from ..appctx import database, request_id, snapshots
 from ..auth import bearer_token, caller_from_api_key
 from ..checking import Caller, CheckRequest, ServiceUnavailable, run_check
-from ..db import events
+from ..db import events, logged_alerts
 from ..db.models import AlertLog, CdsFeedback, LoggedAlert
 from ..domain.check import CheckContext
 from ..pseudonyms import patient_ref
@@ -251,6 +251,7 @@ def feedback(service_id: str) -> Response:
         body = _FeedbackRequest.model_validate(request.get_json(force=True, silent=True))
     except ValidationError as error:
         return operation_outcome(400, "invalid", f"Not valid CDS Hooks feedback: {error}")
+    logged_alerts.catch_up(database())  # the cards answered so far are in the index
     with database().unit_of_work() as session:
         # Each card's check and its time, copied onto the feedback for the auditors' filters.
         known = {

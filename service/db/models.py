@@ -374,7 +374,7 @@ class LoggedAlert(Base):
 
     uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
     # No foreign key: PostgreSQL's check of it, once per alert, cost more than the rest of the
-    # check's writes (migration 0007). Only the check writes these, with its own row, append-only.
+    # check's writes (migration 0007). Projected from the check's own row (``logged_alerts``).
     alert_log_id: Mapped[str] = mapped_column(String(36))
     alert_id: Mapped[str] = mapped_column(String(300))
     rule_code: Mapped[str] = mapped_column(String(16))
@@ -425,6 +425,15 @@ class ChainHead(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class ProjectionMark(Base):
+    """The last log entry (``seq``) a table derived from the log has been brought up to."""
+
+    __tablename__ = "projection_mark"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
 
 
 class User(Base):

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.api.schemas import CheckResponse
-from service.db import kb_store
+from service.db import kb_store, logged_alerts
 from service.db.models import AlertLog, LoggedAlert
 from service.kb.loader import read_knowledge_base
 
@@ -126,6 +126,7 @@ def test_every_logged_alert_is_a_row_for_the_auditors_filters(
     body = post_check(
         client, {"medications": ["clonazepam", "zolpidem", "oxycodone"], "min_severity": "major"}
     ).get_json()
+    logged_alerts.project(session.connection())
     row = session.get(AlertLog, body["check_id"])
     assert row is not None
     rows = session.scalars(select(LoggedAlert).filter_by(alert_log_id=row.id)).all()

@@ -19,11 +19,10 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from service.accounts.access import token_hash
-from service.db import clients, kb_store
+from service.db import clients, kb_store, logged_alerts
 from service.db.models import (
     AlertLog,
     CdsFeedback,
-    LoggedAlert,
     User,
     UserSession,
     UserToken,
@@ -152,19 +151,9 @@ def write(session: Session, specs: list[Spec], kb_version: str, client_ids: dict
             patient_ref=spec.ref,
         )  # fmt: skip
         spec.id, spec.seq = entry.id, entry.seq
+        session.flush()
+        logged_alerts.project(session.connection())  # the index the auditors' filters read
         for a, doc in zip(spec.alerts, documents, strict=True):
-            session.add(
-                LoggedAlert(
-                    uuid=doc["uuid"],
-                    alert_log_id=entry.id,
-                    alert_id=doc["id"],
-                    rule_code=a.rule,
-                    severity=a.severity,
-                    shown=a.shown,
-                    created_at=spec.created_at,
-                )
-            )
-            session.flush()
             for n, outcome in enumerate(a.feedback):
                 session.add(
                     CdsFeedback(

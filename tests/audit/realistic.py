@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from service.db import chain
-from service.db.models import AlertLog, CdsFeedback, LoggedAlert
+from service.db import chain, logged_alerts
+from service.db.models import AlertLog, CdsFeedback
 from service.domain.check import CheckContext, MedicationInput, check, recognize
 from service.domain.document import alert_record, is_shown, medication_document, scope_document
 from service.domain.severity import Severity
@@ -96,18 +96,8 @@ def add_checks(
         )
         chain.append(session, chain.ALERT_LOG, entry)
         session.flush()
+        logged_alerts.project(session.connection())  # the index the auditors' filters read
         for document in alerts:
-            session.add(
-                LoggedAlert(
-                    uuid=document["uuid"],
-                    alert_log_id=entry.id,
-                    alert_id=document["id"],
-                    rule_code=document["rule"]["id"],
-                    severity=document["severity"],
-                    shown=document["shown"],
-                    created_at=entry.created_at,
-                )
-            )
             if channel == "cds-hooks" and document["shown"] and rng.random() < 0.6:
                 session.flush()
                 overridden = rng.random() < 0.5

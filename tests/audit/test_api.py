@@ -7,6 +7,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.db import logged_alerts
 from service.db.models import AlertLog, AuditEvent, CdsFeedback, LoggedAlert
 from service.pseudonyms import patient_ref
 
@@ -22,6 +23,7 @@ def test_one_check_as_json_has_everything_the_detail_page_shows(
         json={"medications": ["clonazepam", "oxycodone", "zolpidem"], "min_severity": "major"},
     ).get_json()
     check_id = answer["check_id"]
+    logged_alerts.project(session.connection())
     r1 = session.scalars(select(LoggedAlert).filter_by(alert_log_id=check_id, rule_code="R1")).one()
     entry = session.get_one(AlertLog, check_id)
     session.add(
@@ -82,3 +84,14 @@ def test_a_patient_reference_is_asked_for_in_a_body_and_the_search_is_recorded(
     (event,) = session.scalars(select(AuditEvent).filter_by(action="audit.patient_search")).all()
     assert (event.actor, event.target) == ("user:tool-owner", reference)
     assert auditor_token.post("/api/v1/audit/patient-refs", json={}).status_code == 422
+
+
+def test_a_check_is_found_by_its_alerts_as_soon_as_it_is_answered(
+    auditor_token: FlaskClient, client: FlaskClient
+) -> None:
+    answered = [
+        client.post("/api/v1/checks", json={"medications": meds}).get_json()["check_id"]
+        for meds in (["clonazepam", "oxycodone"], ["amoxicillin"], ["alprazolam", "hydrocodone"])
+    ]
+    listed = auditor_token.get("/api/v1/audit/checks?rule=R1").get_json()
+    assert {i["id"] for i in listed["items"]} == {answered[0], answered[2]}

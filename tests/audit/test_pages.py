@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from service.audit import views
-from service.db import events
+from service.db import events, logged_alerts
 from service.db.models import AlertLog, AuditEvent, CdsFeedback, LoggedAlert
 from service.pseudonyms import patient_ref
 
@@ -78,6 +78,7 @@ def test_a_check_shows_inputs_medications_alerts_rules_feedback_and_chain(
         },
     ).get_json()
     check_id = answer["check_id"]
+    logged_alerts.project(session.connection())
     r1 = session.scalars(select(LoggedAlert).filter_by(alert_log_id=check_id, rule_code="R1")).one()
     session.add(
         CdsFeedback(

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from service.db import chain
+from service.db import chain, logged_alerts
 from service.db.models import AlertLog
 
 from ..factories import AuditEventFactory
@@ -25,6 +25,7 @@ def _write_checks(client: FlaskClient, count: int = 4) -> None:
         ["zolpidem"],
     )[:count]:
         assert client.post("/api/v1/checks", json={"medications": meds}).status_code == 200
+    logged_alerts.catch_up(client.application.extensions["database"])  # the alerts' rows too
 
 
 def _as_dba(connection: Connection) -> None:

@@ -90,3 +90,51 @@ def test_upgrading_a_database_with_logged_checks_chains_them(empty_database_url:
         assert (security.ok, security.entries) == (True, 1)
     finally:
         engine.dispose()
+
+
+def test_a_downgrade_past_the_alert_index_projection_indexes_the_backlog_first(
+    empty_database_url: str,
+) -> None:
+    migrate(empty_database_url)
+    alerts = (
+        '[{"uuid": "u-1", "id": "R1:clonazepam+oxycodone", "rule": {"id": "R1"}, '
+        '"severity": "major", "shown": true}, {"uuid": "u-2", "id": "D1:a+b", '
+        '"rule": {"id": "D1"}, "severity": "moderate", "shown": false}]'
+    )
+    engine = make_engine(empty_database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO kb_version (id, created_at, activated_at, scope, counts) "
+                    "VALUES ('v1', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 's', '{}')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO alert_log (id, created_at, channel, request_id, kb_version_id, "
+                    "inputs, medications, alerts, scope, complete, seq, prev_hash, row_hash) "
+                    "VALUES ('c1', '2026-01-01 00:00:00', 'api', 'r', 'v1', '{}', '[]', :alerts, "
+                    "'{}', true, 1, 'p', 'h')"
+                ),
+                {"alerts": alerts},
+            )
+        migrate(empty_database_url, "0007", down=True)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT uuid, alert_log_id, alert_id, rule_code, severity, shown "
+                    "FROM logged_alert ORDER BY uuid"
+                )
+            ).all()
+        assert [tuple(r) for r in rows] == [
+            ("u-1", "c1", "R1:clonazepam+oxycodone", "R1", "major", True),
+            ("u-2", "c1", "D1:a+b", "D1", "moderate", False),
+        ]
+        migrate(empty_database_url)  # up again: the log is indexed up to its last entry
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT name, seq FROM projection_mark")).all() == [
+                ("logged_alert", 1)
+            ]
+    finally:
+        engine.dispose()
