@@ -42,6 +42,10 @@ class SnapshotCache:
         self._older: dict[str, KbSnapshot] = {}
         self._lock = threading.Lock()
 
+    def current(self) -> KbSnapshot | None:
+        """The snapshot in memory, if any: a check confirms its version where it writes its log."""
+        return self._snapshot
+
     def cached(self, version_id: str) -> KbSnapshot | None:
         """The snapshot of ``version_id`` if it is the one in memory: for rendering a fresh answer."""
         snapshot = self._snapshot
@@ -140,6 +144,13 @@ class NotAuthenticated(Exception):
     """The credentials a door passed in do not name an active client; nothing was checked."""
 
 
+class _Changed(Exception):
+    """The caller or the active KB version changed since the check was evaluated."""
+
+
+ATTEMPTS = 3  # a check evaluated again more often than this meets a KB being reloaded in a loop
+
+
 def answer_and_log(
     db: Database,
     snapshots: SnapshotCache,
@@ -155,28 +166,79 @@ def answer_and_log(
     """Evaluate against the active KB and write the log row, or fail closed.
 
     ``evaluate`` is the domain call (a list check, or a one-drug lookup); everything else is shared.
-    The caller and the KB version are read first, the check is evaluated outside any transaction,
-    and only the chain link and the log row are written under the log's lock, so concurrent checks
-    wait for each other's writes, never for each other's evaluation. ``authenticate`` resolves the
-    caller in that first read. The auditors' index of the alerts follows the log in bulk.
+    The check is evaluated outside any transaction, against the KB snapshot in memory and for the
+    door's ``caller``; with ``authenticate``, that caller is only a hint (the one last seen with
+    these credentials). The log's write transaction confirms both: ``authenticate`` must name the
+    same caller and the snapshot's version must still be the active one, or the transaction rolls
+    back and the check is evaluated again on what a read finds. So a check takes one transaction,
+    concurrent checks wait for each other's writes, never for each other's evaluation, and every
+    answer states the caller and KB version current when it was logged. A read comes first only
+    when nothing is known yet. The auditors' index of the alerts follows the log in bulk.
     """
+    kb = snapshots.current()
+    for _ in range(ATTEMPTS):
+        if kb is None or (authenticate is not None and caller is None):
+            kb, caller = _read_first(db, snapshots, authenticate, caller)
+        entry = _log_entry(evaluate(kb), kb, request, caller, channel, request_id, patient_ref)
+        try:
+            with db.transaction() as connection:
+                if authenticate is not None and authenticate(connection) != caller:
+                    raise _Changed
+                if kb_store.active_version_id(connection) != kb.version:
+                    raise _Changed
+                # Stamped as the write begins. SQLite already holds its write lock here, so times
+                # follow the chain; on PostgreSQL two checks racing for the head can be ms apart.
+                entry["created_at"] = datetime.now(UTC)
+                with prepared.pipelined(connection):
+                    entry |= chain.link(connection, chain.ALERT_LOG, entry)
+                    prepared.execute(connection, _INSERT_LOG, [entry])
+        except _Changed:
+            kb = None
+            if authenticate is not None:
+                caller = None
+            continue
+        except SQLAlchemyError as error:
+            raise ServiceUnavailable("the alert log could not be written") from error
+        logged_alerts.keep_up(db, entry["seq"])
+        return answer_document(entry, kb)
+    raise ServiceUnavailable("the knowledge base kept changing while the check was evaluated")
+
+
+def _read_first(
+    db: Database,
+    snapshots: SnapshotCache,
+    authenticate: Callable[[Connection], Caller | None] | None,
+    caller: Caller | None,
+) -> tuple[KbSnapshot, Caller | None]:
+    """The active KB's snapshot and the caller, read before evaluating when neither is known."""
     try:
         with db.transaction(read_only=True) as connection:
             if authenticate is not None:
                 caller = authenticate(connection)
                 if caller is None:
                     raise NotAuthenticated
-            kb = snapshots.get(connection)
+            return snapshots.get(connection), caller
     except SQLAlchemyError as error:
         raise ServiceUnavailable("the database could not be read") from error
+
+
+def _log_entry(
+    result: CheckResult,
+    kb: KbSnapshot,
+    request: CheckRequest,
+    caller: Caller | None,
+    channel: str,
+    request_id: str,
+    patient_ref: str | None,
+) -> dict[str, Any]:
+    """The log row of an evaluated check, all but its time and its place in the chain."""
     floors = [request.min_severity, caller.min_severity if caller else None]
     min_severity = max((s for s in floors if s is not None), default=None)
-    result = evaluate(kb)
     alerts = [alert_record(a, kb, is_shown(a, min_severity)) for a in result.alerts]
     # Time-ordered ids (UUIDv7): each insert lands on the indexes' last page, not on a random one.
     for alert in alerts:
         alert["uuid"] = str(uuid7())
-    entry: dict[str, Any] = {
+    return {
         "id": str(uuid7()),
         "channel": channel,
         "client_id": caller.client_id if caller else None,
@@ -194,18 +256,6 @@ def answer_and_log(
         "min_severity": min_severity.value if min_severity else None,
         "patient_ref": patient_ref,
     }
-    try:
-        with db.transaction() as connection:
-            # Stamped as the write begins. SQLite already holds its write lock here, so times follow
-            # the chain; on PostgreSQL two checks racing for the head can be milliseconds apart.
-            entry["created_at"] = datetime.now(UTC)
-            with prepared.pipelined(connection):
-                entry |= chain.link(connection, chain.ALERT_LOG, entry)
-                prepared.execute(connection, _INSERT_LOG, [entry])
-    except SQLAlchemyError as error:
-        raise ServiceUnavailable("the alert log could not be written") from error
-    logged_alerts.keep_up(db, entry["seq"])
-    return answer_document(entry, kb)
 
 
 def iso_utc(moment: datetime) -> str:

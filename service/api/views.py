@@ -11,7 +11,7 @@ from flask import Response, jsonify, render_template, request
 from pydantic import ValidationError
 
 from ..appctx import database, request_id, snapshots
-from ..auth import caller_for_key, caller_from_api_key, presented_api_key
+from ..auth import caller_for_key, caller_from_api_key, presented_api_key, remembered_caller
 from ..checking import (
     CheckRequest,
     NotAuthenticated,
@@ -85,6 +85,7 @@ def create_check() -> Response | tuple[Response, int]:
             check_request,
             channel="api",
             request_id=request_id(),
+            caller=remembered_caller(key),
             authenticate=partial(caller_for_key, key=key),
         )
     except NotAuthenticated:

@@ -64,9 +64,9 @@ _ACTIVE_BY_KEY_HASH = select(ApiClient.id, ApiClient.min_severity).where(
 )
 
 
-def active_by_key(connection: Connection, key: str) -> tuple[str, str] | None:
-    """(id, min_severity) of the active client holding ``key``: on every check, so one cheap row."""
-    row = prepared.fetch_one(connection, _ACTIVE_BY_KEY_HASH, {"key_hash": hash_key(key)})
+def active_by_key_hash(connection: Connection, key_hash: str) -> tuple[str, str] | None:
+    """(id, min_severity) of the active client whose key hashes to ``key_hash``: one cheap row."""
+    row = prepared.fetch_one(connection, _ACTIVE_BY_KEY_HASH, {"key_hash": key_hash})
     return (row[0], row[1]) if row else None
 
 

@@ -306,7 +306,7 @@ def test_revoking_asks_first_and_then_the_key_stops_working(
         admin_browser, "/admin/clients/revoke", {"name": "test-pharmacy"}, page="/admin/clients"
     )
     assert ask.status_code == 200 and "Revoke test-pharmacy?" in text(ask)
-    assert clients.active_by_key(session.connection(), api_key) is not None
+    assert clients.active_by_key_hash(session.connection(), clients.hash_key(api_key)) is not None
     post_form(
         admin_browser,
         "/admin/clients/revoke",
@@ -314,7 +314,7 @@ def test_revoking_asks_first_and_then_the_key_stops_working(
         page="/admin/clients",
     )
     session.expire_all()
-    assert clients.active_by_key(session.connection(), api_key) is None
+    assert clients.active_by_key_hash(session.connection(), clients.hash_key(api_key)) is None
     [event] = events(session, "client.revoke")
     assert (event.actor, event.target) == ("user:morgan", "test-pharmacy")
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.db import clients
-from service.db.models import ApiClient, AuditEvent
+from service.db.models import AlertLog, ApiClient, AuditEvent
 
 
 def _cli(app: Flask, *args: str) -> tuple[int, str]:
@@ -77,6 +77,20 @@ def test_a_revoked_key_stops_working_at_once(client: FlaskClient, session: Sessi
     clients.revoke(session, "test-pharmacy", actor="test")
     session.commit()
     assert client.post("/api/v1/checks", json={"medications": ["clonazepam"]}).status_code == 401
+    assert session.scalar(select(func.count()).select_from(AlertLog)) == 1  # the refused one: none
+
+
+def test_a_changed_minimum_severity_applies_to_the_next_check(
+    client: FlaskClient, session: Session
+) -> None:
+    meds = {"medications": ["clonazepam", "zolpidem", "oxycodone"]}
+    before = client.post("/api/v1/checks", json=meds).get_json()
+    clients.set_min_severity(session, "test-pharmacy", "major", actor="test")
+    session.commit()
+    after = client.post("/api/v1/checks", json=meds).get_json()
+    assert "moderate" in {a["severity"] for a in before["alerts"]}
+    assert {a["severity"] for a in after["alerts"]} == {"major"}
+    assert session.get_one(AlertLog, after["check_id"]).min_severity == "major"
 
 
 def test_a_client_sees_only_its_own_checks(
@@ -106,8 +120,6 @@ def test_the_clients_minimum_severity_filters_the_json_api_and_the_log_records_t
         headers={"Authorization": f"Bearer {key}"},
     ).get_json()
     assert {a["severity"] for a in answer["alerts"]} == {"major"}
-    from service.db.models import AlertLog
-
     row = session.get(AlertLog, answer["check_id"])
     assert row is not None and row.client_id == clients.by_name(session, "major-only").id
     assert {a["severity"] for a in row.alerts} == {"major", "moderate"}

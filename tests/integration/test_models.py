@@ -50,7 +50,7 @@ def test_ingredient_names_are_unique_within_a_version(session: Session) -> None:
 def test_a_logged_check_is_served_from_its_row(
     client: FlaskClient, session: Session, api_key: str
 ) -> None:
-    owner = clients.active_by_key(session.connection(), api_key)
+    owner = clients.active_by_key_hash(session.connection(), clients.hash_key(api_key))
     assert owner is not None
     owner_id, _ = owner
     version = kb_store.active_version_id(session)
