@@ -181,17 +181,18 @@ def answer_and_log(
             kb, caller = _read_first(db, snapshots, authenticate, caller)
         entry = _log_entry(evaluate(kb), kb, request, caller, channel, request_id, patient_ref)
         try:
-            with db.transaction() as connection:
+            with db.transaction(pipelined=True) as connection:
+                # One round trip for the three reads, one for the writes and the commit.
+                version = kb_store.ask_active_version(connection)
+                head = chain.ask_head(connection, chain.ALERT_LOG)
                 if authenticate is not None and authenticate(connection) != caller:
                     raise _Changed
-                if kb_store.active_version_id(connection) != kb.version:
+                if (row := version.first()) is None or row[0] != kb.version:
                     raise _Changed
-                # Stamped as the write begins. SQLite already holds its write lock here, so times
-                # follow the chain; on PostgreSQL two checks racing for the head can be ms apart.
+                # Stamped once the head is locked (read above): times follow the chain everywhere.
                 entry["created_at"] = datetime.now(UTC)
-                with prepared.pipelined(connection):
-                    entry |= chain.link(connection, chain.ALERT_LOG, entry)
-                    prepared.execute(connection, _INSERT_LOG, [entry])
+                entry |= chain.link(connection, chain.ALERT_LOG, entry, head)
+                prepared.execute(connection, _INSERT_LOG, [entry])
         except _Changed:
             kb = None
             if authenticate is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 import orjson
@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import jsonio
+from . import prepared
 
 
 class Database:
@@ -46,23 +47,30 @@ class Database:
             session.close()
 
     @contextmanager
-    def transaction(self, *, read_only: bool = False) -> Iterator[Connection]:
+    def transaction(
+        self, *, read_only: bool = False, pipelined: bool = False
+    ) -> Iterator[Connection]:
         """A Core connection in a transaction that commits when the block ends, rolls back on error.
 
         The check's hot path: a few prebuilt statements, without the ORM session's bookkeeping,
-        which cost more than the SQL itself.
+        which cost more than the SQL itself. ``pipelined``: the statements, and the commit, travel
+        together where the driver can pipeline them (``prepared.pipelined``).
         """
         engine = self._reader if read_only else self.bind
         if isinstance(engine, Connection):  # a test's connection: our commit releases a savepoint
-            with engine.begin_nested():
+            with _pipeline(engine, pipelined), engine.begin_nested():
                 yield engine
             return
-        with engine.begin() as connection:
+        with engine.connect() as connection, _pipeline(connection, pipelined), connection.begin():
             yield connection
 
     def dispose(self) -> None:
         if isinstance(self.bind, Engine):
             self.bind.dispose()
+
+
+def _pipeline(connection: Connection, on: bool) -> AbstractContextManager[None]:
+    return prepared.pipelined(connection) if on else nullcontext()
 
 
 def make_engine(url: str, *, foreign_keys: bool = True, **options: Any) -> Engine:

@@ -65,15 +65,28 @@ _MOVE_HEAD = (
 )
 
 
-def link(session: Session | Connection, chain: str, values: dict[str, Any]) -> dict[str, Any]:
-    """The chain fields for an entry with ``values``, advancing the head (locked until commit)."""
+def ask_head(connection: Connection, chain: str) -> prepared.Pending:
+    """Lock and read the chain's head, sent now and read by ``link``, so it can share a round trip."""
+    return prepared.send(connection, _LOCK_HEAD, {"chain": chain})
+
+
+def link(
+    session: Session | Connection,
+    chain: str,
+    values: dict[str, Any],
+    head: prepared.Pending | None = None,
+) -> dict[str, Any]:
+    """The chain fields for an entry with ``values``, advancing the head (locked until commit).
+
+    ``head`` is the head already asked for (``ask_head``) in this transaction.
+    """
     if isinstance(session, Session):
         session.flush()  # what the session holds goes first, as an ORM query would have seen to
     connection = session.connection() if isinstance(session, Session) else session
-    head = prepared.fetch_one(connection, _LOCK_HEAD, {"chain": chain})
-    seq, prev_hash = head if head else (0, GENESIS)
+    current = (head or ask_head(connection, chain)).first()
+    seq, prev_hash = current if current else (0, GENESIS)
     row_hash = entry_hash(chain, seq + 1, prev_hash, values)
-    if head is None:
+    if current is None:
         prepared.execute(connection, _NEW_HEAD, [{"name": chain, "seq": seq + 1, "hash": row_hash}])
     else:
         prepared.execute(

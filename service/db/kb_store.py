@@ -27,6 +27,11 @@ def active_version_id(db: Session | Connection) -> str | None:
     return row[0] if row else None
 
 
+def ask_active_version(connection: Connection) -> prepared.Pending:
+    """``active_version_id``, sent now and read later, so it can share a round trip."""
+    return prepared.send(connection, _ACTIVE_VERSION, {})
+
+
 def active_version(session: Session) -> m.KbVersion | None:
     version_id = active_version_id(session)
     return session.get(m.KbVersion, version_id) if version_id else None

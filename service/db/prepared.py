@@ -88,9 +88,9 @@ def _cursor(connection: Connection, sql: str) -> Iterator[DBAPICursor]:
 def pipelined(connection: Connection) -> Iterator[None]:
     """Statements in the block travel together where the driver can pipeline them (psycopg).
 
-    Why: the log's chain head stays locked from its read to the commit; one round trip for the
-    writes after the read, instead of one each, shortens the time other checks wait for it.
-    A statement whose rows are read (``fetch_one``) still waits for its answer.
+    Why: every round trip costs both processes CPU and a context switch each way, and the log's
+    chain head stays locked from its read to the commit. A statement's result is waited for only
+    when read (``Pending.first``); what follows the last read goes with the commit.
     """
     pipeline = getattr(connection.connection.driver_connection, "pipeline", None)
     if pipeline is None:  # SQLite: in-process, nothing to save
@@ -100,15 +100,39 @@ def pipelined(connection: Connection) -> Iterator[None]:
         yield
 
 
+class Pending:
+    """A statement sent whose first row is not read yet: in a pipeline, several share a round trip."""
+
+    def __init__(self, connection: Connection, cursor: DBAPICursor, sql: str) -> None:
+        self._connection, self._cursor, self._sql = connection, cursor, sql
+
+    def first(self) -> tuple[Any, ...] | None:
+        try:
+            with _driver_errors(self._connection, self._sql):
+                row = self._cursor.fetchone()
+        finally:
+            self._cursor.close()
+        return tuple(row) if row is not None else None
+
+
+def send(connection: Connection, statement: ClauseElement, values: Mapping[str, Any]) -> Pending:
+    """Send a module-level ``statement`` (compiled once); its row is read with ``first()``."""
+    compiled = _compile(statement, connection.dialect)
+    cursor = connection.connection.cursor()
+    try:
+        with _driver_errors(connection, compiled.sql):
+            cursor.execute(compiled.sql, compiled.parameters(values))
+    except BaseException:
+        cursor.close()
+        raise
+    return Pending(connection, cursor, compiled.sql)
+
+
 def fetch_one(
     connection: Connection, statement: ClauseElement, values: Mapping[str, Any]
 ) -> tuple[Any, ...] | None:
-    """The first row of a module-level ``statement`` (compiled once), as a plain tuple."""
-    compiled = _compile(statement, connection.dialect)
-    with _cursor(connection, compiled.sql) as cursor:
-        cursor.execute(compiled.sql, compiled.parameters(values))
-        row = cursor.fetchone()
-    return tuple(row) if row is not None else None
+    """The first row of a module-level ``statement``, as a plain tuple."""
+    return send(connection, statement, values).first()
 
 
 def execute(

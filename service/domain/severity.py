@@ -23,6 +23,10 @@ class Severity(enum.Enum):
     MAJOR = "major"
     CONTRAINDICATED = "contraindicated"
 
+    # Members are singletons compared by identity; Enum's own hash (of the name, in Python) was a
+    # large share of a check's time, since every ranking looks severities up in a table.
+    __hash__ = object.__hash__
+
     @property
     def mapping(self) -> SeverityMapping:
         return _MAPPINGS[self]
@@ -63,6 +67,8 @@ _RANKS = {severity: mapping.rank for severity, mapping in _MAPPINGS.items()}
 
 
 class AlertKind(enum.Enum):
+    __hash__ = object.__hash__  # as for Severity
+
     INTERACTION = "interaction"
     DUPLICATION = "duplication"
     CUMULATIVE = "cumulative"

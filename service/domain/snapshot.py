@@ -34,6 +34,7 @@ class RuleWording:
 
 
 MAX_MEMOISED_PAIRS = 200_000
+_UNDECIDED = object()  # not yet in the memo (None is a decision: no rule)
 MAX_MEMOISED_TEXTS = 100_000
 
 
@@ -231,8 +232,9 @@ class KbSnapshot:
         """
         named = self._named
         key = (a if a in named else "", classes_a, b if b in named else "", classes_b)
-        if key in self._decisions:
-            return self._decisions[key]
+        decision = self._decisions.get(key, _UNDECIDED)
+        if decision is not _UNDECIDED:
+            return decision  # type: ignore[return-value]
         found: dict[str, Matcher] = {}
         for ref_a in self._refs(a, classes_a):
             by_partner = self._partners.get(ref_a)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import multiprocessing
 
+from sqlalchemy import select
+
 from service import create_app
 from service.db import Database, chain, clients, events, kb_store, make_engine
+from service.db.models import AlertLog
 from service.kb.loader import read_knowledge_base
 
 from ..conftest import SEED_DIR, migrate
@@ -48,6 +51,8 @@ def test_concurrent_processes_append_to_one_unbroken_chain(empty_database_url: s
     with database.unit_of_work(read_only=True) as session:
         checks = chain.verify(session, chain.ALERT_LOG)
         security = chain.verify(session, chain.AUDIT_EVENT)
+        times = list(session.scalars(select(AlertLog.created_at).order_by(AlertLog.seq)))
     database.dispose()
+    assert times == sorted(times)  # stamped under the chain's lock: time order is chain order
     assert checks.ok and checks.entries == WRITERS * CHECKS_EACH
     assert security.ok and security.entries == WRITERS * CHECKS_EACH + 1  # + the client's creation
