@@ -12,8 +12,8 @@ What it does:
    pharmacy clients with mixed minimum severities (through the application's own code).
 2. Bulk-loads ``--rows`` (1,000,000) ``alert_log`` rows with PostgreSQL ``COPY`` (psycopg's
    ``cursor.copy``), in batches of 20,000, each batch with its ``logged_alert`` rows (each with its
-   check's ``created_at``, as the service projects them; the projection's mark set to match) and some ``cds_feedback`` (each with its
-   check's id and ``created_at``). The rows are realistic: their ``medications``, ``alerts`` and ``scope`` documents
+   check's ``created_at``, as the service projects them; ``projection_mark`` set to match) and some
+   ``cds_feedback`` (each with its check's id and ``created_at``). The rows are realistic: their ``medications``, ``alerts`` and ``scope`` documents
    are what the engine produced for 600 medication lists (``random.Random(SEED)``; sizes 1-8, each item
    a rule-involved name with probability 0.3, else a name without rules, 10% of lists with a misspelt
    or unknown input), built with the same
