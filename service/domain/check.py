@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import combinations
 
-from .knowledge import Rule
+from .knowledge import Ref, Rule
 from .severity import AlertKind, Severity
 from .snapshot import KbSnapshot
 from .text import name_key
@@ -155,13 +155,21 @@ def _duplications(
         assert criteria is not None
         pairs: set[tuple[str, str]] = set()
         for ref in criteria.same_class:
-            present = sorted(i for i in occurrences if kb.in_any(i, classes[i], (ref,)))
-            pairs.update(combinations(present, 2))
+            pairs.update(combinations(sorted(_named_by(ref, occurrences, classes)), 2))
         for a, b in sorted(pairs):
             meds_a, meds_b = occurrences[a], occurrences[b]
             if not (len(meds_a) == 1 and meds_a == meds_b):
                 alerts.append(_alert(rule, (a, b), meds_a + meds_b, reason="TD"))
     return alerts
+
+
+def _named_by(
+    ref: Ref, occurrences: dict[str, list[int]], classes: dict[str, frozenset[str]]
+) -> list[str]:
+    """The list's ingredients a rule's reference names: the ingredient itself, or a class's members."""
+    if ref.kind == "drug":
+        return [ref.id] if ref.id in occurrences else []
+    return [i for i in occurrences if ref.id in classes[i]]
 
 
 def _cumulative(
