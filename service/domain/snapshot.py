@@ -68,11 +68,8 @@ class RuleIndex:
         self, by_key: dict[str, list[Rule]], classes: dict[str, frozenset[str]]
     ) -> list[Rule]:
         """The rules keyed by a class (or ``drug:<name>``) present in the list, in KB order."""
-        found: dict[str, Rule] = {}
-        for ingredient, ingredient_classes in classes.items():
-            for key in (*ingredient_classes, f"drug:{ingredient}"):
-                for rule in by_key.get(key, ()):
-                    found[rule.id] = rule
+        present = set().union(*classes.values(), (f"drug:{i}" for i in classes))
+        found = {rule.id: rule for key in present & by_key.keys() for rule in by_key[key]}
         return sorted(found.values(), key=lambda r: self._order[r.id])
 
 
