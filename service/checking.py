@@ -275,11 +275,7 @@ def answer_document(entry: AlertLog | dict[str, Any], kb: KbSnapshot) -> dict[st
         if isinstance(entry, dict)
         else {f: getattr(entry, f) for f in chain.FIELDS[chain.ALERT_LOG]}
     )
-    shown = [
-        with_texts({k: v for k, v in a.items() if k != "shown"}, kb)
-        for a in row["alerts"]
-        if a["shown"]
-    ]
+    shown = [with_texts(a, kb) for a in row["alerts"] if a["shown"]]
     highest = max((Severity(a["severity"]) for a in shown), default=None)
     return {
         "check_id": row["id"],

@@ -46,15 +46,16 @@ def alert_record(alert: Alert, kb: KbSnapshot, shown: bool) -> dict[str, Any]:
 
 
 def with_texts(record: dict[str, Any], kb: KbSnapshot) -> dict[str, Any]:
-    """A logged alert with its rule's wording and sources, from the KB version that produced it."""
+    """A logged alert as answered: its rule's wording and sources, from the KB version that
+    produced it, added; the log's own ``shown`` flag left out."""
     wording = kb.wording[record["rule"]["id"]]
-    return {
-        **record,
-        "clinician_text": f"{record['summary']} {wording.clinician_details}",
-        "patient_text": wording.patient_text,
-        "management": wording.management,
-        "sources": wording.sources,
-    }
+    alert = dict(record)
+    alert.pop("shown", None)
+    alert["clinician_text"] = f"{record['summary']} {wording.clinician_details}"
+    alert["patient_text"] = wording.patient_text
+    alert["management"] = wording.management
+    alert["sources"] = wording.sources
+    return alert
 
 
 def scope_document(result: CheckResult, kb: KbSnapshot) -> dict[str, Any]:
