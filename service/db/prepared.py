@@ -135,6 +135,16 @@ def fetch_one(
     return send(connection, statement, values).first()
 
 
+def fetch_all(
+    connection: Connection, statement: ClauseElement, values: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    """Every row of a module-level ``statement``, as the driver returns it (no type conversion)."""
+    compiled = _compile(statement, connection.dialect)
+    with _cursor(connection, compiled.sql) as cursor:
+        cursor.execute(compiled.sql, compiled.parameters(values))
+        return [tuple(row) for row in cursor.fetchall()]
+
+
 def execute(
     connection: Connection, statement: ClauseElement, rows: Sequence[Mapping[str, Any]]
 ) -> None:
