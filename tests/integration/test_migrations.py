@@ -138,3 +138,26 @@ def test_a_downgrade_past_the_alert_index_projection_indexes_the_backlog_first(
             ]
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)  # SQLite does not compress
+def test_on_postgresql_the_log_documents_are_compressed_with_lz4(empty_database_url: str) -> None:
+    def methods() -> set[str | None]:
+        engine = make_engine(empty_database_url)
+        try:
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    text(
+                        "SELECT attname, attcompression FROM pg_attribute "
+                        "WHERE attrelid = 'alert_log'::regclass "
+                        "AND attname IN ('inputs', 'medications', 'alerts', 'scope')"
+                    )
+                ).all()
+        finally:
+            engine.dispose()
+        return {str(method) if method else None for _, method in rows}
+
+    migrate(empty_database_url)
+    assert methods() == {"l"}
+    migrate(empty_database_url, "0008", down=True)
+    assert methods() == {"p"}
