@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import Connection, inspect, text
 
 from service.db import Database, chain, make_engine
 from service.db.models import Base
@@ -45,17 +45,22 @@ def test_models_and_migrations_agree(empty_database_url: str) -> None:
         engine.dispose()
 
 
+def _insert_kb_version(conn: Connection) -> None:
+    """A KB version 'v1' for raw log rows to point at."""
+    conn.execute(
+        text(
+            "INSERT INTO kb_version (id, created_at, activated_at, scope, counts) "
+            "VALUES ('v1', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 's', '{}')"
+        )
+    )
+
+
 def test_upgrading_a_database_with_logged_checks_chains_them(empty_database_url: str) -> None:
     migrate(empty_database_url, "0002")
     engine = make_engine(empty_database_url)
     try:
         with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO kb_version (id, created_at, activated_at, scope, counts) "
-                    "VALUES ('v1', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 's', '{}')"
-                )
-            )
+            _insert_kb_version(conn)
             for n in range(3):
                 conn.execute(
                     text(
@@ -104,12 +109,7 @@ def test_a_downgrade_past_the_alert_index_projection_indexes_the_backlog_first(
     engine = make_engine(empty_database_url)
     try:
         with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO kb_version (id, created_at, activated_at, scope, counts) "
-                    "VALUES ('v1', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 's', '{}')"
-                )
-            )
+            _insert_kb_version(conn)
             conn.execute(
                 text(
                     "INSERT INTO alert_log (id, created_at, channel, request_id, kb_version_id, "
