@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .. import jsonio
 from . import prepared
+from .sqlite_writers import QueuedWriterConnection
 
 
 class Database:
@@ -82,6 +83,9 @@ def make_engine(url: str, *, foreign_keys: bool = True, **options: Any) -> Engin
     options = {"json_serializer": jsonio.dumps, "json_deserializer": orjson.loads, **options}
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, **options)
+    file_backed = ":memory:" not in url and url != "sqlite://"
+    if file_backed:
+        options["connect_args"] = {"factory": QueuedWriterConnection, **options.get("connect_args", {})}
     engine = create_engine(url, **options)
 
     @event.listens_for(engine, "connect")
@@ -91,16 +95,24 @@ def make_engine(url: str, *, foreign_keys: bool = True, **options: Any) -> Engin
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
         cursor.execute("PRAGMA busy_timeout = 10000")
-        if ":memory:" not in url and url != "sqlite://":
+        if file_backed:
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA wal_autocheckpoint = 10000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
         # IMMEDIATE takes the write lock up front: a read-then-write check never fails on upgrade.
-        read_only = connection.get_execution_options().get("read_only", False)
+        driver = connection.connection.dbapi_connection
+        assert driver is not None  # a connection in use is open
         # Straight to the driver: a full SQLAlchemy execution here cost as much as a check's query.
-        connection.connection.cursor().execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        with prepared.driver_errors(connection, "BEGIN"):  # raised as SQLAlchemy's, for fail-closed
+            if connection.get_execution_options().get("read_only", False):
+                driver.execute("BEGIN")
+            elif isinstance(driver, QueuedWriterConnection):
+                driver.begin_immediate()
+            else:
+                driver.execute("BEGIN IMMEDIATE")
 
     return engine

@@ -14,6 +14,7 @@ to date themselves every ``EVERY`` entries, so a reader never finds a long backl
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -37,7 +38,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import Database, prepared
 from .models import Base
 
-EVERY = 128  # a check whose seq is a multiple of this projects the checks before it
+EVERY = 64  # a check whose seq is a multiple of this projects the checks before it
 BATCH = 2_000  # checks per transaction when a reader catches up a long backlog
 MARK = "logged_alert"
 
@@ -50,7 +51,8 @@ _COLUMNS = ["uuid", "alert_log_id", "alert_id", "rule_code", "severity", "shown"
 _AFTER = bindparam("after", type_=BigInteger)
 _UPTO = bindparam("upto", type_=BigInteger)
 
-_LOCK_MARK = select(_MARKS.c.seq).where(_MARKS.c.name == MARK).with_for_update()
+_MARK = select(_MARKS.c.seq).where(_MARKS.c.name == MARK)
+_LOCK_MARK = _MARK.with_for_update()
 _NEW_MARK = insert(_MARKS)
 _MOVE_MARK = update(_MARKS).where(_MARKS.c.name == MARK).values(seq=bindparam("seq"))
 # The checks are a prefix of seq: a writer takes the chain's head only after the one before it
@@ -102,7 +104,29 @@ _INSERT_ROW = insert(_TABLE).values(
 )
 
 
-def _project_in_python(connection: Connection, bounds: dict[str, int]) -> None:
+@dataclass(frozen=True)
+class _Batch:
+    """The checks after the mark ``after`` up to ``upto``, and on SQLite their alerts' rows."""
+
+    after: int
+    upto: int
+    rows: list[dict[str, Any]] | None  # None: PostgreSQL projects in SQL
+
+    @property
+    def bounds(self) -> dict[str, int]:
+        return {"after": self.after, "upto": self.upto}
+
+
+def _read(connection: Connection, limit: int) -> _Batch | None:
+    """The next batch past the mark, read and (on SQLite) parsed without the write lock."""
+    mark = prepared.fetch_one(connection, _MARK, {})
+    after = mark[0] if mark else 0
+    last = prepared.fetch_one(connection, _LAST_SEQ, {"after": after, "upto": after + limit})
+    if not last or last[0] is None:
+        return None
+    batch = _Batch(after, last[0], None)
+    if connection.dialect.name != "sqlite":
+        return batch
     rows = [
         {
             "uuid": alert["uuid"],
@@ -113,42 +137,52 @@ def _project_in_python(connection: Connection, bounds: dict[str, int]) -> None:
             "shown": alert["shown"],
             "created_at": created_at,
         }
-        for check_id, created_at, alerts in prepared.fetch_all(connection, _BATCH_ALERTS, bounds)
+        for check_id, created_at, alerts in prepared.fetch_all(
+            connection, _BATCH_ALERTS, batch.bounds
+        )
         for alert in orjson.loads(alerts)
     ]
-    if rows:
-        prepared.execute(connection, _INSERT_ROW, rows)
+    return _Batch(batch.after, batch.upto, rows)
+
+
+def _write(connection: Connection, batch: _Batch) -> bool:
+    """Insert the batch's rows and move the mark, in a write transaction; False if another
+    process moved the mark since the batch was read (its rows are then already there)."""
+    mark = prepared.fetch_one(connection, _LOCK_MARK, {})
+    if (mark[0] if mark else 0) != batch.after:
+        return False
+    if batch.rows is None:
+        prepared.execute(connection, _PROJECT_IN_POSTGRESQL, [batch.bounds])
+    elif batch.rows:
+        prepared.execute(connection, _INSERT_ROW, batch.rows)
+    if mark is None:
+        prepared.execute(connection, _NEW_MARK, [{"name": MARK, "seq": batch.upto}])
+    else:
+        prepared.execute(connection, _MOVE_MARK, [{"seq": batch.upto}])
+    return True
 
 
 def project(connection: Connection, limit: int = BATCH) -> int:
-    """Project up to ``limit`` checks past the mark, in the caller's write transaction.
-
-    Returns how many checks were projected; concurrent callers wait for each other on the mark.
-    """
-    mark = prepared.fetch_one(connection, _LOCK_MARK, {})
-    after = mark[0] if mark else 0
-    last = prepared.fetch_one(connection, _LAST_SEQ, {"after": after, "upto": after + limit})
-    upto = last[0] if last and last[0] is not None else None
-    if upto is None:
-        return 0
-    bounds = {"after": after, "upto": upto}
-    if connection.dialect.name == "sqlite":
-        _project_in_python(connection, bounds)
-    else:
-        prepared.execute(connection, _PROJECT_IN_POSTGRESQL, [bounds])
-    if mark is None:
-        prepared.execute(connection, _NEW_MARK, [{"name": MARK, "seq": upto}])
-    else:
-        prepared.execute(connection, _MOVE_MARK, [{"seq": upto}])
-    return int(upto - after)
+    """Project up to ``limit`` checks past the mark in the caller's write transaction; how many."""
+    batch = _read(connection, limit)
+    return batch.upto - batch.after if batch is not None and _write(connection, batch) else 0
 
 
 def catch_up(db: Database) -> None:
-    """Bring the index up to every check logged so far, one transaction per batch."""
+    """Bring the index up to every check logged so far, a batch at a time.
+
+    Each batch is read and parsed in a read transaction and written in a short write
+    transaction: on SQLite the write lock, which every check needs, is held only for the inserts.
+    """
     while True:
+        with db.transaction(read_only=True) as connection:
+            batch = _read(connection, BATCH)
+        if batch is None:
+            return
         with db.transaction() as connection:
-            if project(connection) < BATCH:
-                return
+            written = _write(connection, batch)
+        if written and batch.upto - batch.after < BATCH:
+            return
 
 
 def keep_up(db: Database, seq: int) -> None:

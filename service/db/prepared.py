@@ -28,16 +28,18 @@ class _Compiled:
     sql: str
     names: tuple[str, ...]  # in the driver's order when it takes positional parameters
     positional: bool
-    processors: dict[str, Callable[[Any], Any]]
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position in names, processor)
     fixed: dict[str, Any]  # parameters the statement carries itself, such as a LIMIT
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
-        given = [values[name] if name in values else self.fixed[name] for name in self.names]
-        processed = [
-            process(value) if (process := self.processors.get(name)) else value
-            for name, value in zip(self.names, given, strict=True)
-        ]
-        return processed if self.positional else dict(zip(self.names, processed, strict=True))
+        # Called once per row of a batch (the alerts' index: thousands): kept to one pass.
+        given = [values[name] for name in self.names] if not self.fixed else self._with_fixed(values)
+        for position, process in self.processors:
+            given[position] = process(given[position])
+        return given if self.positional else dict(zip(self.names, given, strict=True))
+
+    def _with_fixed(self, values: Mapping[str, Any]) -> list[Any]:
+        return [values[name] if name in values else self.fixed[name] for name in self.names]
 
 
 # Keyed by the statement object itself (not its id), so a statement is never mistaken for another.
@@ -49,22 +51,23 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
     if found is None:
         compiled = statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)  # a statement, not DDL
-        processors: dict[str, Callable[[Any], Any]] = {}
-        for name, bind in compiled.binds.items():
-            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            if process is not None:
-                processors[name] = process
         positional = bool(compiled.positional)
         names = tuple(compiled.positiontup or ()) if positional else tuple(compiled.binds)
+        processors = []
+        for position, name in enumerate(names):
+            bind = compiled.binds[name]
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                processors.append((position, process))
         fixed = {n: b.effective_value for n, b in compiled.binds.items() if not b.required}
         found = _compiled[(statement, dialect)] = _Compiled(
-            compiled.string, names, positional, processors, fixed
+            compiled.string, names, positional, tuple(processors), fixed
         )
     return found
 
 
 @contextmanager
-def _driver_errors(connection: Connection, sql: str) -> Iterator[None]:
+def driver_errors(connection: Connection, sql: str) -> Iterator[None]:
     """The driver's errors come out as SQLAlchemy's, which every caller already handles."""
     try:
         yield
@@ -78,7 +81,7 @@ def _driver_errors(connection: Connection, sql: str) -> Iterator[None]:
 def _cursor(connection: Connection, sql: str) -> Iterator[DBAPICursor]:
     cursor = connection.connection.cursor()
     try:
-        with _driver_errors(connection, sql):
+        with driver_errors(connection, sql):
             yield cursor
     finally:
         cursor.close()
@@ -96,7 +99,7 @@ def pipelined(connection: Connection) -> Iterator[None]:
     if pipeline is None:  # SQLite: in-process, nothing to save
         yield
         return
-    with _driver_errors(connection, "(pipeline)"), pipeline():
+    with driver_errors(connection, "(pipeline)"), pipeline():
         yield
 
 
@@ -108,7 +111,7 @@ class Pending:
 
     def first(self) -> tuple[Any, ...] | None:
         try:
-            with _driver_errors(self._connection, self._sql):
+            with driver_errors(self._connection, self._sql):
                 row = self._cursor.fetchone()
         finally:
             self._cursor.close()
@@ -120,7 +123,7 @@ def send(connection: Connection, statement: ClauseElement, values: Mapping[str, 
     compiled = _compile(statement, connection.dialect)
     cursor = connection.connection.cursor()
     try:
-        with _driver_errors(connection, compiled.sql):
+        with driver_errors(connection, compiled.sql):
             cursor.execute(compiled.sql, compiled.parameters(values))
     except BaseException:
         cursor.close()

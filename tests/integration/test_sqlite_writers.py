@@ -1,0 +1,99 @@
+"""SQLite writers take turns in the kernel's queue: no polling, no deadlock, checkpoints outside it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
+
+from service.db import make_engine, sqlite_writers
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    engine = make_engine(f"sqlite:///{tmp_path / 'queue.sqlite3'}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (n INTEGER NOT NULL)"))
+    yield engine
+    engine.dispose()
+
+
+def test_a_waiting_writer_proceeds_as_soon_as_the_holder_commits(engine: Engine) -> None:
+    holding, released_at, began_at = threading.Event(), [0.0], [0.0]
+
+    def holder() -> None:
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO t VALUES (1)"))
+            holding.set()
+            time.sleep(0.3)
+            released_at[0] = time.monotonic()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    holding.wait()
+    with engine.begin() as connection:  # waits in flock, not in SQLite's 1, 2, 5 … 25 ms sleeps
+        began_at[0] = time.monotonic()
+        connection.execute(text("INSERT INTO t VALUES (2)"))
+    thread.join()
+    assert began_at[0] >= released_at[0]
+    # Woken by the release itself; SQLite's busy handler would have slept up to 25 ms past it.
+    assert began_at[0] - released_at[0] < 0.02
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT group_concat(n) FROM t")) == "1,2"
+
+
+@pytest.mark.parametrize("end", ["commit", "rollback", "error"])
+def test_every_way_a_write_ends_gives_the_turn_back(engine: Engine, end: str) -> None:
+    connection = engine.connect()
+    transaction = connection.begin()
+    connection.execute(text("INSERT INTO t VALUES (1)"))
+    if end == "commit":
+        transaction.commit()
+    elif end == "rollback":
+        transaction.rollback()
+    else:
+        with pytest.raises(OperationalError):
+            connection.execute(text("INSERT INTO missing VALUES (1)"))
+        transaction.rollback()
+    other = threading.Thread(target=lambda: engine.begin().__enter__().commit())
+    other.start()
+    other.join(timeout=5)
+    assert not other.is_alive(), "the turn was not given back"
+    connection.close()
+
+
+def test_a_nested_writer_in_the_same_thread_gets_sqlites_error_not_a_deadlock(
+    tmp_path: Path,
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'nested.sqlite3'}")
+    with engine.begin() as outer:
+        outer.execute(text("PRAGMA user_version = 1"))
+        inner = engine.connect()
+        inner.connection.dbapi_connection.execute("PRAGMA busy_timeout = 50")
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="locked"):
+            inner.begin()
+        assert time.monotonic() - started < 5
+        inner.close()
+    engine.dispose()
+
+
+def test_writers_checkpoint_the_wal_themselves_after_their_turn(tmp_path: Path) -> None:
+    database = tmp_path / "wal.sqlite3"
+    engine = make_engine(f"sqlite:///{database}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (n INTEGER NOT NULL)"))
+    with engine.connect() as connection:
+        size_before = database.stat().st_size
+        for n in range(sqlite_writers.CHECKPOINT_EVERY - 2):  # the CREATE was one
+            with connection.begin():
+                connection.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+        assert database.stat().st_size == size_before  # everything still in the WAL
+        with connection.begin():
+            connection.execute(text("INSERT INTO t VALUES (-1)"))
+        assert database.stat().st_size > size_before  # copied into the database file
+    engine.dispose()
