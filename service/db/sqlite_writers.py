@@ -7,19 +7,27 @@ checks hold it for well under a millisecond, so the waiting workers slept while 
 ``/healthz``, and p99 reached 66 ms). Here a connection takes an exclusive ``flock`` on a file
 next to the database before ``BEGIN IMMEDIATE`` and drops it when the transaction ends: a waiting
 writer is woken the moment the lock is free. SQLite's own locking still guarantees correctness;
-a writer that does not take part (the sqlite3 shell) is still waited for with ``busy_timeout``.
+a writer that does not take part (the sqlite3 shell) is still waited for with ``busy_timeout``,
+and so is everyone where the lock file cannot be created.
+
+The WAL is checkpointed by each connection after its turn, every ``CHECKPOINT_EVERY`` of its
+write transactions (SQLite's automatic checkpoint ran inside a commit, so in the queue: every
+writer waited behind its copying and fsyncs).
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import sqlite3
 import threading
-from typing import Any
+from typing import IO, Any
 
-CHECKPOINT_EVERY = 32  # write transactions of one connection between its checkpoints
+CHECKPOINT_EVERY = 100
 _held = threading.local()  # lock files this thread holds, so a nested writer cannot deadlock on it
+
+log = logging.getLogger(__name__)
 
 
 class QueuedWriterConnection(sqlite3.Connection):
@@ -27,8 +35,9 @@ class QueuedWriterConnection(sqlite3.Connection):
 
     def __init__(self, database: str, *args: Any, **kwargs: Any) -> None:
         super().__init__(database, *args, **kwargs)
-        self._queue_path = os.path.abspath(os.fspath(database)) + "-writers"
-        self._queue_fd: int | None = None
+        # A URI names its file in its own syntax: such connections wait as SQLite makes them.
+        self._queue_path = None if kwargs.get("uri") else os.path.abspath(database) + "-writers"
+        self._queue: IO[bytes] | None = None
         self._holding = False
         self._commits = 0
 
@@ -63,22 +72,27 @@ class QueuedWriterConnection(sqlite3.Connection):
             super().close()
         finally:
             self._end_turn()
-            if self._queue_fd is not None:
-                os.close(self._queue_fd)
-                self._queue_fd = None
+            if self._queue is not None:
+                self._queue.close()
+                self._queue = None
 
     def _take_turn(self) -> None:
         held: set[str] = _held.__dict__.setdefault("paths", set())
-        if self._queue_path in held:
-            return  # this thread already writes through another connection: SQLite arbitrates
-        if self._queue_fd is None:
-            self._queue_fd = os.open(self._queue_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        fcntl.flock(self._queue_fd, fcntl.LOCK_EX)
+        if self._queue_path is None or self._queue_path in held:
+            return  # nested in this thread's own write through another connection: SQLite arbitrates
+        if self._queue is None:
+            try:
+                self._queue = open(self._queue_path, "ab")  # noqa: SIM115 (held open: closed in close())
+            except OSError as error:
+                log.warning("no writer queue for %s (%s): waiting as SQLite does", self._queue_path, error)
+                self._queue_path = None
+                return
+        fcntl.flock(self._queue.fileno(), fcntl.LOCK_EX)
         held.add(self._queue_path)
         self._holding = True
 
     def _end_turn(self) -> None:
-        if self._holding and self._queue_fd is not None:
+        if self._holding and self._queue is not None and self._queue_path is not None:
             self._holding = False
             _held.__dict__.get("paths", set()).discard(self._queue_path)
-            fcntl.flock(self._queue_fd, fcntl.LOCK_UN)
+            fcntl.flock(self._queue.fileno(), fcntl.LOCK_UN)

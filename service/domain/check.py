@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from itertools import combinations
 
 from .knowledge import Ref, Rule
@@ -65,16 +64,16 @@ class Alert:
 class CheckResult:
     kb_version: str
     medications: tuple[Medication, ...]
-    alerts: tuple[Alert, ...]
+    alerts: tuple[Alert, ...]  # in ``alert_order``: most severe first
     outside_scope: tuple[str, ...] = field(default=())
 
     @property
     def complete(self) -> bool:
         return all(m.recognized for m in self.medications)
 
-    @cached_property
+    @property
     def highest_severity(self) -> Severity | None:
-        return max((a.severity for a in self.alerts), default=None)
+        return self.alerts[0].severity if self.alerts else None  # most severe first
 
     @property
     def unrecognized(self) -> tuple[Medication, ...]:

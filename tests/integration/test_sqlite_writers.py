@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from service.db import make_engine, sqlite_writers
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
+def engine(tmp_path: Path) -> Iterator[Engine]:
     engine = make_engine(f"sqlite:///{tmp_path / 'queue.sqlite3'}")
     with engine.begin() as connection:
         connection.execute(text("CREATE TABLE t (n INTEGER NOT NULL)"))
@@ -96,4 +97,18 @@ def test_writers_checkpoint_the_wal_themselves_after_their_turn(tmp_path: Path) 
         with connection.begin():
             connection.execute(text("INSERT INTO t VALUES (-1)"))
         assert database.stat().st_size > size_before  # copied into the database file
+    engine.dispose()
+
+
+def test_without_a_writable_place_for_the_queue_writers_wait_as_sqlite_does(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'plain.sqlite3'}")
+    (tmp_path / "plain.sqlite3-writers").mkdir()  # a directory where the lock file should be
+    with caplog.at_level("WARNING", logger=sqlite_writers.__name__), engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (n INTEGER NOT NULL)"))
+        connection.execute(text("INSERT INTO t VALUES (1)"))
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT count(*) FROM t")) == 1
+    assert "no writer queue" in caplog.text
     engine.dispose()
