@@ -1,11 +1,17 @@
-"""The service's own app plus one bench-only route, ``POST /bench/bare-insert``, for bench/http.py.
+"""The service's own app plus two bench-only routes, the yardsticks of bench/http.py.
 
 Why: issue 2 sets its bar against "a bare Flask endpoint that only inserts one row and commits"
 (about 0.43 of ``/healthz`` on SQLite and 0.25 on PostgreSQL on this machine). Served by the same
-app, hooks, engine and worker model as ``/healthz`` and the checks, that endpoint shows in every
-run what the write alone reaches here, so a check's ratio can be read against it. The route stores
-the request body in a table of its own (bench/http.py creates it); nothing of the service's is
-touched.
+app, hooks, engine and worker model as ``/healthz`` and the checks, two endpoints split what a
+check costs:
+
+* ``POST /bench/bare-insert`` only writes: it stores the request body as one row of a table of its
+  own (bench/http.py creates it) and commits; nothing of the service's is touched.
+* ``POST /bench/unlogged-check`` only checks: it parses and validates the body as the API does,
+  recognises and checks the medications against the KB snapshot in memory, and answers the very
+  document a check answers, but writes nothing (not a door of the service: no key, no log).
+
+A logged check does both, so the two together say what a check can reach at best here.
 """
 
 from __future__ import annotations
@@ -17,7 +23,11 @@ from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, insert
 from uuid_utils import uuid7
 
 from service import create_app as create_service_app
-from service.appctx import database
+from service.api.schemas import CheckRequestBody
+from service.api.views import _domain_item
+from service.appctx import database, snapshots
+from service.checking import CheckRequest, _log_entry, answer_document
+from service.domain.check import CheckContext, check, recognize
 
 BARE_INSERT = Table(
     "bench_bare_insert",
@@ -42,5 +52,19 @@ def create_app() -> Flask:
                 )
             )
         return jsonify(status="ok")
+
+    @app.post("/bench/unlogged-check")
+    def unlogged_check() -> Response:
+        body = request.get_json()
+        parsed = CheckRequestBody.model_validate(body)
+        items = [_domain_item(item) for item in parsed.medications]
+        kb = snapshots().current()
+        assert kb is not None  # bench/http.py warms every worker up with logged checks first
+        context = CheckContext(patient_age=parsed.patient.age if parsed.patient else None)
+        result = check(recognize(items, kb), kb, context)
+        unlogged = CheckRequest(body["medications"], items, context, None, body)
+        entry = _log_entry(result, kb, unlogged, None, "api", "bench", None)
+        entry["created_at"] = datetime.now(UTC)
+        return jsonify(answer_document(entry, kb))
 
     return app
