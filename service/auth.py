@@ -6,9 +6,10 @@ import threading
 
 from flask import request
 from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from .appctx import database
-from .checking import Caller
+from .checking import Caller, ServiceUnavailable
 from .db import clients
 from .domain.severity import Severity
 
@@ -51,6 +52,21 @@ def caller_for_key(connection: Connection, key: str) -> Caller | None:
 def remembered_caller(key: str) -> Caller | None:
     """The caller last seen with ``key`` here, unconfirmed; None when not seen lately."""
     return _RECENT.get(clients.hash_key(key))
+
+
+def known_caller(key: str) -> Caller | None:
+    """The caller holding ``key``: the one remembered here (a check confirms it), else read now.
+
+    So a door can refuse an unknown key before it looks at the body, without a read per request.
+    """
+    remembered = remembered_caller(key)
+    if remembered is not None:
+        return remembered
+    try:
+        with database().transaction(read_only=True) as connection:
+            return caller_for_key(connection, key)
+    except SQLAlchemyError as error:
+        raise ServiceUnavailable("the API clients could not be read") from error
 
 
 def caller_from_api_key(*, allow_query_parameter: bool = False) -> Caller | None:

@@ -11,7 +11,7 @@ from flask import Response, jsonify, render_template, request
 from pydantic import ValidationError
 
 from ..appctx import database, request_id, snapshots
-from ..auth import caller_for_key, caller_from_api_key, presented_api_key, remembered_caller
+from ..auth import caller_for_key, caller_from_api_key, known_caller, presented_api_key
 from ..checking import (
     CheckRequest,
     NotAuthenticated,
@@ -40,8 +40,12 @@ def _unauthorized() -> Response:
 @blueprint.post("/checks")
 def create_check() -> Response | tuple[Response, int]:
     key = presented_api_key()
-    if key is None:
-        return _unauthorized()
+    try:
+        caller = known_caller(key) if key is not None else None
+    except ServiceUnavailable as error:
+        return _unavailable(error)
+    if key is None or caller is None:
+        return _unauthorized()  # before the body is read: nothing about it goes to an unknown caller
     if not request.is_json:
         return problem(
             415,
@@ -85,7 +89,7 @@ def create_check() -> Response | tuple[Response, int]:
             check_request,
             channel="api",
             request_id=request_id(),
-            caller=remembered_caller(key),
+            caller=caller,
             authenticate=partial(caller_for_key, key=key),
         )
     except NotAuthenticated:

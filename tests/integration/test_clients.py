@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -70,6 +71,22 @@ def test_checks_need_a_valid_key(anonymous: FlaskClient) -> None:
         assert response.status_code == 401
         assert response.mimetype == "application/problem+json"
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    "body", [b"{not json", b'{"medications": []}', b'{"medications": "clonazepam"}']
+)
+def test_an_unknown_key_is_refused_before_the_body_is_looked_at(
+    anonymous: FlaskClient, session: Session, body: bytes
+) -> None:
+    response = anonymous.post(
+        "/api/v1/checks",
+        data=body,
+        headers={"Authorization": "Bearer ia_wrong", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 401
+    assert "medications" not in response.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(AlertLog)) == 0
 
 
 def test_a_revoked_key_stops_working_at_once(client: FlaskClient, session: Session) -> None:
