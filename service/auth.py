@@ -60,8 +60,10 @@ def known_caller(key: str) -> Caller | None:
     So a door can refuse an unknown key before it looks at the body, without a read per request.
     """
     remembered = remembered_caller(key)
-    if remembered is not None:
-        return remembered
+    return remembered if remembered is not None else _read_caller(key)
+
+
+def _read_caller(key: str) -> Caller | None:
     try:
         with database().transaction(read_only=True) as connection:
             return caller_for_key(connection, key)
@@ -70,9 +72,9 @@ def known_caller(key: str) -> Caller | None:
 
 
 def caller_from_api_key(*, allow_query_parameter: bool = False) -> Caller | None:
-    """The client whose key was presented, or None, in a transaction of its own."""
+    """The client whose key was presented, or None, in a transaction of its own.
+
+    Raises ``ServiceUnavailable`` when the clients cannot be read: a 503, like a check's.
+    """
     key = presented_api_key(allow_query_parameter=allow_query_parameter)
-    if key is None:
-        return None
-    with database().transaction(read_only=True) as connection:
-        return caller_for_key(connection, key)
+    return _read_caller(key) if key is not None else None

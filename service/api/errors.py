@@ -7,8 +7,9 @@ import logging
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from ..checking import ServiceUnavailable
 from ..config import MAX_REQUEST_BYTES
-from ..problems import problem
+from ..problems import problem, unavailable
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,12 @@ def register_error_handlers(app: Flask) -> None:
             return _page(status)
         slug = (error.name or "error").lower().replace(" ", "-")
         return problem(status, error.name or "Error", error.description or "", slug)
+
+    @app.errorhandler(ServiceUnavailable)
+    def service_unavailable(error: ServiceUnavailable) -> Response | tuple[str, int]:
+        # A door that did not catch it itself (the key's read, say) still fails closed with a 503.
+        log.warning("service unavailable: %s", error)
+        return _page(503) if _for_a_person() else unavailable(error)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response | tuple[str, int]:

@@ -40,10 +40,7 @@ def _unauthorized() -> Response:
 @blueprint.post("/checks")
 def create_check() -> Response | tuple[Response, int]:
     key = presented_api_key()
-    try:
-        caller = known_caller(key) if key is not None else None
-    except ServiceUnavailable as error:
-        return _unavailable(error)
+    caller = known_caller(key) if key is not None else None
     if key is None or caller is None:
         return _unauthorized()  # before the body is read: nothing about it goes to an unknown caller
     if not request.is_json:

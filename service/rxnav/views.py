@@ -159,12 +159,15 @@ def _list_failure(reason: str) -> dict[str, Any]:
 
 
 @blueprint.errorhandler(SQLAlchemyError)
-def _database_failed(_error: SQLAlchemyError) -> Response:
-    """Key checks and KB reads touch the database too: a failure there is a 503, not a 500."""
-    unavailable = ServiceUnavailable("the database could not be read")
+@blueprint.errorhandler(ServiceUnavailable)
+def _database_failed(error: SQLAlchemyError | ServiceUnavailable) -> Response:
+    """Key checks and KB reads touch the database too: a failure there is a 503, not a 500,
+    in the shape OpenEMR reads from ``list.json``."""
+    if isinstance(error, SQLAlchemyError):
+        error = ServiceUnavailable("the database could not be read")
     if request.endpoint == "rxnav.interaction_list":
-        return _unavailable(unavailable, **_list_failure(str(unavailable)))
-    return _unavailable(unavailable)
+        return _unavailable(error, **_list_failure(str(error)))
+    return _unavailable(error)
 
 
 def _snapshot() -> KbSnapshot:
