@@ -28,18 +28,16 @@ class _Compiled:
     sql: str
     names: tuple[str, ...]  # in the driver's order when it takes positional parameters
     positional: bool
-    processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position in names, processor)
+    processors: dict[str, Callable[[Any], Any]]
     fixed: dict[str, Any]  # parameters the statement carries itself, such as a LIMIT
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
-        # Called once per row of a batch (the alerts' index: thousands): kept to one pass.
-        given = [values[name] for name in self.names] if not self.fixed else self._with_fixed(values)
-        for position, process in self.processors:
-            given[position] = process(given[position])
-        return given if self.positional else dict(zip(self.names, given, strict=True))
-
-    def _with_fixed(self, values: Mapping[str, Any]) -> list[Any]:
-        return [values[name] if name in values else self.fixed[name] for name in self.names]
+        given = [values[name] if name in values else self.fixed[name] for name in self.names]
+        processed = [
+            process(value) if (process := self.processors.get(name)) else value
+            for name, value in zip(self.names, given, strict=True)
+        ]
+        return processed if self.positional else dict(zip(self.names, processed, strict=True))
 
 
 # Keyed by the statement object itself (not its id), so a statement is never mistaken for another.
@@ -51,17 +49,16 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
     if found is None:
         compiled = statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)  # a statement, not DDL
-        positional = bool(compiled.positional)
-        names = tuple(compiled.positiontup or ()) if positional else tuple(compiled.binds)
-        processors = []
-        for position, name in enumerate(names):
-            bind = compiled.binds[name]
+        processors: dict[str, Callable[[Any], Any]] = {}
+        for name, bind in compiled.binds.items():
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
-                processors.append((position, process))
+                processors[name] = process
+        positional = bool(compiled.positional)
+        names = tuple(compiled.positiontup or ()) if positional else tuple(compiled.binds)
         fixed = {n: b.effective_value for n, b in compiled.binds.items() if not b.required}
         found = _compiled[(statement, dialect)] = _Compiled(
-            compiled.string, names, positional, tuple(processors), fixed
+            compiled.string, names, positional, processors, fixed
         )
     return found
 
