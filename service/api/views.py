@@ -41,8 +41,8 @@ def _unauthorized() -> Response:
 def create_check() -> Response | tuple[Response, int]:
     key = presented_api_key()
     caller = known_caller(key) if key is not None else None
-    if key is None or caller is None:
-        return _unauthorized()  # before the body is read: nothing about it goes to an unknown caller
+    if key is None or caller is None:  # refused before the body is read: nothing goes to them
+        return _unauthorized()
     if not request.is_json:
         return problem(
             415,

@@ -85,7 +85,10 @@ def make_engine(url: str, *, foreign_keys: bool = True, **options: Any) -> Engin
         return create_engine(url, pool_pre_ping=True, **options)
     file_backed = ":memory:" not in url and url != "sqlite://"
     if file_backed:
-        options["connect_args"] = {"factory": QueuedWriterConnection, **options.get("connect_args", {})}
+        options["connect_args"] = {
+            "factory": QueuedWriterConnection,
+            **options.get("connect_args", {}),
+        }
     engine = create_engine(url, **options)
 
     @event.listens_for(engine, "connect")

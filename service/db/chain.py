@@ -15,7 +15,7 @@ from itertools import repeat
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Connection, Text, bindparam, cast, insert, select, update
+from sqlalchemy import JSON, Connection, Text, bindparam, cast, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from .. import jsonio
@@ -128,7 +128,8 @@ def verify(session: Session, chain: str, batch: int = 5_000, workers: int = 1) -
     the first broken entry are the same. Only committed entries are seen by those processes.
 
     The walk stops at the head read first: checks keep being logged while it runs, and an entry
-    written after that read is verified by the next run, not mistaken for one past the end.
+    written after that read is verified by the next run, not mistaken for one past the end. An
+    entry past the head no writer could have added (the head does not cover it) is reported.
     """
     head = session.get(ChainHead, chain)
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
@@ -162,7 +163,26 @@ def verify(session: Session, chain: str, batch: int = 5_000, workers: int = 1) -
             f"the chain ends at entry {count} but its head records entry {head_seq}: "
             "entries were removed from the end, or the head was altered",
         )  # fmt: skip
+    stray = _past_the_head(session.connection(), chain)
+    if stray is not None:
+        last, head_now = stray
+        return Verification(
+            chain, count, expected_prev, head_now + 1,
+            f"entries up to {last} lie past the head (entry {head_now}): "
+            "they were added without going through the log's writer",
+        )  # fmt: skip
     return Verification(chain, count, expected_prev, None, None)
+
+
+def _past_the_head(connection: Connection, chain: str) -> tuple[int, int] | None:
+    """The last entry and the head's position, when an entry lies past the head.
+
+    The entries are read before the head: a writer moves the head in the transaction that adds
+    the entry, so an entry committed by then is covered by the head read after it, unless forged.
+    """
+    last = connection.scalar(select(func.max(MODELS[chain].seq)))
+    head_now = connection.scalar(select(_HEADS.c.seq).where(_HEADS.c.name == chain)) or 0
+    return (last, head_now) if last is not None and last > head_now else None
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,9 @@ class QueuedWriterConnection(sqlite3.Connection):
             try:
                 self._queue = open(self._queue_path, "ab")  # noqa: SIM115 (held open: closed in close())
             except OSError as error:
-                log.warning("no writer queue for %s (%s): waiting as SQLite does", self._queue_path, error)
+                log.warning(
+                    "no writer queue for %s (%s): waiting as SQLite does", self._queue_path, error
+                )
                 self._queue_path = None
                 return
         fcntl.flock(self._queue.fileno(), fcntl.LOCK_EX)

@@ -138,6 +138,31 @@ def test_an_inserted_entry_is_detected(
     assert result.first_broken == 3 and "inserted or reordered" in (result.problem or "")
 
 
+def test_an_entry_added_past_the_head_is_detected(
+    client: FlaskClient, session: Session, connection: Connection
+) -> None:
+    _write_checks(client)
+    _as_dba(connection)
+    last = session.scalars(text("SELECT id FROM alert_log WHERE seq = 4")).one()
+    tail = session.get(AlertLog, last)
+    assert tail is not None
+    values = {f: getattr(tail, f) for f in chain.FIELDS[chain.ALERT_LOG]} | {"id": "forged"}
+    # Well linked to the last entry; only the head was not moved.
+    digest = chain.entry_hash(chain.ALERT_LOG, 5, tail.row_hash, values)
+    connection.execute(
+        text(
+            "INSERT INTO alert_log (id, created_at, channel, client_id, request_id, kb_version_id, inputs, "
+            "medications, alerts, scope, complete, highest_severity, min_severity, patient_ref, seq, "
+            "prev_hash, row_hash) SELECT 'forged', created_at, channel, client_id, request_id, "
+            "kb_version_id, inputs, medications, alerts, scope, complete, highest_severity, min_severity, "
+            "patient_ref, 5, row_hash, :digest FROM alert_log WHERE seq = 4"
+        ),
+        {"digest": digest},
+    )
+    result = _verify(session)
+    assert not result.ok and result.first_broken == 5 and "past the head" in (result.problem or "")
+
+
 def test_reordered_entries_are_detected(
     client: FlaskClient, session: Session, connection: Connection
 ) -> None:
