@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -76,7 +77,20 @@ class SnapshotCache:
                 with Session(bind=connection) as session:
                     snapshot = KbSnapshot(version_id, kb_store.load(session, version_id))
                 self._snapshot = snapshot
+                _freeze_long_lived_heap()
         return snapshot
+
+
+def _freeze_long_lived_heap() -> None:
+    """Freeze the heap, the new snapshot in it, out of the garbage collector's full collections.
+
+    The snapshot and the modules loaded before it, ~140,000 objects, live as long as the version;
+    walking them paused a worker ~100 ms every few thousand checks. Unfrozen first, so a replaced
+    version's cycles are freed.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def active_snapshot(db: Database, snapshots: SnapshotCache) -> KbSnapshot:

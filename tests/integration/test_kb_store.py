@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
+from service.checking import SnapshotCache
 from service.db import kb_store
 from service.db.models import KbVersion, Rule
 from service.domain.snapshot import KbSnapshot
@@ -50,3 +52,10 @@ def test_the_snapshot_built_from_the_database_matches_the_files(
 ) -> None:
     version_id = kb_store.active_version_id(session)
     assert version_id == seed_kb.version
+
+
+def test_a_new_snapshot_is_frozen_out_of_full_garbage_collections(connection: Connection) -> None:
+    gc.unfreeze()
+    snapshot = SnapshotCache().get(connection)
+    assert gc.is_tracked(snapshot) and gc.get_freeze_count() > 0
+    assert not any(tracked is snapshot for tracked in gc.get_objects())  # the frozen are not listed
