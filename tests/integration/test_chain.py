@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, insert, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -42,6 +42,19 @@ def _delete_entry(connection: Connection, seq: int) -> None:
         text(f"DELETE FROM logged_alert WHERE alert_log_id IN ({selected})"), {"seq": seq}
     )
     connection.execute(text("DELETE FROM alert_log WHERE seq = :seq"), {"seq": seq})
+
+
+def _forge_after(
+    session: Session, connection: Connection, seq: int, alerts: list[Any] | None = None
+) -> None:
+    """Insert, as ``seq + 1``, a copy of entry ``seq`` correctly hashed after it: a forger's entry."""
+    source = session.scalars(select(AlertLog).where(AlertLog.seq == seq)).one()
+    values = {f: getattr(source, f) for f in chain.FIELDS[chain.ALERT_LOG]} | {"id": "forged"}
+    if alerts is not None:
+        values["alerts"] = alerts
+    digest = chain.entry_hash(chain.ALERT_LOG, seq + 1, source.row_hash, values)
+    links = {"seq": seq + 1, "prev_hash": source.row_hash, "row_hash": digest}
+    connection.execute(insert(AlertLog).values(**values, **links))
 
 
 def _verify(session: Session, name: str = chain.ALERT_LOG) -> chain.Verification:
@@ -116,24 +129,7 @@ def test_an_inserted_entry_is_detected(
     _as_dba(connection)
     for seq in (4, 3, 2):  # make room after entry 1, highest first to keep seq unique
         connection.execute(text("UPDATE alert_log SET seq = seq + 1 WHERE seq = :s"), {"s": seq})
-    first = session.scalars(text("SELECT id FROM alert_log WHERE seq = 1")).one()
-    forged = session.get(AlertLog, first)
-    assert forged is not None
-    values = {f: getattr(forged, f) for f in chain.FIELDS[chain.ALERT_LOG]} | {
-        "id": "forged",
-        "alerts": [],
-    }
-    digest = chain.entry_hash(chain.ALERT_LOG, 2, forged.row_hash, values)
-    connection.execute(
-        text(
-            "INSERT INTO alert_log (id, created_at, channel, client_id, request_id, kb_version_id, inputs, "
-            "medications, alerts, scope, complete, highest_severity, min_severity, patient_ref, seq, "
-            "prev_hash, row_hash) SELECT 'forged', created_at, channel, client_id, request_id, "
-            "kb_version_id, inputs, medications, '[]', scope, complete, highest_severity, min_severity, "
-            "patient_ref, 2, row_hash, :digest FROM alert_log WHERE seq = 1"
-        ),
-        {"digest": digest},
-    )
+    _forge_after(session, connection, 1, alerts=[])
     result = _verify(session)
     assert result.first_broken == 3 and "inserted or reordered" in (result.problem or "")
 
@@ -143,22 +139,7 @@ def test_an_entry_added_past_the_head_is_detected(
 ) -> None:
     _write_checks(client)
     _as_dba(connection)
-    last = session.scalars(text("SELECT id FROM alert_log WHERE seq = 4")).one()
-    tail = session.get(AlertLog, last)
-    assert tail is not None
-    values = {f: getattr(tail, f) for f in chain.FIELDS[chain.ALERT_LOG]} | {"id": "forged"}
-    # Well linked to the last entry; only the head was not moved.
-    digest = chain.entry_hash(chain.ALERT_LOG, 5, tail.row_hash, values)
-    connection.execute(
-        text(
-            "INSERT INTO alert_log (id, created_at, channel, client_id, request_id, kb_version_id, inputs, "
-            "medications, alerts, scope, complete, highest_severity, min_severity, patient_ref, seq, "
-            "prev_hash, row_hash) SELECT 'forged', created_at, channel, client_id, request_id, "
-            "kb_version_id, inputs, medications, alerts, scope, complete, highest_severity, min_severity, "
-            "patient_ref, 5, row_hash, :digest FROM alert_log WHERE seq = 4"
-        ),
-        {"digest": digest},
-    )
+    _forge_after(session, connection, 4)  # well linked to the last entry; the head is not moved
     result = _verify(session)
     assert not result.ok and result.first_broken == 5 and "past the head" in (result.problem or "")
 
