@@ -36,6 +36,9 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str,
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+FOLDERS = frozenset({"sources", "classes", "rules"})
+
+
 class FileFormatError(ValueError):
     pass
 
@@ -58,7 +61,17 @@ def read_yaml_list(path: Path) -> list[Record]:
         return []
     if not isinstance(loaded, list) or not all(isinstance(item, dict) for item in loaded):
         raise FileFormatError(f"{path.name}:1: expected a list of entries")
-    return [Record(path.name, item.pop("__line__"), _strip_lines(item)) for item in loaded]
+    where = f"{path.parent.name}/{path.name}" if path.parent.name in FOLDERS else path.name
+    return [Record(where, item.pop("__line__"), _strip_lines(item)) for item in loaded]
+
+
+def read_yaml_dir(directory: Path) -> list[Record]:
+    """Every entry of every ``*.yaml`` file in ``directory``, files in name order (it is rule order)."""
+    if not directory.is_dir():
+        raise FileFormatError(f"{directory.name}/: missing (expected a folder of .yaml files)")
+    return [
+        record for path in sorted(directory.glob("*.yaml")) for record in read_yaml_list(path)
+    ]
 
 
 def read_yaml_mapping(path: Path) -> Record:

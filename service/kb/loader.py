@@ -25,7 +25,7 @@ from ..domain.knowledge import (
 )
 from ..domain.severity import AlertKind, Severity
 from ..domain.text import name_key, to_milligrams
-from .files import FileFormatError, Record, read_csv, read_yaml_list, read_yaml_mapping
+from .files import FileFormatError, Record, read_csv, read_yaml_dir, read_yaml_mapping
 
 NAME_KINDS = frozenset({"brand", "synonym", "misspelling", "salt", "combination"})
 RXNORM_TTYS = frozenset({"IN", "PIN", "MIN", "BN", "SCD", "SBD", "GPCK", "BPCK", "SCDC", "SBDC"})
@@ -68,12 +68,12 @@ def read_knowledge_base(directory: Path) -> KnowledgeBase:
     problems = _Problems()
     try:
         meta = read_yaml_mapping(directory / "kb.yaml")
-        source_records = read_yaml_list(directory / "sources.yaml")
+        source_records = read_yaml_dir(directory / "sources")
         ingredient_records = read_csv(directory / "ingredients.csv")
         name_records = read_csv(directory / "names.csv")
         concept_records = read_csv(directory / "rxnorm_concepts.csv")
-        class_records = read_yaml_list(directory / "classes.yaml")
-        rule_records = read_yaml_list(directory / "rules.yaml")
+        class_records = read_yaml_dir(directory / "classes")
+        rule_records = read_yaml_dir(directory / "rules")
     except (OSError, FileFormatError) as error:
         raise KbValidationError([str(error)]) from error
 
