@@ -24,7 +24,7 @@ $(VENV)/.dev-installed: $(VENV)/.installed
 
 run: install
 	$(BIN)/flask --app service db upgrade
-	$(BIN)/flask --app service kb load
+	$(BIN)/flask --app service kb load --activate
 	@echo "Serving on http://127.0.0.1:$${PORT:-8000}"
 	exec $(BIN)/gunicorn --bind 127.0.0.1:$${PORT:-8000} --workers $${WORKERS:-3} \
 		--access-logfile - --access-logformat '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss' 'service:create_app()'

@@ -199,7 +199,8 @@ def load(url: str, rows: int) -> None:
     kb = KbSnapshot(knowledge.content_hash(), knowledge)
     db = Database.from_url(url)
     with db.unit_of_work() as session:
-        kb_store.store(session, knowledge)
+        version, _ = kb_store.store(session, knowledge)
+        kb_store.activate(session, version)
         made = [
             clients.create(session, f"pharmacy-{n:02d}",
                            rng.choice(["minor", "minor", "moderate", "major"]), actor="bench")[0]

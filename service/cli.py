@@ -21,7 +21,8 @@ from .accounts.cli import users_cli
 from .appctx import database, snapshots
 from .audit.cli import export_command as audit_export_command
 from .checking import CheckRequest, ServiceUnavailable, iso_utc, run_check
-from .db import chain, clients, events, kb_store
+from .db import chain, clients, events, kb_store, kb_versions
+from .db.models import KbVersion
 from .domain.check import CheckContext, MedicationInput
 from .kb.loader import KbValidationError, read_knowledge_base
 
@@ -65,8 +66,11 @@ def db_current() -> None:
 @click.argument(
     "directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path)
 )
-def kb_load(directory: Path | None) -> None:
-    """Validate DIRECTORY (default: seed_data/) and activate it as a new version."""
+@click.option(
+    "--activate", "activate_now", is_flag=True, help="Also make it the active version at once."
+)
+def kb_load(directory: Path | None, activate_now: bool) -> None:
+    """Validate DIRECTORY (default: seed_data/) and stage it as a version, not yet active."""
     source = directory or Path(current_app.config["KB_DIR"])
     try:
         knowledge = read_knowledge_base(source)
@@ -76,8 +80,8 @@ def kb_load(directory: Path | None) -> None:
             click.echo(f"  {item}", err=True)
         sys.exit(1)
     with database().unit_of_work() as session:
-        version, changed = kb_store.store(session, knowledge)
-        if changed:
+        version, created = kb_store.store(session, knowledge)
+        if created:
             events.record_event(
                 session,
                 actor=_operator(),
@@ -85,27 +89,73 @@ def kb_load(directory: Path | None) -> None:
                 target=version.id,
                 details={"directory": str(source), "counts": knowledge.counts()},
             )
+        activated = activate_now and _activate(session, version)
+        active = kb_store.active_version_id(session) == version.id
         session.commit()
     counts = ", ".join(f"{v} {k}" for k, v in knowledge.counts().items())
-    if changed:
-        click.echo(f"Loaded knowledge base {version.id} ({counts}).")
+    if created:
+        click.echo(f"Staged knowledge base {version.id} ({counts}).")
     else:
-        click.echo(f"Knowledge base unchanged: {version.id} is already active.")
+        state = "active" if active else "staged"
+        click.echo(f"Knowledge base unchanged: {version.id} is already stored ({state}).")
+    if activated:
+        click.echo(f"Activated knowledge base {version.id}.")
+    elif not active:
+        short = version.id[:12]
+        click.echo(f"Not active. Review: flask --app service kb review {short}")
+        click.echo(f"Then activate: flask --app service kb activate {short}")
+
+
+@kb_cli.command("activate")
+@click.argument("version")
+def kb_activate(version: str) -> None:
+    """Make VERSION (its id, or a unique start of it) the one every check uses."""
+    with database().unit_of_work() as session:
+        try:
+            found = kb_versions.by_prefix(session, version)
+        except kb_versions.VersionNotFound as error:
+            raise click.ClickException(str(error)) from error
+        changed = _activate(session, found)
+        session.commit()
+    if changed:
+        click.echo(f"Activated knowledge base {found.id}; workers use it from their next check.")
+    else:
+        click.echo(f"Knowledge base {found.id} is already active.")
+
+
+def _activate(session: Session, version: KbVersion) -> bool:
+    """Activate ``version`` and record who did it and what it replaced, as a security event."""
+    previous = kb_store.active_version_id(session)
+    if not kb_store.activate(session, version):
+        return False
+    events.record_event(
+        session,
+        actor=_operator(),
+        action="kb.activate",
+        target=version.id,
+        details={"previous": previous},
+    )
+    return True
 
 
 @kb_cli.command("show")
 def kb_show() -> None:
-    """Show the active version, its content hash and counts."""
+    """Show the active version, its content hash and counts, and the newest staged version."""
     with database().unit_of_work(read_only=True) as session:
         version = kb_store.active_version(session)
-        if version is None:
-            click.echo("No knowledge base is loaded. Run: flask --app service kb load", err=True)
+        if version is None or version.activated_at is None:
+            click.echo(
+                "No knowledge base is active. Run: flask --app service kb load --activate", err=True
+            )
             sys.exit(1)
         counts = kb_store.counts(session, version.id)
+        staged = kb_versions.newest_staged(session)
     click.echo(f"version (content SHA-256): {version.id}")
     click.echo(f"activated at: {iso_utc(version.activated_at)}")
     for key, value in counts.items():
         click.echo(f"{key}: {value}")
+    if staged is not None:
+        click.echo(f"staged, not active: {staged.id} (loaded {iso_utc(staged.created_at)})")
 
 
 @click.command("check")

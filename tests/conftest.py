@@ -92,7 +92,8 @@ def engine(database_url: str) -> Iterator[Engine]:
     migrate(database_url)
     engine = make_engine(database_url)
     with Database(engine).unit_of_work() as session:
-        kb_store.store(session, read_knowledge_base(SEED_DIR))
+        version, _ = kb_store.store(session, read_knowledge_base(SEED_DIR))
+        kb_store.activate(session, version)
         session.commit()
     yield engine
     engine.dispose()

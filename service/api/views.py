@@ -199,7 +199,7 @@ def kb_info() -> Response:
     try:
         with database().unit_of_work(read_only=True) as session:
             version = kb_store.active_version(session)
-            if version is None:
+            if version is None or version.activated_at is None:
                 raise ServiceUnavailable("no knowledge base is loaded")
             counts = kb_store.counts(session, version.id)
     except ServiceUnavailable as error:

@@ -150,7 +150,9 @@ def check(check_id: str) -> Response:
         ],
         kb_version={
             "id": entry.kb_version_id,
-            "activated_at": iso_utc(version.activated_at) if version else None,
+            "activated_at": iso_utc(version.activated_at)
+            if version and version.activated_at
+            else None,
             "scope": version.scope if version else None,
             "rules": len(detail.rules),
             "rules_fired": [

@@ -14,8 +14,12 @@ from . import models as m
 from . import prepared
 
 _VERSIONS = m.Base.metadata.tables["kb_version"]
+# A staged version (never activated) has no activation time and is never the active one.
 _ACTIVE_VERSION = (
-    select(_VERSIONS.c.id).order_by(_VERSIONS.c.activated_at.desc(), _VERSIONS.c.id).limit(1)
+    select(_VERSIONS.c.id)
+    .where(_VERSIONS.c.activated_at.is_not(None))
+    .order_by(_VERSIONS.c.activated_at.desc(), _VERSIONS.c.id)
+    .limit(1)
 )
 
 
@@ -38,19 +42,15 @@ def active_version(session: Session) -> m.KbVersion | None:
 
 
 def store(session: Session, knowledge: kb.KnowledgeBase) -> tuple[m.KbVersion, bool]:
-    """Activate ``knowledge``; returns the version and whether anything changed."""
+    """Stage ``knowledge`` (stored, not active); returns the version and whether it is new."""
     version_id = knowledge.content_hash()
-    now = datetime.now(UTC)
     existing = session.get(m.KbVersion, version_id)
     if existing is not None:
-        if active_version_id(session) == version_id:
-            return existing, False
-        existing.activated_at = now  # re-activating an earlier version is a change, not a copy
-        return existing, True
+        return existing, False
     version = m.KbVersion(
         id=version_id,
-        created_at=now,
-        activated_at=now,
+        created_at=datetime.now(UTC),
+        activated_at=None,
         scope=knowledge.scope,
         counts=knowledge.counts(),
         naloxone_rxcui=knowledge.naloxone_rxcui,
@@ -58,6 +58,14 @@ def store(session: Session, knowledge: kb.KnowledgeBase) -> tuple[m.KbVersion, b
     session.add(version)
     _write_content(session, version_id, knowledge)
     return version, True
+
+
+def activate(session: Session, version: m.KbVersion) -> bool:
+    """Make ``version`` the active one; running workers switch on their next check. False if it was."""
+    if active_version_id(session) == version.id:
+        return False
+    version.activated_at = datetime.now(UTC)  # re-activating an earlier version is a change
+    return True
 
 
 def _write_content(session: Session, version_id: str, knowledge: kb.KnowledgeBase) -> None:
@@ -123,6 +131,7 @@ def _write_content(session: Session, version_id: str, knowledge: kb.KnowledgeBas
             patient_text=rule.patient_text,
             notes=rule.notes,
             suggest_naloxone=rule.suggest_naloxone,
+            family=rule.family,
             criteria=_criteria(rule),
         )
         session.add(row)
@@ -300,6 +309,7 @@ def _rule(row: m.Rule) -> kb.Rule:
         duplication=duplication,
         cumulative=cumulative,
         dose_limit=dose_limit,
+        family=row.family,
     )
 
 

@@ -56,7 +56,8 @@ class KbVersion(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    activated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # None while staged: loaded and reviewable, never used by a check until activated.
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     scope: Mapped[str] = mapped_column(Text)
     counts: Mapped[dict[str, Any]]
     naloxone_rxcui: Mapped[str | None] = mapped_column(String(12))
@@ -209,6 +210,7 @@ class Rule(_Versioned, Base):
     patient_text: Mapped[str] = mapped_column(Text)
     notes: Mapped[str] = mapped_column(Text, default="")
     suggest_naloxone: Mapped[bool] = mapped_column(Boolean, default=False)
+    family: Mapped[str] = mapped_column(String(100), default="", server_default="")
     criteria: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     parties: Mapped[list[RuleParty]] = relationship(order_by="RuleParty.position")
     sources: Mapped[list[Source]] = relationship(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from operator import itemgetter
 from typing import Literal
 
@@ -36,6 +37,7 @@ class Source:
     id: str
     label: str
     url: str
+    kind: str = ""  # label, fda, guideline (primary); literature, secondary
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,9 @@ class DrugClass:
     products_combining: ProductCombination | None = None
     sources: tuple[str, ...] = ()
     notes: str = ""
+    member_sources: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    routes: str | tuple[str, ...] | None = None
+    helper: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,9 @@ class Rule:
     duplication: DuplicationCriteria | None = None
     cumulative: CumulativeCriteria | None = None
     dose_limit: DoseLimit | None = None
+    evidence: str = ""
+    unconfirmed: bool = False
+    family: str = ""  # the rules file it came from, without its order prefix
 
 
 @dataclass(frozen=True)

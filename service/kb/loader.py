@@ -345,8 +345,14 @@ def _rule(record: Record) -> Rule:
         sources=sources,
         notes=_text(data, "notes", required=False),
         suggest_naloxone=bool(data.get("suggest_naloxone", False)),
+        family=rule_family(record.file),
     )
     return _with_criteria(rule, data)
+
+
+def rule_family(file: str) -> str:
+    """``rules/02-cyp3a-and-opioids.yaml`` → ``cyp3a-and-opioids``: the prefix only orders files."""
+    return re.sub(r"^\d+-", "", Path(file).stem)
 
 
 def _with_criteria(rule: Rule, data: dict[str, Any]) -> Rule:

@@ -161,13 +161,14 @@ def test_a_newly_loaded_knowledge_base_is_used_by_the_next_check(
 ) -> None:
     first = post_check(client, {"medications": ["clonazepam", "oxycodone"]}).get_json()
     shutil.copytree(SEED_DIR, tmp_path / "kb")
-    rules = tmp_path / "kb" / "rules.yaml"
+    rules = tmp_path / "kb" / "rules" / "01-cns-depression.yaml"
     rules.write_text(
         rules.read_text().replace(
             "title: Opioid with a benzodiazepine", "title: Opioid + benzodiazepine", 1
         )
     )
     version, _ = kb_store.store(session, read_knowledge_base(tmp_path / "kb"))
+    kb_store.activate(session, version)
     session.commit()
     second = post_check(client, {"medications": ["clonazepam", "oxycodone"]}).get_json()
     assert second["kb_version"] == version.id != first["kb_version"]

@@ -55,7 +55,8 @@ def audit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
     knowledge = read_knowledge_base(SEED_DIR)
     app = create_app({"DATABASE_URL": url, "DATABASE": database, "SECRET_KEY": "audit-browser"})
     with app.app_context(), database.unit_of_work() as session:
-        kb_store.store(session, knowledge)
+        version, _ = kb_store.store(session, knowledge)
+        kb_store.activate(session, version)
         made = [
             clients.create(session, name, level, actor="cli:ops")[0]
             for name, level in (

@@ -31,7 +31,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     migrate(url)
     database = Database.from_url(url)
     with database.unit_of_work() as session:
-        kb_store.store(session, read_knowledge_base(SEED_DIR))
+        version, _ = kb_store.store(session, read_knowledge_base(SEED_DIR))
+        kb_store.activate(session, version)
         session.commit()
     app = create_app(
         {

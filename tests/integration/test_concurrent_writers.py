@@ -41,7 +41,8 @@ def test_concurrent_processes_append_to_one_unbroken_chain(empty_database_url: s
     migrate(empty_database_url)
     database = Database(make_engine(empty_database_url))
     with database.unit_of_work() as session:
-        kb_store.store(session, read_knowledge_base(SEED_DIR))
+        version, _ = kb_store.store(session, read_knowledge_base(SEED_DIR))
+        kb_store.activate(session, version)
         _, key = clients.create(session, "load", "minor", actor="test")
         session.commit()
     context = multiprocessing.get_context("spawn")

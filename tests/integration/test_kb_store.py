@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import shutil
 from pathlib import Path
 
 from sqlalchemy import Connection, func, select
@@ -30,21 +31,31 @@ def test_loading_unchanged_files_is_a_no_op(session: Session) -> None:
     assert session.scalar(select(func.count()).select_from(KbVersion)) == versions
 
 
-def test_a_changed_knowledge_base_becomes_a_new_active_version(
+def test_a_changed_knowledge_base_is_staged_and_becomes_active_only_when_activated(
     session: Session, tmp_path: Path
 ) -> None:
-    import shutil
-
     shutil.copytree(SEED_DIR, tmp_path / "kb")
     scope = tmp_path / "kb" / "kb.yaml"
     scope.write_text(scope.read_text().replace("not a full drug compendium", "not a compendium"))
     old = kb_store.active_version_id(session)
-    version, changed = kb_store.store(session, read_knowledge_base(tmp_path / "kb"))
-    assert changed and version.id != old and kb_store.active_version_id(session) == version.id
+    version, created = kb_store.store(session, read_knowledge_base(tmp_path / "kb"))
+    assert created and version.id != old and version.activated_at is None
+    assert kb_store.active_version_id(session) == old
+    assert kb_store.activate(session, version) and kb_store.active_version_id(session) == version.id
     # Both versions keep their own rules, so old checks stay traceable to the rules as they were.
     assert session.scalar(select(func.count()).select_from(Rule).filter_by(kb_version_id=old)) > 0
-    kb_store.store(session, read_knowledge_base(SEED_DIR))
+    assert kb_store.activate(session, session.get_one(KbVersion, old))
     assert kb_store.active_version_id(session) == old
+    assert not kb_store.activate(session, session.get_one(KbVersion, old))
+
+
+def test_rules_keep_their_family_the_rules_file_without_its_order_prefix(
+    session: Session,
+) -> None:
+    version_id = kb_store.active_version_id(session)
+    assert version_id is not None
+    families = {r.family for r in kb_store.load(session, version_id).rules}
+    assert "cns-depression" in families and "" not in families
 
 
 def test_the_snapshot_built_from_the_database_matches_the_files(
