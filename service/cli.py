@@ -24,6 +24,7 @@ from .checking import CheckRequest, ServiceUnavailable, iso_utc, run_check
 from .db import chain, clients, events, kb_store, kb_versions
 from .db.models import KbVersion
 from .domain.check import CheckContext, MedicationInput
+from .kb.cli import impact_command, review_command
 from .kb.loader import KbValidationError, read_knowledge_base
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
@@ -89,18 +90,18 @@ def kb_load(directory: Path | None, activate_now: bool) -> None:
                 target=version.id,
                 details={"directory": str(source), "counts": knowledge.counts()},
             )
+        was_active = kb_store.active_version_id(session) == version.id
         activated = activate_now and _activate(session, version)
-        active = kb_store.active_version_id(session) == version.id
         session.commit()
     counts = ", ".join(f"{v} {k}" for k, v in knowledge.counts().items())
     if created:
         click.echo(f"Staged knowledge base {version.id} ({counts}).")
     else:
-        state = "active" if active else "staged"
+        state = "active" if was_active else "staged"
         click.echo(f"Knowledge base unchanged: {version.id} is already stored ({state}).")
     if activated:
         click.echo(f"Activated knowledge base {version.id}.")
-    elif not active:
+    elif not was_active:
         short = version.id[:12]
         click.echo(f"Not active. Review: flask --app service kb review {short}")
         click.echo(f"Then activate: flask --app service kb activate {short}")
@@ -341,6 +342,8 @@ def audit_verify(workers: int) -> None:
 
 def register_commands(app: Flask) -> None:
     app.cli.add_command(db_cli)
+    kb_cli.add_command(review_command)
+    kb_cli.add_command(impact_command)
     app.cli.add_command(kb_cli)
     app.cli.add_command(clients_cli)
     audit_cli.add_command(audit_export_command)
