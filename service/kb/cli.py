@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import click
+from flask.cli import with_appcontext
 from sqlalchemy.orm import Session
 
 from ..appctx import database, snapshots
@@ -23,6 +24,7 @@ DAYS = 30
 
 
 @click.command("review")
+@with_appcontext
 @click.argument("version", required=False)
 @click.option("--against", help="The version to compare with (default: the active one).")
 @FORMAT
@@ -42,6 +44,7 @@ def review_command(version: str | None, against: str | None, output: str) -> Non
 
 
 @click.command("impact")
+@with_appcontext
 @click.argument("version", required=False)
 @click.option(
     "--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First day (default: 30 days ago)."

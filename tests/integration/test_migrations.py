@@ -161,3 +161,38 @@ def test_on_postgresql_the_log_documents_are_compressed_with_lz4(empty_database_
     assert methods() == {"l"}
     migrate(empty_database_url, "0008", down=True)
     assert methods() == {"p"}
+
+
+def test_a_downgrade_past_staging_drops_the_versions_never_activated(
+    empty_database_url: str,
+) -> None:
+    migrate(empty_database_url)
+    engine = make_engine(empty_database_url)
+    try:
+        with engine.begin() as conn:
+            _insert_kb_version(conn)
+            conn.execute(
+                text(
+                    "INSERT INTO kb_version (id, created_at, activated_at, scope, counts) "
+                    "VALUES ('v2', '2026-02-01 00:00:00', NULL, 's', '{}')"
+                )
+            )
+            for version in ("v1", "v2"):
+                conn.execute(
+                    text(
+                        "INSERT INTO rule (kb_version_id, code, position, kind, title, severity, "
+                        "summary, effect, mechanism, management, patient_text, notes, "
+                        "suggest_naloxone, family) VALUES (:v, 'R1', 0, 'interaction', 't', "
+                        "'major', 's', 'e', 'm', 'g', 'p', '', false, 'cns-depression')"
+                    ),
+                    {"v": version},
+                )
+        migrate(empty_database_url, "0009", down=True)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT id FROM kb_version")).scalars().all() == ["v1"]
+            assert conn.execute(text("SELECT kb_version_id FROM rule")).scalars().all() == ["v1"]
+        migrate(empty_database_url)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT family FROM rule")).scalars().all() == [""]
+    finally:
+        engine.dispose()
