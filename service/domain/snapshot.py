@@ -366,7 +366,7 @@ class KbSnapshot:
 
     def _rank(self, found: dict[str, Matcher], shared: frozenset[str]) -> Decision | None:
         """P1: the highest severity decides; P2: the most specific rule at it gives the words;
-        P3: the others follow, more specific ones first (their advice is usually drug-specific).
+        P3: the others follow, most specific first (their advice is usually drug-specific).
         A fallback rule decides only a pair nothing else matched, of ingredients not alike."""
         matched = [m for m in found.values() if not m.rule.fallback]
         if not matched:
@@ -380,13 +380,7 @@ class KbSnapshot:
         matched.sort(key=lambda m: (-m.rule.severity.rank, _negated(m.specificity), m.order))
         decider = matched[0]
         others = sorted(
-            matched[1:],
-            key=lambda m: (
-                m.specificity <= decider.specificity,
-                -m.rule.severity.rank,
-                _negated(m.specificity),
-                m.order,
-            ),
+            matched[1:], key=lambda m: (_negated(m.specificity), -m.rule.severity.rank, m.order)
         )
         return Decision(decider.rule, tuple(m.rule for m in others))
 
