@@ -11,8 +11,6 @@ from dataclasses import asdict, dataclass
 
 from ..domain.knowledge import DrugClass, KnowledgeBase, Rule, Source
 
-# Policy v2 §13: every rule cites at least one of these; others may only stand beside them.
-PRIMARY_SOURCE_KINDS = frozenset({"label", "fda", "guideline"})
 NO_FAMILY = "(no family)"  # rules stored before families were kept
 
 
@@ -53,7 +51,7 @@ class ClassView:
     id: str
     name: str
     helper: bool
-    routes: str | tuple[str, ...] | None
+    routes: tuple[str, ...]  # none: every route
     union_of: tuple[str, ...]
     members: tuple[Member, ...]
 
@@ -121,22 +119,21 @@ def build_review(
 
 
 def _rule_view(rule: Rule, sources: dict[str, Source]) -> RuleView:
-    cited = tuple(
-        SourceView(s.id, s.kind, s.label, s.url) for s in (sources[i] for i in rule.sources)
-    )
+    cited = [sources[i] for i in rule.sources]
     return RuleView(
         id=rule.id,
         title=rule.title,
         severity=rule.severity.value,
         evidence=rule.evidence,
-        sources=cited,
-        primary_source=any(s.kind in PRIMARY_SOURCE_KINDS for s in cited),
+        sources=tuple(SourceView(s.id, s.kind, s.label, s.url) for s in cited),
+        primary_source=any(s.primary for s in cited),
         unconfirmed=rule.unconfirmed,
         notes=rule.notes,
     )
 
 
 def _class_view(drug_class: DrugClass) -> ClassView:
+    decided_by = dict(drug_class.member_sources)
     return ClassView(
         id=drug_class.id,
         name=drug_class.name,
@@ -144,8 +141,7 @@ def _class_view(drug_class: DrugClass) -> ClassView:
         routes=drug_class.routes,
         union_of=drug_class.union_of,
         members=tuple(
-            Member(m, tuple(drug_class.member_sources.get(m, ())) or drug_class.sources)
-            for m in drug_class.members
+            Member(m, decided_by.get(m) or drug_class.sources) for m in drug_class.members
         ),
     )
 
@@ -235,10 +231,7 @@ def _rule_line(rule: RuleView) -> str:
 
 
 def _routes(drug_class: ClassView) -> str:
-    routes = drug_class.routes
-    if routes is None:
-        return ""
-    return f"routes: {routes if isinstance(routes, str) else ', '.join(routes)}"
+    return f"routes: {', '.join(drug_class.routes)}" if drug_class.routes else ""
 
 
 def _changes_markdown(changes: Changes | None) -> list[str]:

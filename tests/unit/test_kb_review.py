@@ -7,7 +7,6 @@ from dataclasses import replace
 
 from service.domain.knowledge import DrugClass, KnowledgeBase, Ref, Rule, Source
 from service.domain.severity import AlertKind, Severity
-from service.kb.loader import rule_family
 from service.kb.review import build_review, to_json, to_markdown
 
 SOURCES = (
@@ -44,7 +43,7 @@ def _kb(
         "Benzodiazepines",
         members=members,
         sources=("S3",),
-        member_sources={"clonazepam": ("S1",)},
+        member_sources=(("clonazepam", ("S1",)),),
         routes=("oral", "intranasal"),
     )
     return KnowledgeBase("scope", SOURCES, (), (), (benzodiazepines,), rules)
@@ -65,11 +64,6 @@ AFTER = _kb(
     ),
     members=("alprazolam", "clonazepam", "diazepam"),
 )
-
-
-def test_a_rule_family_is_its_file_name_without_the_order_prefix() -> None:
-    assert rule_family("rules/02-cyp3a-and-opioids.yaml") == "cyp3a-and-opioids"
-    assert rule_family("rules/cns.yaml") == "cns"
 
 
 def test_rules_are_grouped_by_family_with_their_sources_and_evidence() -> None:

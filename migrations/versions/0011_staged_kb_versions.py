@@ -1,14 +1,13 @@
-"""staged kb versions and rule families
+"""staged kb versions
 
-Revision ID: 0010
-Revises: 0009
-Create Date: 2026-12-02 21:00:00.000000
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-02 22:00:00.000000
 
 Loading and activating a knowledge base become two steps: ``kb load`` stages a version (stored, its
-``activated_at`` empty) for the pharmacist to review, ``kb activate`` makes it the one checks use. A
-rule keeps its family, the rules file it came from, for the review report; rules stored before this
-have none. Going down, versions that were staged and never activated are deleted: the older schema
-has no way to hold them without making one of them active. No check can refer to them.
+``activated_at`` empty) for the pharmacist to review, ``kb activate`` makes it the one checks use.
+Going down, versions that were staged and never activated are deleted: the older schema has no way
+to hold them without making one of them active. No check can refer to them.
 """
 
 from collections.abc import Sequence
@@ -16,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010"
-down_revision: str | None = "0009"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -39,10 +38,6 @@ def upgrade() -> None:
         batch_op.alter_column(
             "activated_at", existing_type=sa.DateTime(timezone=True), nullable=True
         )
-    with op.batch_alter_table("rule", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("family", sa.String(length=100), nullable=False, server_default="")
-        )
 
 
 def downgrade() -> None:
@@ -54,8 +49,6 @@ def downgrade() -> None:
     for table in _VERSIONED:
         op.execute(f"DELETE FROM {table} WHERE kb_version_id IN ({_STAGED})")
     op.execute("DELETE FROM kb_version WHERE activated_at IS NULL")
-    with op.batch_alter_table("rule", schema=None) as batch_op:
-        batch_op.drop_column("family")
     with op.batch_alter_table("kb_version", schema=None) as batch_op:
         batch_op.alter_column(
             "activated_at", existing_type=sa.DateTime(timezone=True), nullable=False
