@@ -41,7 +41,7 @@ def logged_check(
     """Rebuild a check from its log row's documents; None for a one-drug lookup.
 
     The items are the medication documents' ``input`` (as each door received them: a text, or a
-    mapping with text, rxcui, daily_dose and indication). The age is where the JSON API and the
+    mapping with text, rxcui, daily_dose, indication and route). The age is where the JSON API and the
     shell put it (``patient.age``) or the patient page (``age``); CDS Hooks log no age.
     """
     if inputs.get("endpoint") == LOOKUP_ENDPOINT:
@@ -64,6 +64,7 @@ def _item(raw: Any) -> MedicationInput:
         rxcui=raw.get("rxcui"),
         daily_dose_mg=to_milligrams(float(dose["value"]), str(dose["unit"])) if dose else None,
         indication=raw.get("indication"),
+        route=raw.get("route"),
     )
 
 
@@ -157,6 +158,8 @@ def _label(item: MedicationInput) -> str:
     label = item.text or ""
     if item.rxcui:
         label = f"{label} (RxCUI {item.rxcui})" if label else f"RxCUI {item.rxcui}"
+    if item.route:
+        label += f", {item.route}"
     if item.daily_dose_mg is not None:
         label += f", {item.daily_dose_mg:g} mg/day"
     return label

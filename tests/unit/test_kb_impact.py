@@ -14,13 +14,18 @@ def _documents(*raw: Any) -> list[dict[str, Any]]:
     return [{"input": r, "status": "recognized"} for r in raw]
 
 
-def test_a_json_api_check_keeps_its_items_doses_and_age() -> None:
-    structured = {"text": "Klonopin", "daily_dose": {"value": 2, "unit": "mg"}, "indication": "x"}
+def test_a_json_api_check_keeps_its_items_doses_routes_and_age() -> None:
+    structured = {
+        "text": "Klonopin",
+        "daily_dose": {"value": 2, "unit": "mg"},
+        "indication": "x",
+        "route": "oral",
+    }
     logged = logged_check("v1", {"patient": {"age": 70}}, _documents("Percocet", structured))
     assert logged is not None and logged.patient_age == 70
     assert logged.items == (
         MedicationInput(text="Percocet"),
-        MedicationInput(text="Klonopin", daily_dose_mg=2.0, indication="x"),
+        MedicationInput(text="Klonopin", daily_dose_mg=2.0, indication="x", route="oral"),
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from service.domain.knowledge import DrugClass, KnowledgeBase, Ref, Rule, Source
 from service.domain.severity import AlertKind, Severity
+from service.domain.snapshot import KbSnapshot
 from service.kb.review import build_review, to_json, to_markdown
 
 SOURCES = (
@@ -130,3 +131,7 @@ def test_the_markdown_has_every_section_and_the_json_parses() -> None:
     document = json.loads(to_json(report))
     assert document["changes"]["rules_added"] == ["R4"]
     assert document["without_primary_source"][0]["id"] == "R4"
+
+
+def test_every_rule_of_the_shipped_knowledge_base_has_a_primary_source(seed_kb: KbSnapshot) -> None:
+    assert build_review(seed_kb.version, seed_kb.kb).without_primary_source == ()
