@@ -99,7 +99,8 @@ def read_knowledge_base(directory: Path) -> KnowledgeBase:
         n
         for records, build in ((name_records, _drug_name), (concept_records, _rxnorm_concept))
         for r in records
-        if (n := problems.attempt(r, partial(build, r, known_ingredients, route_ids))) is not None
+        if (n := problems.attempt(r, partial(build, r, known_ingredients, route_ids)))
+        is not None
     ]
     _check_name_conflicts(
         problems, ingredient_records, name_records + concept_records, ingredients, names
@@ -181,9 +182,7 @@ def _source(record: Record) -> Source:
 
 def _one_of(value: str, allowed: tuple[str, ...] | frozenset[str], what: str) -> None:
     if value not in allowed:
-        raise ValueError(
-            f"unknown {what} {value!r} (expected one of: {', '.join(sorted(allowed))})"
-        )
+        raise ValueError(f"unknown {what} {value!r} (expected one of: {', '.join(sorted(allowed))})")
 
 
 def _route(record: Record) -> Route:
