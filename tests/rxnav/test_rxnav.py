@@ -754,3 +754,10 @@ def test_known_interactions_of_an_unknown_drug_are_none_and_the_result_is_incomp
 def test_known_interactions_of_a_drug_outside_the_screen_say_so(seed_kb: KbSnapshot) -> None:
     result = known_interactions(recognized(seed_kb, LISINOPRIL), seed_kb)
     assert result.alerts == () and result.outside_scope == ("lisinopril",)
+
+
+def test_the_description_lists_every_other_rule_that_applies(client: FlaskClient) -> None:
+    body = interactions(client, CLONAZEPAM, "8134")  # phenobarbital
+    (pair,) = pairs_of(body)
+    assert pair["description"].startswith("MAJOR: ")
+    assert "ALSO APPLIES (MODERATE, rule R14)" in pair["description"]
