@@ -173,3 +173,33 @@ def test_a_newly_loaded_knowledge_base_is_used_by_the_next_check(
     second = post_check(client, {"medications": ["clonazepam", "oxycodone"]}).get_json()
     assert second["kb_version"] == version.id != first["kb_version"]
     assert second["alerts"][0]["rule"]["title"] == "Opioid + benzodiazepine"
+
+
+def test_every_other_matching_rule_is_listed_with_its_own_words(client: FlaskClient) -> None:
+    answer = post_check(client, {"medications": ["Klonopin", "phenobarbital"]}).get_json()
+    (alert,) = answer["alerts"]
+    # Policy v2 P1/P3: the barbiturate rule's severity decides; the narrower clonazepam rule, a
+    # moderate one, is listed first among the others, with its own management line.
+    assert (alert["severity"], alert["rule"]["id"]) == ("major", "R10")
+    listed = [(other["id"], other["severity"]) for other in alert["also_applies"]]
+    assert listed[0] == ("R14", "moderate")
+    assert alert["also_matched"] == [other["id"] for other in alert["also_applies"]]
+    assert all(other["summary"] and other["management"] for other in alert["also_applies"])
+    CheckResponse.model_validate(answer)
+
+
+def test_a_topical_product_does_not_trigger_a_drug_metabolism_rule(client: FlaskClient) -> None:
+    oral = post_check(client, {"medications": ["Xanax", "ketoconazole 200 mg tablets"]})
+    shampoo = post_check(client, {"medications": ["Xanax", "Nizoral A-D"]})
+    declared = post_check(
+        client, {"medications": ["Xanax", {"text": "ketoconazole", "route": "topical"}]}
+    )
+    assert oral.get_json()["highest_severity"] == "contraindicated"
+    assert shampoo.get_json()["alerts"] == [] and shampoo.get_json()["complete"]
+    assert declared.get_json()["alerts"] == []
+
+
+def test_an_unknown_route_is_a_422(client: FlaskClient) -> None:
+    response = post_check(client, {"medications": [{"text": "ketoconazole", "route": "skin"}]})
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["field"].endswith("route")

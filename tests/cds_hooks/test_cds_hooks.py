@@ -442,3 +442,25 @@ def test_feedback_accepts_a_jwt_for_the_feedback_url(
         ).status_code
         == 200
     )
+
+
+def test_the_card_detail_lists_the_other_rules_that_apply(client: FlaskClient) -> None:
+    body = hook_request(
+        "order-select",
+        drafts=[text_request("new1", "phenobarbital 30 mg tablet")],
+        active=[
+            coded_request("old1", CLONAZEPAM_SCD, "clonazepam 0.5 MG Oral Tablet", status="active")
+        ],
+    )
+    (card,) = call(client, SELECT, body)["cards"]
+    assert card["source"]["topic"]["code"] == "R10"
+    assert "**Also applies:**" in card["detail"] and "rule R14" in card["detail"]
+
+
+def test_naloxone_is_never_alerted_nor_offered_for_removal(client: FlaskClient) -> None:
+    body = hook_request(
+        "order-select",
+        drafts=[text_request("new1", "Narcan nasal spray")],
+        active=[text_request("old1", "Suboxone 8 mg/2 mg film", status="active")],
+    )
+    assert call(client, SELECT, body)["cards"] == []

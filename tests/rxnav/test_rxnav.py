@@ -285,21 +285,19 @@ def test_a_contraindicated_pair_comes_first_whatever_the_input_order(client: Fla
 def test_an_alert_about_three_drugs_with_no_pair_alert_is_not_shown_as_no_interactions(
     client: FlaskClient,
 ) -> None:
-    # Alfentanil, cannabidiol and carbamazepine: no pair rule, but three CNS depressants (C1).
-    body = interactions(client, "480", "2045371", "2002")
+    # Levetiracetam, topiramate and zonisamide: three anticonvulsants, so no pair rule (two members
+    # of one class are not an interaction), but three CNS depressants (C1).
+    body = interactions(client, "114477", "38404", "39998")
     (item,) = body["fullInteractionTypeGroup"][0]["fullInteractionType"]
     assert item["kind"] == "cumulative"
-    assert [d["name"] for d in item["minConcept"]] == ["alfentanil", "cannabidiol", "carbamazepine"]
+    names = ["levetiracetam", "topiramate", "zonisamide"]
+    assert [d["name"] for d in item["minConcept"]] == names
     pair = item["interactionPair"][0]
-    assert [c["minConceptItem"]["name"] for c in pair["interactionConcept"]] == [
-        "alfentanil",
-        "cannabidiol",
-        "carbamazepine",
-    ]
+    assert [c["minConceptItem"]["name"] for c in pair["interactionConcept"]] == names
     assert pair["interactionConcept"][0]["sourceConceptItem"]["id"] == "C1"
     shown = openemr_reads(body)
     assert isinstance(shown, list)
-    assert shown[0]["severity"] == "high" and shown[0]["description"].startswith("MAJOR: ")
+    assert shown[0]["severity"] == "moderate" and shown[0]["description"].startswith("MODERATE: ")
 
 
 @pytest.mark.parametrize(
@@ -756,3 +754,10 @@ def test_known_interactions_of_an_unknown_drug_are_none_and_the_result_is_incomp
 def test_known_interactions_of_a_drug_outside_the_screen_say_so(seed_kb: KbSnapshot) -> None:
     result = known_interactions(recognized(seed_kb, LISINOPRIL), seed_kb)
     assert result.alerts == () and result.outside_scope == ("lisinopril",)
+
+
+def test_the_description_lists_every_other_rule_that_applies(client: FlaskClient) -> None:
+    body = interactions(client, CLONAZEPAM, "8134")  # phenobarbital
+    (pair,) = pairs_of(body)
+    assert pair["description"].startswith("MAJOR: ")
+    assert "ALSO APPLIES (MODERATE, rule R14)" in pair["description"]

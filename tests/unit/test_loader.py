@@ -109,3 +109,65 @@ def test_every_problem_is_reported_at_once(kb_dir: Path) -> None:
 def test_a_missing_file_is_a_clear_error(kb_dir: Path) -> None:
     (kb_dir / "routes.yaml").unlink()
     assert "routes.yaml" in _problems(kb_dir)[0]
+
+
+RULES_V1 = Path("rules") / "01-cns-depression.yaml"
+
+
+def _rule_block(path: Path, rule_id: str) -> tuple[str, int, int]:
+    text = path.read_text()
+    start = text.index(f"- id: {rule_id}\n")
+    return text, start, text.index("\n- id:", start)
+
+
+def test_a_rule_citing_only_secondary_sources_is_refused(kb_dir: Path) -> None:
+    rules = kb_dir / RULES_V1
+    line = _line_of_rule(rules, "R4")
+    text, start, end = _rule_block(rules, "R4")
+    block = re.sub(r"\n  sources: \[[^\]]*\]", "\n  sources: [S2]", text[start:end])
+    rules.write_text(text[:start] + block + text[end:])
+    assert any(
+        p.startswith(f"{RULES_V1}:{line}:") and "no primary source" in p for p in _problems(kb_dir)
+    )
+
+
+def test_an_unconfirmed_rule_must_say_what_is_unconfirmed(kb_dir: Path) -> None:
+    rules = kb_dir / RULES_V1
+    line = _line_of_rule(rules, "R4")
+    text, start, end = _rule_block(rules, "R4")
+    block = re.sub(r"\n  notes: >-\n(    .*\n)+", "\n", text[start:end] + "\n").rstrip("\n")
+    rules.write_text(text[:start] + block + "\n  unconfirmed: true" + text[end:])
+    assert any(p.startswith(f"{RULES_V1}:{line}:") and "unconfirmed" in p for p in _problems(kb_dir))
+
+
+def test_a_side_can_declare_exceptions_and_they_are_checked(kb_dir: Path) -> None:
+    rules = kb_dir / RULES_V1
+    _edit(
+        rules,
+        "    - [class:opioids]\n    - [class:benzodiazepines]",
+        "    - [class:opioids]\n    - any_of: [class:benzodiazepines]\n      except: [drug:nosuchdrug]",
+    )
+    assert any("unknown drug 'nosuchdrug'" in p for p in _problems(kb_dir))
+
+
+def test_a_helper_class_cannot_make_a_drug_a_cns_depressant(kb_dir: Path) -> None:
+    classes = kb_dir / "classes" / "01-cns-depressants.yaml"
+    line = _line_of_rule(classes, "cns_depressants")
+    _edit(classes, "union_of: [benzodiazepines,", "union_of: [strong_cyp3a_inhibitors, benzodiazepines,")
+    assert any(
+        p.startswith(f"classes/01-cns-depressants.yaml:{line}:") and "helper class" in p
+        for p in _problems(kb_dir)
+    )
+
+
+def test_an_unknown_route_is_refused(kb_dir: Path) -> None:
+    names = kb_dir / "names.csv"
+    with names.open("a") as handle:
+        handle.write("Fakeocet skin,oxycodone,brand,skin,\n")
+    line = len(names.read_text().splitlines())
+    assert any(p.startswith(f"names.csv:{line}:") and "route" in p for p in _problems(kb_dir))
+
+
+def test_never_alert_names_known_ingredients(kb_dir: Path) -> None:
+    _edit(kb_dir / "kb.yaml", "never_alert: [naloxone", "never_alert: [naloxon")
+    assert any("never_alert" in p and "naloxon'" in p for p in _problems(kb_dir))

@@ -151,3 +151,9 @@ def test_the_age_reaches_the_check(anonymous: FlaskClient, session: Session) -> 
     older = BADGE.findall(warnings(text(post_form(anonymous, medicines, age="72"))))
     assert older.count("major") > younger.count("major")  # Beers: 65 and older
     assert last_logged(session).inputs["age"] == 72
+
+
+def test_other_rules_that_apply_are_named_on_the_warning(anonymous: FlaskClient) -> None:
+    page = text(post_form(anonymous, ["Klonopin", "phenobarbital"]))
+    assert verdict(page) == "1 serious warning"
+    assert "Other warnings about these medicines" in page
