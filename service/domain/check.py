@@ -255,9 +255,7 @@ def _is_indication(text: str | None, synonyms: tuple[str, ...]) -> bool:
     if not text:
         return False
     key = name_key(text)
-    return any(
-        fuzz.ratio(key, name_key(synonym)) >= INDICATION_SIMILARITY for synonym in synonyms
-    )
+    return any(fuzz.ratio(key, name_key(synonym)) >= INDICATION_SIMILARITY for synonym in synonyms)
 
 
 def _alert(

@@ -48,6 +48,7 @@ def _unique_new(sentences: Iterable[str], already: list[str]) -> list[str]:
             found.append(sentence)
     return found
 
+
 _UNDECIDED = object()  # not yet in the memo (None is a decision: no rule)
 MAX_MEMOISED_TEXTS = 100_000
 _ANY_ROUTE = "*"  # members of every route: what a class holds at all
@@ -102,7 +103,7 @@ class Matcher:
 
 @dataclass(frozen=True)
 class Decision:
-    """The rules matching one pair (P1–P3): ``rule`` decides severity and words; ``others`` also apply."""
+    """The rules matching one pair (P1-P3): ``rule`` decides severity and words; ``others`` also apply."""
 
     rule: Rule
     others: tuple[Rule, ...]
@@ -133,9 +134,7 @@ class KbSnapshot:
         self._named = self._index_named_drugs()
         self._fallback_partitions = self._index_fallback_partitions()
         self.index = RuleIndex(kb.rules)
-        self._decisions: dict[
-            tuple[str, frozenset[str], str, frozenset[str]], Decision | None
-        ] = {}
+        self._decisions: dict[tuple[str, frozenset[str], str, frozenset[str]], Decision | None] = {}
         self._texts: dict[str, Concept | None] = {}
 
     @cached_property
@@ -326,7 +325,7 @@ class KbSnapshot:
     def decide(
         self, a: str, classes_a: frozenset[str], b: str, classes_b: frozenset[str]
     ) -> Decision | None:
-        """Every rule matching the pair, ranked by the policy's precedence (P1–P5).
+        """Every rule matching the pair, ranked by the policy's precedence (P1-P5).
 
         Memoised: a pair with the same classes always gets the same answer from one KB version.
         An ingredient no rule names is keyed by its classes alone, so on a large KB its many
@@ -438,7 +437,10 @@ class KbSnapshot:
         unknown route counts as systemic, so doubt never hides an alert.
         """
         key = f" {name_key(text)} "
-        found = sorted({route.id: route for word, route in self._route_words if word in key}.values(), key=lambda r: r.id)
+        found = sorted(
+            {route.id: route for word, route in self._route_words if word in key}.values(),
+            key=lambda r: r.id,
+        )
         if len(found) == 1 or (found and not any(route.systemic for route in found)):
             return found[0].id
         return None

@@ -69,9 +69,7 @@ def read_yaml_dir(directory: Path) -> list[Record]:
     """Every entry of every ``*.yaml`` file in ``directory``, files in name order (it is rule order)."""
     if not directory.is_dir():
         raise FileFormatError(f"{directory.name}/: missing (expected a folder of .yaml files)")
-    return [
-        record for path in sorted(directory.glob("*.yaml")) for record in read_yaml_list(path)
-    ]
+    return [record for path in sorted(directory.glob("*.yaml")) for record in read_yaml_list(path)]
 
 
 def read_yaml_mapping(path: Path) -> Record:

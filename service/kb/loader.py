@@ -99,8 +99,7 @@ def read_knowledge_base(directory: Path) -> KnowledgeBase:
         n
         for records, build in ((name_records, _drug_name), (concept_records, _rxnorm_concept))
         for r in records
-        if (n := problems.attempt(r, partial(build, r, known_ingredients, route_ids)))
-        is not None
+        if (n := problems.attempt(r, partial(build, r, known_ingredients, route_ids))) is not None
     ]
     _check_name_conflicts(
         problems, ingredient_records, name_records + concept_records, ingredients, names
@@ -182,7 +181,9 @@ def _source(record: Record) -> Source:
 
 def _one_of(value: str, allowed: tuple[str, ...] | frozenset[str], what: str) -> None:
     if value not in allowed:
-        raise ValueError(f"unknown {what} {value!r} (expected one of: {', '.join(sorted(allowed))})")
+        raise ValueError(
+            f"unknown {what} {value!r} (expected one of: {', '.join(sorted(allowed))})"
+        )
 
 
 def _route(record: Record) -> Route:
@@ -324,7 +325,7 @@ def _drug_class(record: Record, route_ids: set[str]) -> DrugClass:
     if not isinstance(decided_by, dict):
         raise ValueError("members must map each source id to the members it decided")
     member_sources: dict[str, set[str]] = {}
-    for source, members in decided_by.items():
+    for source in decided_by:
         for member in _str_list(decided_by, source):
             member_sources.setdefault(member, set()).add(str(source))
     return DrugClass(

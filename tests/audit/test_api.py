@@ -46,7 +46,10 @@ def test_one_check_as_json_has_everything_the_detail_page_shows(
     assert r1_json["feedback"][0]["accepted_suggestions"] == ["s1"]
     fired = {r["id"] for r in body["kb_version"]["rules_fired"]}
     assert fired == {"R1", "C1", "R11", "R12"}
-    assert body["kb_version"]["rules"] == session.get_one(KbVersion, entry.kb_version_id).counts["rules"]
+    assert (
+        body["kb_version"]["rules"]
+        == session.get_one(KbVersion, entry.kb_version_id).counts["rules"]
+    )
     assert body["chain"] == {
         "seq": entry.seq, "prev_hash": entry.prev_hash, "row_hash": entry.row_hash,
         "previous": None, "next": None,

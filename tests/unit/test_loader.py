@@ -52,7 +52,8 @@ def test_an_unknown_drug_in_a_class_names_the_file_and_line(kb_dir: Path) -> Non
         classes.read_text().replace("S8: [eszopiclone", "S8: [nosuchdrug, eszopiclone", 1)
     )
     assert any(
-        p.startswith(f"classes/01-cns-depressants.yaml:{line}:") and "nosuchdrug" in p for p in _problems(kb_dir)
+        p.startswith(f"classes/01-cns-depressants.yaml:{line}:") and "nosuchdrug" in p
+        for p in _problems(kb_dir)
     )
 
 
@@ -60,7 +61,10 @@ def test_an_unknown_class_in_a_rule_is_refused(kb_dir: Path) -> None:
     rules = kb_dir / "rules" / "01-cns-depression.yaml"
     line = _line_of_rule(rules, "R1")
     _edit(rules, "- [class:opioids]", "- [class:opiates]")
-    assert any(p.startswith(f"rules/01-cns-depression.yaml:{line}:") and "opiates" in p for p in _problems(kb_dir))
+    assert any(
+        p.startswith(f"rules/01-cns-depression.yaml:{line}:") and "opiates" in p
+        for p in _problems(kb_dir)
+    )
 
 
 def test_a_rule_without_a_source_is_refused(kb_dir: Path) -> None:
@@ -71,14 +75,20 @@ def test_a_rule_without_a_source_is_refused(kb_dir: Path) -> None:
     end = text.index("\n- id:", start)
     block = re.sub(r"\n  sources: \[[^\]]*\]", "\n  sources: []", text[start:end])
     rules.write_text(text[:start] + block + text[end:])
-    assert any(p.startswith(f"rules/01-cns-depression.yaml:{line}:") and "no source" in p for p in _problems(kb_dir))
+    assert any(
+        p.startswith(f"rules/01-cns-depression.yaml:{line}:") and "no source" in p
+        for p in _problems(kb_dir)
+    )
 
 
 def test_an_unknown_severity_is_refused(kb_dir: Path) -> None:
     rules = kb_dir / "rules" / "01-cns-depression.yaml"
     line = _line_of_rule(rules, "R1")
     _edit(rules, "severity: major", "severity: severe")
-    assert any(p.startswith(f"rules/01-cns-depression.yaml:{line}:") and "severe" in p for p in _problems(kb_dir))
+    assert any(
+        p.startswith(f"rules/01-cns-depression.yaml:{line}:") and "severe" in p
+        for p in _problems(kb_dir)
+    )
 
 
 def test_a_name_that_means_two_things_is_refused(kb_dir: Path) -> None:
@@ -137,7 +147,9 @@ def test_an_unconfirmed_rule_must_say_what_is_unconfirmed(kb_dir: Path) -> None:
     text, start, end = _rule_block(rules, "R4")
     block = re.sub(r"\n  notes: >-\n(    .*\n)+", "\n", text[start:end] + "\n").rstrip("\n")
     rules.write_text(text[:start] + block + "\n  unconfirmed: true" + text[end:])
-    assert any(p.startswith(f"{RULES_V1}:{line}:") and "unconfirmed" in p for p in _problems(kb_dir))
+    assert any(
+        p.startswith(f"{RULES_V1}:{line}:") and "unconfirmed" in p for p in _problems(kb_dir)
+    )
 
 
 def test_a_side_can_declare_exceptions_and_they_are_checked(kb_dir: Path) -> None:
@@ -153,7 +165,11 @@ def test_a_side_can_declare_exceptions_and_they_are_checked(kb_dir: Path) -> Non
 def test_a_helper_class_cannot_make_a_drug_a_cns_depressant(kb_dir: Path) -> None:
     classes = kb_dir / "classes" / "01-cns-depressants.yaml"
     line = _line_of_rule(classes, "cns_depressants")
-    _edit(classes, "union_of: [benzodiazepines,", "union_of: [strong_cyp3a_inhibitors, benzodiazepines,")
+    _edit(
+        classes,
+        "union_of: [benzodiazepines,",
+        "union_of: [strong_cyp3a_inhibitors, benzodiazepines,",
+    )
     assert any(
         p.startswith(f"classes/01-cns-depressants.yaml:{line}:") and "helper class" in p
         for p in _problems(kb_dir)

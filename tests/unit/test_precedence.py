@@ -1,4 +1,4 @@
-"""Precedence P1–P5, routes and rescue drugs, on knowledge bases small enough to read in the test."""
+"""Precedence P1-P5, routes and rescue drugs, on knowledge bases small enough to read in the test."""
 
 from __future__ import annotations
 
@@ -156,10 +156,14 @@ def test_an_exception_applies_from_either_side_of_the_pair() -> None:
 
 def test_a_systemic_only_class_ignores_a_topical_product_but_not_an_unknown_route() -> None:
     kb = snapshot(
-        interaction("R23", "contraindicated", ("drug:alprazolam",), ("class:strong_cyp3a_inhibitors",))
+        interaction(
+            "R23", "contraindicated", ("drug:alprazolam",), ("class:strong_cyp3a_inhibitors",)
+        )
     )
     assert alert_for(run(kb, "alprazolam", "Nizoral A-D"), "alprazolam", "itraconazole") is None
-    assert alert_for(run(kb, "alprazolam", "itraconazole cream"), "alprazolam", "itraconazole") is None
+    assert (
+        alert_for(run(kb, "alprazolam", "itraconazole cream"), "alprazolam", "itraconazole") is None
+    )
     topical = MedicationInput(text="itraconazole", route="topical")
     assert alert_for(run(kb, "alprazolam", topical), "alprazolam", "itraconazole") is None
     assert alert_for(run(kb, "alprazolam", "itraconazole"), "alprazolam", "itraconazole")
@@ -168,7 +172,9 @@ def test_a_systemic_only_class_ignores_a_topical_product_but_not_an_unknown_rout
 
 def test_words_pointing_to_a_systemic_and_a_topical_route_count_as_systemic() -> None:
     kb = snapshot(
-        interaction("R23", "contraindicated", ("drug:alprazolam",), ("class:strong_cyp3a_inhibitors",))
+        interaction(
+            "R23", "contraindicated", ("drug:alprazolam",), ("class:strong_cyp3a_inhibitors",)
+        )
     )
     result = run(kb, "alprazolam", "itraconazole tablet cream")
     assert result.medications[1].route is None
@@ -263,7 +269,12 @@ def test_an_indication_matches_in_any_case_or_near_spelling() -> None:
     def dosed(indication: str | None) -> MedicationInput:
         return MedicationInput(text="clonazepam", daily_dose_mg=6.0, indication=indication)
 
-    for exempt in ("EPILEPSY", "epilepsey", "lennox gastaut syndrome", "Lennox–Gastaut Syndrome"):
+    for exempt in (
+        "EPILEPSY",
+        "epilepsey",
+        "lennox gastaut syndrome",
+        "Lennox\u2013Gastaut Syndrome",
+    ):
         assert run(kb, dosed(exempt)).alerts == (), exempt
     for not_exempt in (None, "panic disorder", "anxiety"):
         assert run(kb, dosed(not_exempt)).alerts, not_exempt

@@ -16,7 +16,8 @@ def _files() -> list[Path]:
         for path in ROOT.rglob("*")
         if path.is_file()
         and not SKIPPED.intersection(path.relative_to(ROOT).parts)
-        and path.suffix in {".py", ".md", ".yaml", ".yml", ".csv", ".html", ".toml", ".cfg", ".ini", ""}
+        and path.suffix
+        in {".py", ".md", ".yaml", ".yml", ".csv", ".html", ".toml", ".cfg", ".ini", ""}
     ]
 
 
