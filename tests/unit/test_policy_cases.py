@@ -26,7 +26,7 @@ from service.domain.check import Alert, CheckResult, MedicationInput
 from service.domain.severity import Severity
 from service.domain.snapshot import KbSnapshot
 
-from .helpers import alert_for, run
+from .helpers import alert_for, is_rule, run
 
 CONTRA = Severity.CONTRAINDICATED
 MAJOR = Severity.MAJOR
@@ -73,12 +73,6 @@ class Expect:
             assert any(is_rule(r, self.also_applies) for r in listed), f"{self}: also {listed}"
         if self.naloxone is not None:
             assert alert.suggest_naloxone is self.naloxone, f"{self}: got {_describe(alert)}"
-
-
-def is_rule(rule_id: str, policy_id: str) -> bool:
-    """The policy's R60 is encoded as R60, or split by side as R60a, R60b …"""
-    rest = rule_id.removeprefix(policy_id)
-    return rule_id.startswith(policy_id) and (rest == "" or rest.isalpha())
 
 
 def _describe(alert: Alert | None) -> str:

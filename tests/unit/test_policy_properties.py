@@ -17,8 +17,7 @@ from service.domain.knowledge import Ref
 from service.domain.severity import AlertKind, Severity
 from service.domain.snapshot import KbSnapshot
 
-from .helpers import run
-from .test_policy_cases import is_rule
+from .helpers import is_rule, run
 
 profile = settings(
     max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
