@@ -121,6 +121,7 @@ def renamed_copy(kb: KnowledgeBase, copy: int) -> KnowledgeBase:
             id=s(r.id),
             sources=tuple(map(s, r.sources)),
             between=(refs(r.between[0]), refs(r.between[1])) if r.between else None,
+            excluded=(refs(r.excluded[0]), refs(r.excluded[1])),
             duplication=replace(
                 dup, except_refs=refs(dup.except_refs), same_class=refs(dup.same_class)
             )
@@ -164,11 +165,15 @@ def renamed_copy(kb: KnowledgeBase, copy: int) -> KnowledgeBase:
                 if c.products_combining
                 else None,
                 sources=tuple(map(s, c.sources)),
+                member_sources=tuple(
+                    (s(member), tuple(map(s, keys))) for member, keys in c.member_sources
+                ),
             )
             for c in kb.classes
         ),
         rules=tuple(rule(r) for r in kb.rules),
         naloxone_rxcui=maybe(kb.naloxone_rxcui),
+        never_alert=tuple(map(s, kb.never_alert)),
     )
 
 
@@ -206,6 +211,7 @@ def multiplied(kb: KnowledgeBase, copies: int = COPIES) -> KnowledgeBase:
             if i == 0 or not is_global(x)
         ),
         naloxone_rxcui=parts[0].naloxone_rxcui,
+        never_alert=tuple(x for p in parts for x in p.never_alert),
     )
 
 

@@ -29,7 +29,7 @@ from .browser_support import artifacts, browser  # noqa: F401  (one shared brows
 from .pg_server import PostgresUnavailable, start_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
-SEED_DIR = ROOT / "seed_data"
+SEED_DIR = Path(os.environ.get("SCRATCH_KB", ROOT / "seed_data"))
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..domain.knowledge import ROUTE_IDS
 from ..domain.severity import Severity
 from ..domain.text import DOSE_UNITS
 
@@ -41,6 +42,9 @@ class DailyDose(_Strict):
         return unit.strip().lower()
 
 
+RouteLabel = Literal[ROUTE_IDS]  # type: ignore[valid-type]
+
+
 class MedicationItem(_Strict):
     """A structured item; ``text`` or ``rxcui`` is enough, the rest is optional context."""
 
@@ -50,6 +54,13 @@ class MedicationItem(_Strict):
     )
     daily_dose: DailyDose | None = None
     indication: ItemText | None = Field(default=None, examples=["panic disorder"])
+    route: RouteLabel | None = Field(
+        default=None,
+        examples=["topical"],
+        description="How it is taken, when the name does not say. Unknown counts as systemic: "
+        "only a non-systemic route (topical, ophthalmic, otic, vaginal, …) keeps a product out of "
+        "drug-metabolism and MAO-inhibitor rules.",
+    )
 
     @model_validator(mode="after")
     def _identified(self) -> MedicationItem:
@@ -118,6 +129,14 @@ class Ncpdp(BaseModel):
     )
 
 
+class AlsoApplies(BaseModel):
+    id: str
+    title: str
+    severity: SeverityLabel
+    summary: str
+    management: str
+
+
 class AlertResult(BaseModel):
     id: str = Field(description="Rule and ingredients: stable for the same alert across checks.")
     uuid: str = Field(
@@ -126,7 +145,17 @@ class AlertResult(BaseModel):
     kind: Literal["interaction", "duplication", "cumulative", "dose"]
     severity: SeverityLabel
     rule: RuleRef
-    also_matched: list[str] = Field(description="Other rules that matched; the named rule decided.")
+    also_matched: list[str] = Field(
+        description="Ids of the other rules that matched; the named rule decided (see also_applies)."
+    )
+    also_applies: list[AlsoApplies] = Field(
+        description="Every other rule that matched the same pair, more specific ones first, each "
+        "with its own summary and management line. The alert's severity is the highest of all."
+    )
+    unconfirmed: bool = Field(
+        description="True when a claim behind a matching rule could not be confirmed against a "
+        "primary source; the rule is kept, at the conservative severity."
+    )
     ingredients: list[IngredientRef]
     medications: list[int] = Field(description="Indexes into the request's medications.")
     summary: str = Field(max_length=139)

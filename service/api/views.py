@@ -107,6 +107,7 @@ def _domain_item(item: str | MedicationItem) -> MedicationInput:
         rxcui=item.rxcui,
         daily_dose_mg=to_milligrams(dose.value, dose.unit) if dose else None,
         indication=item.indication,
+        route=item.route,
     )
 
 

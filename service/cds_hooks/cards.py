@@ -115,8 +115,13 @@ class CardRenderer:
             "**Sources:**",
             *[f"- [{s['label']}]({s['url']})" for s in alert["sources"]],
         ]
-        if alert["also_matched"]:
-            lines += ["", f"Other rules that matched: {', '.join(alert['also_matched'])}."]
+        if alert["also_applies"]:
+            lines += ["", "**Also applies:**"]
+            lines += [
+                f"- {other['severity'].capitalize()}, rule {other['id']} ({other['title']}): "
+                f"{other['summary']} {other['management']}"
+                for other in alert["also_applies"]
+            ]
         return "\n".join(lines)
 
     def _remove(self, card_uuid: str, order: FhirMedication) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,6 +55,8 @@ def store(session: Session, knowledge: kb.KnowledgeBase) -> tuple[m.KbVersion, b
         scope=knowledge.scope,
         counts=knowledge.counts(),
         naloxone_rxcui=knowledge.naloxone_rxcui,
+        routes=[asdict(route) for route in knowledge.routes],
+        never_alert=list(knowledge.never_alert),
     )
     session.add(version)
     _write_content(session, version_id, knowledge)
@@ -62,7 +65,7 @@ def store(session: Session, knowledge: kb.KnowledgeBase) -> tuple[m.KbVersion, b
 
 def _write_content(session: Session, version_id: str, knowledge: kb.KnowledgeBase) -> None:
     sources = {
-        s.id: m.Source(kb_version_id=version_id, key=s.id, label=s.label, url=s.url)
+        s.id: m.Source(kb_version_id=version_id, key=s.id, label=s.label, url=s.url, kind=s.kind)
         for s in knowledge.sources
     }
     ingredients = {
@@ -81,6 +84,7 @@ def _write_content(session: Session, version_id: str, knowledge: kb.KnowledgeBas
             tty=n.tty,
             provenance=n.provenance,
             notes=n.notes,
+            route=n.route,
             ingredients=[ingredients[i] for i in n.ingredients],
         )
         for n in knowledge.names
@@ -103,6 +107,9 @@ def _write_content(session: Session, version_id: str, knowledge: kb.KnowledgeBas
             ),
             members=[ingredients[i] for i in c.members],
             sources=[sources[s] for s in c.sources],
+            member_sources={member: list(keys) for member, keys in c.member_sources},
+            routes=list(c.routes),
+            helper=c.helper,
         )
         for c in knowledge.classes
     }
@@ -124,6 +131,11 @@ def _write_content(session: Session, version_id: str, knowledge: kb.KnowledgeBas
             notes=rule.notes,
             suggest_naloxone=rule.suggest_naloxone,
             criteria=_criteria(rule),
+            family=rule.family,
+            evidence=rule.evidence,
+            unconfirmed=rule.unconfirmed,
+            always_say=rule.always_say,
+            always_tell_patient=rule.always_tell_patient,
         )
         session.add(row)
         session.flush()
@@ -132,7 +144,8 @@ def _write_content(session: Session, version_id: str, knowledge: kb.KnowledgeBas
             for p, s in enumerate(rule.sources)
         )
         if rule.between:
-            for role, refs in zip(("left", "right"), rule.between, strict=True):
+            sides = (*rule.between, *rule.excluded)
+            for role, refs in zip(_PARTY_ROLES, sides, strict=True):
                 session.add_all(
                     m.RuleParty(
                         rule_id=row.id,
@@ -156,7 +169,12 @@ def _write_content(session: Session, version_id: str, knowledge: kb.KnowledgeBas
     session.flush()
 
 
+_PARTY_ROLES = ("left", "right", "except_left", "except_right")
+
+
 def _criteria(rule: kb.Rule) -> dict[str, Any] | None:
+    if rule.fallback:
+        return {"fallback": True}
     if rule.duplication:
         d = rule.duplication
         return {
@@ -216,7 +234,7 @@ def load(session: Session, version_id: str) -> kb.KnowledgeBase:
     ).all()
     return kb.KnowledgeBase(
         scope=version.scope,
-        sources=tuple(kb.Source(s.key, s.label, s.url) for s in sources),
+        sources=tuple(kb.Source(s.key, s.label, s.url, s.kind) for s in sources),
         ingredients=tuple(kb.Ingredient(i.name, i.rxcui, i.schedule, i.notes) for i in ingredients),
         names=tuple(
             kb.DrugName(
@@ -227,6 +245,7 @@ def load(session: Session, version_id: str) -> kb.KnowledgeBase:
                 n.tty,
                 n.provenance,
                 n.notes,
+                n.route,
             )
             for n in names
         ),
@@ -242,11 +261,20 @@ def load(session: Session, version_id: str) -> kb.KnowledgeBase:
                 else None,
                 sources=tuple(s.key for s in c.sources),
                 notes=c.notes,
+                member_sources=tuple(
+                    (member, tuple(keys)) for member, keys in sorted(c.member_sources.items())
+                ),
+                routes=tuple(c.routes),
+                helper=c.helper,
             )
             for c in classes
         ),
         rules=tuple(_rule(r) for r in rules),
         naloxone_rxcui=version.naloxone_rxcui,
+        routes=tuple(
+            kb.Route(r["id"], r["name"], r["systemic"], tuple(r["words"])) for r in version.routes
+        ),
+        never_alert=tuple(version.never_alert),
     )
 
 
@@ -297,6 +325,13 @@ def _rule(row: m.Rule) -> kb.Rule:
         notes=row.notes,
         suggest_naloxone=row.suggest_naloxone,
         between=(refs("left"), refs("right")) if row.kind == AlertKind.INTERACTION.value else None,
+        excluded=(refs("except_left"), refs("except_right")),
+        fallback=bool(criteria.get("fallback")),
+        always_say=row.always_say,
+        always_tell_patient=row.always_tell_patient,
+        evidence=row.evidence,
+        unconfirmed=row.unconfirmed,
+        family=row.family,
         duplication=duplication,
         cumulative=cumulative,
         dose_limit=dose_limit,

@@ -60,6 +60,8 @@ class KbVersion(Base):
     scope: Mapped[str] = mapped_column(Text)
     counts: Mapped[dict[str, Any]]
     naloxone_rxcui: Mapped[str | None] = mapped_column(String(12))
+    routes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    never_alert: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
 
 class _Versioned:
@@ -73,9 +75,10 @@ class Source(_Versioned, Base):
     __table_args__ = (UniqueConstraint("kb_version_id", "key", name="uq_source_version_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(Text)
     url: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16), default="secondary")
 
 
 class Ingredient(_Versioned, Base):
@@ -112,6 +115,7 @@ class DrugName(_Versioned, Base):
     tty: Mapped[str | None] = mapped_column(String(8))
     provenance: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str] = mapped_column(Text, default="")
+    route: Mapped[str | None] = mapped_column(String(32))
     ingredients: Mapped[list[Ingredient]] = relationship(
         secondary="drug_name_ingredient", order_by="Ingredient.name"
     )
@@ -150,6 +154,9 @@ class DrugClass(_Versioned, Base):
     union_of: Mapped[list[Any]]
     products_combining: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     notes: Mapped[str] = mapped_column(Text, default="")
+    member_sources: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    routes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    helper: Mapped[bool] = mapped_column(Boolean, default=False)
     members: Mapped[list[Ingredient]] = relationship(
         secondary="class_member", order_by="Ingredient.name"
     )
@@ -210,6 +217,11 @@ class Rule(_Versioned, Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     suggest_naloxone: Mapped[bool] = mapped_column(Boolean, default=False)
     criteria: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    family: Mapped[str] = mapped_column(String(64), default="")
+    evidence: Mapped[str] = mapped_column(String(32), default="")
+    unconfirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    always_say: Mapped[str] = mapped_column(Text, default="")
+    always_tell_patient: Mapped[str] = mapped_column(Text, default="")
     parties: Mapped[list[RuleParty]] = relationship(order_by="RuleParty.position")
     sources: Mapped[list[Source]] = relationship(
         secondary="rule_source", order_by="RuleSource.position"

@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
+from rapidfuzz import fuzz
+
 from .knowledge import Ref, Rule
 from .severity import AlertKind, Severity
-from .snapshot import KbSnapshot
+from .snapshot import Decision, KbSnapshot
 from .text import name_key
 
 SUMMARY_LIMIT = 140
@@ -23,6 +25,7 @@ class MedicationInput:
     rxcui: str | None = None
     daily_dose_mg: float | None = None
     indication: str | None = None
+    route: str | None = None
 
     @property
     def label(self) -> str:
@@ -31,7 +34,10 @@ class MedicationInput:
 
 @dataclass(frozen=True)
 class Medication:
-    """An input after recognition: its ingredients, or why it could not be recognised."""
+    """An input after recognition: its ingredients, or why it could not be recognised.
+
+    ``route`` is a route id of the knowledge base, or None when unknown (which counts as systemic).
+    """
 
     index: int
     input: MedicationInput
@@ -40,6 +46,7 @@ class Medication:
     matched: str | None = None
     rxcui: str | None = None
     suggestions: tuple[str, ...] = ()
+    route: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,8 @@ class CheckContext:
 
 @dataclass(frozen=True)
 class Alert:
+    """``rule`` decided severity and words; ``also_applies`` matched too (P3), in display order."""
+
     id: str
     kind: AlertKind
     severity: Severity
@@ -56,8 +65,17 @@ class Alert:
     ingredients: tuple[str, ...]
     medications: tuple[int, ...]
     summary: str
-    also_matched: tuple[str, ...] = ()
+    also_applies: tuple[Rule, ...] = ()
     reason_for_service: str = "DD"
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        return (self.rule, *self.also_applies)
+
+    @property
+    def suggest_naloxone(self) -> bool:
+        """P4: a flag of any matching rule applies."""
+        return any(rule.suggest_naloxone for rule in self.rules)
 
 
 @dataclass(frozen=True)
@@ -97,7 +115,10 @@ def _recognize_one(index: int, item: MedicationInput, kb: KbSnapshot) -> Medicat
     if concept is None:
         suggestions = kb.suggest(item.text) if item.text else ()
         return Medication(index, item, recognized=False, suggestions=suggestions)
-    return Medication(index, item, True, concept.ingredients, concept.display, concept.rxcui)
+    route = item.route or concept.route or (kb.route_in_text(item.text) if item.text else None)
+    return Medication(
+        index, item, True, concept.ingredients, concept.display, concept.rxcui, route=route
+    )
 
 
 def check(medications: Sequence[Medication], kb: KbSnapshot, context: CheckContext) -> CheckResult:
@@ -107,9 +128,9 @@ def check(medications: Sequence[Medication], kb: KbSnapshot, context: CheckConte
     classes: dict[str, frozenset[str]] = defaultdict(frozenset)
     for med in recognized:
         product = frozenset(med.ingredients)
-        for ingredient in product:
+        for ingredient in product - kb.never_alert:  # R82: rescue drugs are never discouraged
             occurrences[ingredient].append(med.index)
-            classes[ingredient] = classes[ingredient] | kb.classes_of(ingredient, product)
+            classes[ingredient] |= kb.classes_of(ingredient, product, med.route)
 
     alerts = [
         *_interactions(occurrences, classes, kb),
@@ -133,8 +154,7 @@ def _interactions(
             continue
         decision = kb.decide(a, classes[a], b, classes[b])
         if decision is not None:
-            rule, others = decision
-            alerts.append(_alert(rule, (a, b), meds_a + meds_b, others))
+            alerts.append(_alert(decision, (a, b), meds_a + meds_b))
     return alerts
 
 
@@ -148,7 +168,7 @@ def _duplications(
         assert criteria is not None
         for ingredient, meds in repeated:
             if not kb.in_any(ingredient, classes[ingredient], criteria.except_refs):
-                alerts.append(_alert(rule, (ingredient,), meds, reason="ID"))
+                alerts.append(_alert(Decision(rule, ()), (ingredient,), meds, reason="ID"))
     for rule in kb.index.triggered(kb.index.same_class, classes):
         criteria = rule.duplication
         assert criteria is not None
@@ -158,7 +178,7 @@ def _duplications(
         for a, b in sorted(pairs):
             meds_a, meds_b = occurrences[a], occurrences[b]
             if not (len(meds_a) == 1 and meds_a == meds_b):
-                alerts.append(_alert(rule, (a, b), meds_a + meds_b, reason="TD"))
+                alerts.append(_alert(Decision(rule, ()), (a, b), meds_a + meds_b, reason="TD"))
     return alerts
 
 
@@ -195,7 +215,7 @@ def _cumulative(
         if severity is not None:
             ingredients = tuple(sorted(involved))
             meds = [m for i in ingredients for m in occurrences[i]]
-            alerts.append(_alert(rule, ingredients, meds, severity=severity))
+            alerts.append(_alert(Decision(rule, ()), ingredients, meds, severity=severity))
     return alerts
 
 
@@ -215,30 +235,40 @@ def _dose(meds: Sequence[Medication], kb: KbSnapshot) -> list[Alert]:
         for rule in rules:
             limit = rule.dose_limit
             assert limit is not None
-            exempt = {name_key(i) for i in limit.unless_indication}
             # Missing context never suppresses: exempt only when every dosed item states an exempt use.
-            if all(m.input.indication and name_key(m.input.indication) in exempt for m in dosed):
+            if all(_is_indication(m.input.indication, limit.unless_indication) for m in dosed):
                 continue
             if total > limit.max_daily_mg:
                 exceeded.append(rule)
         if exceeded:
             exceeded.sort(key=lambda r: (-r.severity.rank, r.id))
-            others = tuple(r.id for r in exceeded[1:])
-            alerts.append(
-                _alert(exceeded[0], (ingredient,), [m.index for m in dosed], others, reason="HD")
-            )
+            decision = Decision(exceeded[0], tuple(exceeded[1:]))
+            alerts.append(_alert(decision, (ingredient,), [m.index for m in dosed], reason="HD"))
     return alerts
 
 
+INDICATION_SIMILARITY = 90  # "epilepsey", "Lennox Gastaut": spelling variants of one concept
+
+
+def _is_indication(text: str | None, synonyms: tuple[str, ...]) -> bool:
+    """Whether ``text`` names one of the indication's synonyms, in any case or a near spelling."""
+    if not text:
+        return False
+    key = name_key(text)
+    return any(
+        fuzz.ratio(key, name_key(synonym)) >= INDICATION_SIMILARITY for synonym in synonyms
+    )
+
+
 def _alert(
-    rule: Rule,
+    decision: Decision,
     ingredients: tuple[str, ...],
     medications: Sequence[int],
-    also_matched: tuple[str, ...] = (),
     *,
     reason: str = "DD",
     severity: Severity | None = None,
 ) -> Alert:
+    rule = decision.rule
     return Alert(
         id=f"{rule.id}:{'+'.join(ingredients)}",
         kind=rule.kind,
@@ -247,7 +277,7 @@ def _alert(
         ingredients=ingredients,
         medications=tuple(sorted(set(medications))),
         summary=_summary(rule, ingredients),
-        also_matched=also_matched,
+        also_applies=decision.others,
         reason_for_service=reason,
     )
 

@@ -31,11 +31,11 @@ def alert_record(alert: Alert, kb: KbSnapshot, shown: bool) -> dict[str, Any]:
         "kind": alert.kind.value,
         "severity": alert.severity.value,
         "rule": {"id": alert.rule.id, "title": alert.rule.title},
-        "also_matched": list(alert.also_matched),
+        "also_matched": [rule.id for rule in alert.also_applies],
         "ingredients": ingredient_refs(alert.ingredients, kb),
         "medications": list(alert.medications),
         "summary": alert.summary,
-        "suggest_naloxone": alert.rule.suggest_naloxone,
+        "suggest_naloxone": alert.suggest_naloxone,
         "ncpdp": {
             "reason_for_service": alert.reason_for_service,
             "clinical_significance": mapping.ncpdp_clinical_significance,
@@ -48,13 +48,17 @@ def alert_record(alert: Alert, kb: KbSnapshot, shown: bool) -> dict[str, Any]:
 def with_texts(record: dict[str, Any], kb: KbSnapshot) -> dict[str, Any]:
     """A logged alert as answered: its rule's wording and sources, from the KB version that
     produced it, added; the log's own ``shown`` flag left out."""
-    wording = kb.wording[record["rule"]["id"]]
+    rule_ids = [record["rule"]["id"], *record.get("also_matched", ())]
+    wording = kb.wording[rule_ids[0]]
     alert = dict(record)
     alert.pop("shown", None)
-    alert["clinician_text"] = f"{record['summary']} {wording.clinician_details}"
-    alert["patient_text"] = wording.patient_text
-    alert["management"] = wording.management
+    must_say, must_tell = kb.required_wording(rule_ids)
+    alert["clinician_text"] = " ".join([record["summary"], wording.clinician_details, *must_say])
+    alert["patient_text"] = " ".join([wording.patient_text, *must_tell])
+    alert["management"] = " ".join([wording.management, *must_say])
     alert["sources"] = wording.sources
+    alert["also_applies"] = [kb.also_applies_entry(rule_id) for rule_id in rule_ids[1:]]
+    alert["unconfirmed"] = any(kb.rules[rule_id].unconfirmed for rule_id in rule_ids)
     return alert
 
 

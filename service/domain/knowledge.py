@@ -31,11 +31,55 @@ class Ref:
         return f"{self.kind}:{self.id}"
 
 
+SOURCE_KINDS = ("label", "fda", "guideline", "literature", "secondary")
+PRIMARY_SOURCE_KINDS = frozenset({"label", "fda", "guideline"})
+EVIDENCE_LEVELS = ("contraindication", "boxed-warning", "label", "fda-communication", "guideline")
+SYSTEMIC = "systemic"  # a class's ``routes`` value: systemic products, or products of unknown route
+# Routes as RxNorm's dose forms give them; the knowledge base says which are systemic.
+ROUTE_IDS = (
+    "oral",
+    "sublingual",
+    "buccal",
+    "mucosal",
+    "nasal",
+    "inhalation",
+    "injectable",
+    "transdermal",
+    "rectal",
+    "implant",
+    "intrauterine",
+    "topical",
+    "ophthalmic",
+    "otic",
+    "vaginal",
+    "dental",
+    "irrigation",
+    "oral (mouth rinse)",
+)
+
+
 @dataclass(frozen=True)
 class Source:
+    """``kind``: a US label, an FDA communication or a guideline is primary; the rest support one."""
+
     id: str
     label: str
     url: str
+    kind: str = "secondary"
+
+    @property
+    def primary(self) -> bool:
+        return self.kind in PRIMARY_SOURCE_KINDS
+
+
+@dataclass(frozen=True)
+class Route:
+    """A route of administration; ``words`` in a medication's text imply it."""
+
+    id: str
+    name: str
+    systemic: bool
+    words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,6 +101,7 @@ class DrugName:
     tty: str | None = None
     provenance: str | None = None
     notes: str = ""
+    route: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +114,13 @@ class ProductCombination:
 
 @dataclass(frozen=True)
 class DrugClass:
+    """``member_sources`` says which sources decided each member; ``sources`` is all of them.
+
+    ``routes`` narrows membership to products of those routes; ``(SYSTEMIC,)`` means systemic or
+    unknown route (a topical ketoconazole is no CYP3A inhibitor). A ``helper`` class (CYP, serotonin)
+    exists for rules to name and is never a CNS-depressant class.
+    """
+
     id: str
     name: str
     members: tuple[str, ...] = ()
@@ -77,6 +129,9 @@ class DrugClass:
     products_combining: ProductCombination | None = None
     sources: tuple[str, ...] = ()
     notes: str = ""
+    member_sources: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    routes: tuple[str, ...] = ()
+    helper: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,6 +179,13 @@ class Rule:
     notes: str = ""
     suggest_naloxone: bool = False
     between: tuple[tuple[Ref, ...], tuple[Ref, ...]] | None = None
+    excluded: tuple[tuple[Ref, ...], tuple[Ref, ...]] = ((), ())
+    fallback: bool = False
+    always_say: str = ""
+    always_tell_patient: str = ""
+    evidence: str = ""
+    unconfirmed: bool = False
+    family: str = ""
     duplication: DuplicationCriteria | None = None
     cumulative: CumulativeCriteria | None = None
     dose_limit: DoseLimit | None = None
@@ -140,11 +202,18 @@ class KnowledgeBase:
     classes: tuple[DrugClass, ...]
     rules: tuple[Rule, ...]
     naloxone_rxcui: str | None = None
+    routes: tuple[Route, ...] = ()
+    never_alert: tuple[str, ...] = ()
 
     def content_hash(self) -> str:
         """Order-independent where order means nothing; rules keep theirs (it breaks precedence ties)."""
         content = asdict(self)
-        for key, sort_by in (("sources", "id"), ("ingredients", "name"), ("classes", "id")):
+        for key, sort_by in (
+            ("sources", "id"),
+            ("ingredients", "name"),
+            ("classes", "id"),
+            ("routes", "id"),
+        ):
             content[key] = sorted(content[key], key=itemgetter(sort_by))
         content["names"] = sorted(
             content["names"], key=lambda n: (n["name"], n["kind"], n["rxcui"] or "")

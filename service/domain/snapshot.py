@@ -9,18 +9,19 @@ from functools import cached_property
 
 from rapidfuzz import fuzz, process
 
-from .knowledge import DrugClass, Ingredient, KnowledgeBase, Ref, Rule, Source
+from .knowledge import SYSTEMIC, DrugClass, Ingredient, KnowledgeBase, Ref, Route, Rule, Source
 from .severity import AlertKind
 from .text import bare_key, candidate_keys, combination_parts, name_key
 
 
 @dataclass(frozen=True)
 class Concept:
-    """What a name or code resolves to."""
+    """What a name or code resolves to; ``route`` when the name itself fixes it."""
 
     display: str
     ingredients: tuple[str, ...]
     rxcui: str | None = None
+    route: str | None = None
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,22 @@ class RuleWording:
 
 
 MAX_MEMOISED_PAIRS = 200_000
+
+
+def _negated(specificity: tuple[int, int]) -> tuple[int, int]:
+    return (-specificity[0], -specificity[1])
+
+
+def _unique_new(sentences: Iterable[str], already: list[str]) -> list[str]:
+    found: list[str] = []
+    for sentence in sentences:
+        if sentence and sentence not in found and not any(sentence in text for text in already):
+            found.append(sentence)
+    return found
+
 _UNDECIDED = object()  # not yet in the memo (None is a decision: no rule)
 MAX_MEMOISED_TEXTS = 100_000
+_ANY_ROUTE = "*"  # members of every route: what a class holds at all
 
 
 class RuleIndex:
@@ -75,11 +90,26 @@ class RuleIndex:
 
 @dataclass(frozen=True)
 class Matcher:
-    """One interaction rule's side pair, ranked for precedence (higher ``specificity`` decides)."""
+    """One interaction rule's side pair, seen from one of its sides, with that orientation's
+    declared exceptions; ``specificity`` chooses the words among rules of one severity."""
 
     rule: Rule
     order: int
     specificity: tuple[int, int]
+    except_self: tuple[Ref, ...] = ()
+    except_partner: tuple[Ref, ...] = ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The rules matching one pair (P1–P3): ``rule`` decides severity and words; ``others`` also apply."""
+
+    rule: Rule
+    others: tuple[Rule, ...]
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        return (self.rule, *self.others)
 
 
 class KbSnapshot:
@@ -92,19 +122,19 @@ class KbSnapshot:
         self.sources: Mapping[str, Source] = {s.id: s for s in kb.sources}
         self.classes: Mapping[str, DrugClass] = {c.id: c for c in kb.classes}
         self.rules: Mapping[str, Rule] = {r.id: r for r in kb.rules}
+        self.routes: Mapping[str, Route] = {r.id: r for r in kb.routes}
+        self.never_alert = frozenset(kb.never_alert)
         self._class_depth = {c.id: self._depth(c) for c in kb.classes}
         self.members = self._expand_members()
-        self._classes_of: dict[str, frozenset[str]] = defaultdict(frozenset)
-        for class_id, members in self.members.items():
-            for ingredient in members:
-                self._classes_of[ingredient] = self._classes_of[ingredient] | {class_id}
+        self._classes_by_route: dict[str | None, dict[str, frozenset[str]]] = {}
         self._product_classes_of = self._index_product_classes()
         self._names, self._codes = self._index_names()
         self._partners = self._index_interaction_rules()
-        self._named = frozenset(ref[len("drug:") :] for ref in self._partners if ref[:5] == "drug:")
+        self._named = self._index_named_drugs()
+        self._fallback_partitions = self._index_fallback_partitions()
         self.index = RuleIndex(kb.rules)
         self._decisions: dict[
-            tuple[str, frozenset[str], str, frozenset[str]], tuple[Rule, tuple[str, ...]] | None
+            tuple[str, frozenset[str], str, frozenset[str]], Decision | None
         ] = {}
         self._texts: dict[str, Concept | None] = {}
 
@@ -123,6 +153,27 @@ class KbSnapshot:
             for rule in self.kb.rules
         }
 
+    def required_wording(self, rule_ids: Iterable[str]) -> tuple[list[str], list[str]]:
+        """P4: what any matching rule says must always be said, for clinicians and for patients,
+        once each, unless the deciding rule (the first) already says it."""
+        rules = [self.rules[rule_id] for rule_id in rule_ids]
+        decider = rules[0]
+        clinician = [decider.management, decider.effect, decider.mechanism]
+        say = _unique_new((r.always_say for r in rules), clinician)
+        tell = _unique_new((r.always_tell_patient for r in rules), [decider.patient_text])
+        return say, tell
+
+    def also_applies_entry(self, rule_id: str) -> dict[str, str]:
+        """How another matching rule is listed beside the deciding one (P3)."""
+        rule = self.rules[rule_id]
+        return {
+            "id": rule.id,
+            "title": rule.title,
+            "severity": rule.severity.value,
+            "summary": rule.summary,
+            "management": rule.management,
+        }
+
     # --- classes -------------------------------------------------------------------------------
 
     def _depth(self, drug_class: DrugClass) -> int:
@@ -135,13 +186,18 @@ class KbSnapshot:
             parent = next(c.parent for c in self.kb.classes if c.id == parent)
         return depth
 
-    def _expand_members(self) -> dict[str, frozenset[str]]:
+    def _expand_members(self, route: str | None = _ANY_ROUTE) -> dict[str, frozenset[str]]:
+        """Every class's members, as seen for products of ``route`` (the default: every route).
+
+        A route-restricted class keeps its own members only for the routes it admits; unions and
+        parents built from it lose them too.
+        """
         members: dict[str, frozenset[str]] = {}
 
         def expand(class_id: str) -> frozenset[str]:
             if class_id not in members:
                 drug_class = self.classes[class_id]
-                found = set(drug_class.members)
+                found = set(drug_class.members) if self._admits(drug_class, route) else set()
                 for part in drug_class.union_of:
                     found |= expand(part)
                 members[class_id] = frozenset(found)
@@ -157,9 +213,33 @@ class KbSnapshot:
                 parent = self.classes[parent].parent
         return members
 
-    def classes_of(self, ingredient: str, product: frozenset[str] = frozenset()) -> frozenset[str]:
-        """The ingredient's classes, plus product classes it takes on inside ``product``."""
-        found = self._classes_of[ingredient]
+    def _admits(self, drug_class: DrugClass, route: str | None) -> bool:
+        """Unknown route counts as systemic (fail safe); a listed route must be documented."""
+        if not drug_class.routes or route == _ANY_ROUTE:
+            return True
+        if drug_class.routes == (SYSTEMIC,):
+            return route is None or route not in self.routes or self.routes[route].systemic
+        return route in drug_class.routes
+
+    def _classes_for_route(self, route: str | None) -> dict[str, frozenset[str]]:
+        """Each ingredient's classes for products of ``route``; built once per route seen."""
+        index = self._classes_by_route.get(route)
+        if index is None:
+            members = self._expand_members(route)
+            found: dict[str, set[str]] = defaultdict(set)
+            for class_id, class_members in members.items():
+                for ingredient in class_members:
+                    found[ingredient].add(class_id)
+            index = defaultdict(frozenset, {i: frozenset(c) for i, c in found.items()})
+            self._classes_by_route[route] = index
+        return index
+
+    def classes_of(
+        self, ingredient: str, product: frozenset[str] = frozenset(), route: str | None = None
+    ) -> frozenset[str]:
+        """The ingredient's classes in a product of ``route``, plus the product classes it takes
+        on inside ``product``."""
+        found = self._classes_for_route(route)[ingredient]
         for partners, gained in self._product_classes_of.get(ingredient, ()):
             if product & partners:
                 found = found | gained
@@ -204,24 +284,49 @@ class KbSnapshot:
         for order, rule in enumerate(self.kb.rules):
             if rule.kind is not AlertKind.INTERACTION or rule.between is None:
                 continue
-            left, right = rule.between
+            (left, right), (except_left, except_right) = rule.between, rule.excluded
             for a in left:
                 for b in right:
                     rank_a, rank_b = self._ref_rank(a), self._ref_rank(b)
                     specificity = (rank_a[0] + rank_b[0], rank_a[1] + rank_b[1])
-                    matcher = Matcher(rule, order, specificity)
-                    partners[str(a)][str(b)].append(matcher)
-                    if a != b:
-                        partners[str(b)][str(a)].append(matcher)
+                    partners[str(a)][str(b)].append(
+                        Matcher(rule, order, specificity, except_left, except_right)
+                    )
+                    partners[str(b)][str(a)].append(
+                        Matcher(rule, order, specificity, except_right, except_left)
+                    )
         return {ref: dict(by_partner) for ref, by_partner in partners.items()}
+
+    def _index_named_drugs(self) -> frozenset[str]:
+        """Ingredients some interaction rule names by ``drug:``, on a side or in an exception."""
+        named = {ref[len("drug:") :] for ref in self._partners if ref.startswith("drug:")}
+        for rule in self.kb.rules:
+            named.update(ref.id for side in rule.excluded for ref in side if ref.kind == "drug")
+        return frozenset(named)
+
+    def _index_fallback_partitions(self) -> dict[str, frozenset[str]]:
+        """For a fallback rule: the classes its sides' unions are made of. Two ingredients sharing
+        one of them are alike (duplication's concern), not an interaction."""
+        partitions: dict[str, frozenset[str]] = {}
+        for rule in self.kb.rules:
+            if rule.fallback and rule.between:
+                parts = {
+                    part
+                    for side in rule.between
+                    for ref in side
+                    if ref.kind == "class"
+                    for part in self.classes[ref.id].union_of
+                }
+                partitions[rule.id] = frozenset(parts)
+        return partitions
 
     def _refs(self, ingredient: str, classes: frozenset[str]) -> tuple[str, ...]:
         return (f"drug:{ingredient}", *(f"class:{c}" for c in classes))
 
     def decide(
         self, a: str, classes_a: frozenset[str], b: str, classes_b: frozenset[str]
-    ) -> tuple[Rule, tuple[str, ...]] | None:
-        """The rule that decides the pair by the policy's precedence, and the others that matched.
+    ) -> Decision | None:
+        """Every rule matching the pair, ranked by the policy's precedence (P1–P5).
 
         Memoised: a pair with the same classes always gets the same answer from one KB version.
         An ingredient no rule names is keyed by its classes alone, so on a large KB its many
@@ -232,6 +337,16 @@ class KbSnapshot:
         decision = self._decisions.get(key, _UNDECIDED)
         if decision is not _UNDECIDED:
             return decision  # type: ignore[return-value]
+        decision = self._rank(self._matching(a, classes_a, b, classes_b), classes_a & classes_b)
+        if len(self._decisions) > MAX_MEMOISED_PAIRS:
+            self._decisions.clear()  # bounded memory, whatever the traffic
+        self._decisions[key] = decision
+        return decision
+
+    def _matching(
+        self, a: str, classes_a: frozenset[str], b: str, classes_b: frozenset[str]
+    ) -> dict[str, Matcher]:
+        """Each matching rule once, by its most specific side pair; declared exceptions (P5) apply."""
         found: dict[str, Matcher] = {}
         for ref_a in self._refs(a, classes_a):
             by_partner = self._partners.get(ref_a)
@@ -240,20 +355,34 @@ class KbSnapshot:
             for ref_b in self._refs(b, classes_b):
                 for matcher in by_partner.get(ref_b, ()):
                     best = found.get(matcher.rule.id)
-                    if best is None or matcher.specificity > best.specificity:
-                        found[matcher.rule.id] = matcher
-        decision = None
-        if found:
-            ranked = sorted(
-                found.values(),
-                key=lambda m: (m.specificity, m.rule.severity.rank, -m.order),
-                reverse=True,
-            )
-            decision = (ranked[0].rule, tuple(m.rule.id for m in ranked[1:]))
-        if len(self._decisions) > MAX_MEMOISED_PAIRS:
-            self._decisions.clear()  # bounded memory, whatever the traffic
-        self._decisions[key] = decision
-        return decision
+                    if best is not None and matcher.specificity <= best.specificity:
+                        continue
+                    if self.in_any(a, classes_a, matcher.except_self) or self.in_any(
+                        b, classes_b, matcher.except_partner
+                    ):
+                        continue
+                    found[matcher.rule.id] = matcher
+        return found
+
+    def _rank(self, found: dict[str, Matcher], shared: frozenset[str]) -> Decision | None:
+        """P1: the highest severity decides; P2: the most specific rule at it gives the words;
+        P3: the others follow, most specific first (their advice is usually drug-specific).
+        A fallback rule decides only a pair nothing else matched, of ingredients not alike."""
+        matched = [m for m in found.values() if not m.rule.fallback]
+        if not matched:
+            matched = [
+                m
+                for m in found.values()
+                if not (shared & self._fallback_partitions.get(m.rule.id, frozenset()))
+            ]
+        if not matched:
+            return None
+        matched.sort(key=lambda m: (-m.rule.severity.rank, _negated(m.specificity), m.order))
+        decider = matched[0]
+        others = sorted(
+            matched[1:], key=lambda m: (_negated(m.specificity), -m.rule.severity.rank, m.order)
+        )
+        return Decision(decider.rule, tuple(m.rule for m in others))
 
     @cached_property
     def ingredients_with_rules(self) -> frozenset[str]:
@@ -287,11 +416,32 @@ class KbSnapshot:
             if ingredient.rxcui:
                 codes[ingredient.rxcui] = concept
         for drug_name in self.kb.names:
-            concept = Concept(drug_name.name, tuple(sorted(drug_name.ingredients)), drug_name.rxcui)
+            concept = Concept(
+                drug_name.name,
+                tuple(sorted(drug_name.ingredients)),
+                drug_name.rxcui,
+                drug_name.route,
+            )
             names.setdefault(name_key(drug_name.name), concept)
             if drug_name.rxcui:
                 codes.setdefault(drug_name.rxcui, concept)
         return names, codes
+
+    @cached_property
+    def _route_words(self) -> tuple[tuple[str, Route], ...]:
+        return tuple((f" {word} ", route) for route in self.kb.routes for word in route.words)
+
+    def route_in_text(self, text: str) -> str | None:
+        """The route a medication's own words give ("cream", "eye drops", "patch"), if one.
+
+        Words pointing to two routes give none unless neither is systemic ("vaginal cream"): an
+        unknown route counts as systemic, so doubt never hides an alert.
+        """
+        key = f" {name_key(text)} "
+        found = sorted({route.id: route for word, route in self._route_words if word in key}.values(), key=lambda r: r.id)
+        if len(found) == 1 or (found and not any(route.systemic for route in found)):
+            return found[0].id
+        return None
 
     def lookup_code(self, rxcui: str) -> Concept | None:
         return self._codes.get(rxcui.strip())

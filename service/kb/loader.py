@@ -10,6 +10,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..domain.knowledge import (
+    EVIDENCE_LEVELS,
+    ROUTE_IDS,
+    SOURCE_KINDS,
+    SYSTEMIC,
     CumulativeCriteria,
     DoseLimit,
     DrugClass,
@@ -20,12 +24,20 @@ from ..domain.knowledge import (
     OlderAdultEscalation,
     ProductCombination,
     Ref,
+    Route,
     Rule,
     Source,
 )
 from ..domain.severity import AlertKind, Severity
 from ..domain.text import name_key, to_milligrams
-from .files import FileFormatError, Record, read_csv, read_yaml_dir, read_yaml_mapping
+from .files import (
+    FileFormatError,
+    Record,
+    read_csv,
+    read_yaml_dir,
+    read_yaml_list,
+    read_yaml_mapping,
+)
 
 NAME_KINDS = frozenset({"brand", "synonym", "misspelling", "salt", "combination"})
 RXNORM_TTYS = frozenset({"IN", "PIN", "MIN", "BN", "SCD", "SBD", "GPCK", "BPCK", "SCDC", "SBDC"})
@@ -68,6 +80,7 @@ def read_knowledge_base(directory: Path) -> KnowledgeBase:
     problems = _Problems()
     try:
         meta = read_yaml_mapping(directory / "kb.yaml")
+        route_records = read_yaml_list(directory / "routes.yaml")
         source_records = read_yaml_dir(directory / "sources")
         ingredient_records = read_csv(directory / "ingredients.csv")
         name_records = read_csv(directory / "names.csv")
@@ -78,18 +91,21 @@ def read_knowledge_base(directory: Path) -> KnowledgeBase:
         raise KbValidationError([str(error)]) from error
 
     sources = _unique(problems, source_records, "id", _source)
+    routes = _unique(problems, route_records, "id", _route)
+    route_ids = {r.id for r in routes}
     ingredients = _unique(problems, ingredient_records, "name", _ingredient)
     known_ingredients = {i.name for i in ingredients}
     names = [
         n
         for records, build in ((name_records, _drug_name), (concept_records, _rxnorm_concept))
         for r in records
-        if (n := problems.attempt(r, partial(build, r, known_ingredients))) is not None
+        if (n := problems.attempt(r, partial(build, r, known_ingredients, route_ids)))
+        is not None
     ]
     _check_name_conflicts(
         problems, ingredient_records, name_records + concept_records, ingredients, names
     )
-    classes = _unique(problems, class_records, "id", _drug_class)
+    classes = _unique(problems, class_records, "id", partial(_drug_class, route_ids=route_ids))
     _check_classes(problems, class_records, classes, known_ingredients, {s.id for s in sources})
     rules = _unique(problems, rule_records, "id", _rule)
     _check_rules(
@@ -103,6 +119,10 @@ def read_knowledge_base(directory: Path) -> KnowledgeBase:
         problems.add(
             meta, f"naloxone_rxcui {naloxone} is not a naloxone product in rxnorm_concepts.csv"
         )
+    never_alert = tuple(sorted(set(_str_list(meta.data, "never_alert"))))
+    for ingredient in never_alert:
+        if ingredient not in known_ingredients:
+            problems.add(meta, f"never_alert: unknown ingredient {ingredient!r}")
     if problems.items:
         raise KbValidationError(problems.items)
     return KnowledgeBase(
@@ -113,6 +133,8 @@ def read_knowledge_base(directory: Path) -> KnowledgeBase:
         classes=tuple(classes),
         rules=tuple(rules),
         naloxone_rxcui=naloxone,
+        routes=tuple(routes),
+        never_alert=never_alert,
     )
 
 
@@ -153,7 +175,32 @@ def _source(record: Record) -> Source:
     url = _text(data, "url")
     if not re.match(r"https?://", url):
         raise ValueError(f"source url {url!r} must start with http:// or https://")
-    return Source(_text(data, "id"), _text(data, "label"), url)
+    kind = _text(data, "kind", required=False) or "secondary"
+    _one_of(kind, SOURCE_KINDS, "source kind")
+    return Source(_text(data, "id"), _text(data, "label"), url, kind)
+
+
+def _one_of(value: str, allowed: tuple[str, ...] | frozenset[str], what: str) -> None:
+    if value not in allowed:
+        raise ValueError(f"unknown {what} {value!r} (expected one of: {', '.join(sorted(allowed))})")
+
+
+def _route(record: Record) -> Route:
+    data = record.data
+    systemic = data.get("systemic")
+    if not isinstance(systemic, bool):
+        raise ValueError("systemic must be true or false")
+    words = tuple(name_key(w) for w in _str_list(data, "words"))
+    route_id = _text(data, "id")
+    _one_of(route_id, ROUTE_IDS, "route")
+    return Route(route_id, _text(data, "name"), systemic, words)
+
+
+def _route_of(data: dict[str, Any], route_ids: set[str]) -> str | None:
+    route = _text(data, "route", required=False) or None
+    if route is not None:
+        _one_of(route, frozenset(route_ids), "route")
+    return route
 
 
 def _ingredient(record: Record) -> Ingredient:
@@ -182,7 +229,7 @@ def _ingredient_list(text: str, known: set[str]) -> tuple[str, ...]:
     return ingredients
 
 
-def _drug_name(record: Record, known: set[str]) -> DrugName:
+def _drug_name(record: Record, known: set[str], route_ids: set[str]) -> DrugName:
     data = record.data
     kind = _text(data, "kind")
     if kind not in NAME_KINDS:
@@ -191,11 +238,15 @@ def _drug_name(record: Record, known: set[str]) -> DrugName:
         )
     ingredients = _ingredient_list(_text(data, "ingredients"), known)
     return DrugName(
-        _text(data, "name"), ingredients, kind, notes=_text(data, "notes", required=False)
+        _text(data, "name"),
+        ingredients,
+        kind,
+        notes=_text(data, "notes", required=False),
+        route=_route_of(data, route_ids),
     )
 
 
-def _rxnorm_concept(record: Record, known: set[str]) -> DrugName:
+def _rxnorm_concept(record: Record, known: set[str], route_ids: set[str]) -> DrugName:
     data = record.data
     rxcui, tty = _text(data, "rxcui"), _text(data, "tty")
     if not rxcui.isdigit():
@@ -204,7 +255,13 @@ def _rxnorm_concept(record: Record, known: set[str]) -> DrugName:
         raise ValueError(f"unknown RxNorm term type {tty!r}")
     ingredients = _ingredient_list(_text(data, "ingredients"), known)
     return DrugName(
-        _text(data, "name"), ingredients, "rxnorm", rxcui, tty, _text(data, "evidence_url")
+        _text(data, "name"),
+        ingredients,
+        "rxnorm",
+        rxcui,
+        tty,
+        _text(data, "evidence_url"),
+        route=_route_of(data, route_ids),
     )
 
 
@@ -255,7 +312,7 @@ def _check_name_conflicts(
                 )
 
 
-def _drug_class(record: Record) -> DrugClass:
+def _drug_class(record: Record, route_ids: set[str]) -> DrugClass:
     data = record.data
     combo = data.get("products_combining")
     combination = None
@@ -263,16 +320,45 @@ def _drug_class(record: Record) -> DrugClass:
         if not isinstance(combo, dict):
             raise ValueError("products_combining must be a mapping with member_of and with_any_of")
         combination = ProductCombination(_text(combo, "member_of"), _text(combo, "with_any_of"))
+    decided_by = data.get("members") or {}
+    if not isinstance(decided_by, dict):
+        raise ValueError("members must map each source id to the members it decided")
+    member_sources: dict[str, set[str]] = {}
+    for source, members in decided_by.items():
+        for member in _str_list(decided_by, source):
+            member_sources.setdefault(member, set()).add(str(source))
     return DrugClass(
         id=_text(data, "id"),
         name=_text(data, "name"),
-        members=tuple(sorted(set(_str_list(data, "members")))),
+        members=tuple(sorted(member_sources)),
         parent=_text(data, "parent", required=False) or None,
         union_of=_str_list(data, "union_of"),
         products_combining=combination,
-        sources=tuple(sorted(set(_str_list(data, "sources")))),
+        sources=tuple(sorted(str(s) for s in decided_by)),
         notes=_text(data, "notes", required=False),
+        member_sources=tuple((m, tuple(sorted(s))) for m, s in sorted(member_sources.items())),
+        routes=_class_routes(data.get("routes"), route_ids),
+        helper=_flag(data, "helper"),
     )
+
+
+def _class_routes(value: Any, route_ids: set[str]) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if value == SYSTEMIC:
+        return (SYSTEMIC,)
+    if not isinstance(value, list) or not value:
+        raise ValueError(f"routes must be {SYSTEMIC!r} or a non-empty list of route ids")
+    for route in value:
+        _one_of(str(route), frozenset(route_ids), "route")
+    return tuple(sorted(str(r) for r in value))
+
+
+def _flag(data: dict[str, Any], key: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"{key} must be true or false")
+    return value
 
 
 def _check_classes(
@@ -307,6 +393,14 @@ def _check_classes(
                 break
             seen.add(parent)
             parent = by_id[parent].parent
+        if not drug_class.helper:
+            for part in drug_class.union_of:
+                if part in by_id and by_id[part].helper:
+                    problems.add(
+                        record,
+                        f"class {drug_class.id}: helper class {part!r} cannot be part of it "
+                        "(helper classes never count as CNS-depressant classes)",
+                    )
         if not (drug_class.members or drug_class.union_of or combo):
             problems.add(
                 record, f"class {drug_class.id} has no members, union_of or products_combining"
@@ -332,6 +426,12 @@ def _rule(record: Record) -> Rule:
     sources = _str_list(data, "sources")
     if not sources:
         raise ValueError(f"rule {data.get('id')} has no source")
+    evidence = _text(data, "evidence")
+    _one_of(evidence, EVIDENCE_LEVELS, "evidence")
+    notes = _text(data, "notes", required=False)
+    unconfirmed = _flag(data, "unconfirmed")
+    if unconfirmed and not notes:
+        raise ValueError("an unconfirmed rule must say in notes which claim is unconfirmed")
     rule = Rule(
         id=_text(data, "id"),
         kind=kind,
@@ -343,10 +443,32 @@ def _rule(record: Record) -> Rule:
         management=texts["management"],
         patient_text=texts["patient_text"],
         sources=sources,
-        notes=_text(data, "notes", required=False),
-        suggest_naloxone=bool(data.get("suggest_naloxone", False)),
+        notes=notes,
+        suggest_naloxone=_flag(data, "suggest_naloxone"),
+        always_say=_text(data, "always_say", required=False),
+        always_tell_patient=_text(data, "always_tell_patient", required=False),
+        evidence=evidence,
+        unconfirmed=unconfirmed,
+        family=_family(record.file),
     )
     return _with_criteria(rule, data)
+
+
+def _family(file: str) -> str:
+    """``rules/02-cyp3a-and-opioids.yaml`` is the family ``cyp3a-and-opioids``."""
+    stem = Path(file).stem
+    return re.sub(r"^\d+-", "", stem)
+
+
+def _side(value: Any, what: str) -> tuple[tuple[Ref, ...], tuple[Ref, ...]]:
+    """A side is a list of refs, or ``{any_of: [...], except: [...]}`` (P5: declared exceptions)."""
+    if isinstance(value, dict):
+        unknown = set(value) - {"any_of", "except"}
+        if unknown:
+            raise ValueError(f"{what}: unknown key(s) {', '.join(sorted(unknown))}")
+        excluded = _refs(value["except"], f"{what}.except") if "except" in value else ()
+        return _refs(value.get("any_of"), f"{what}.any_of"), excluded
+    return _refs(value, what), ()
 
 
 def _with_criteria(rule: Rule, data: dict[str, Any]) -> Rule:
@@ -354,8 +476,15 @@ def _with_criteria(rule: Rule, data: dict[str, Any]) -> Rule:
         between = data.get("between")
         if not isinstance(between, list) or len(between) != 2:
             raise ValueError("an interaction rule needs between: [[left refs], [right refs]]")
+        (left, left_except), (right, right_except) = (
+            _side(between[0], "between[0]"),
+            _side(between[1], "between[1]"),
+        )
         return replace(
-            rule, between=(_refs(between[0], "between[0]"), _refs(between[1], "between[1]"))
+            rule,
+            between=(left, right),
+            excluded=(left_except, right_except),
+            fallback=_flag(data, "fallback"),
         )
     if rule.kind is AlertKind.DUPLICATION:
         same_ingredient = data.get("same_ingredient")
@@ -408,7 +537,7 @@ def _check_rules(
     sources: list[Source],
 ) -> None:
     record_of = {r.data.get("id"): r for r in records}
-    source_ids = {s.id for s in sources}
+    source_by_id = {s.id: s for s in sources}
 
     def check_ref(record: Record, ref: Ref) -> None:
         if ref.kind == "class" and ref.id not in classes:
@@ -419,11 +548,17 @@ def _check_rules(
     for rule in rules:
         record = record_of[rule.id]
         for source in rule.sources:
-            if source not in source_ids:
+            if source not in source_by_id:
                 problems.add(record, f"rule {rule.id}: unknown source {source!r}")
+        if not any(source_by_id[s].primary for s in rule.sources if s in source_by_id):
+            problems.add(
+                record,
+                f"rule {rule.id} cites no primary source (a US label, an FDA communication "
+                "or a guideline)",
+            )
         refs: list[Ref] = []
         if rule.between:
-            refs += [*rule.between[0], *rule.between[1]]
+            refs += [*rule.between[0], *rule.between[1], *rule.excluded[0], *rule.excluded[1]]
         if rule.duplication:
             refs += [*rule.duplication.except_refs, *rule.duplication.same_class]
         if rule.cumulative:

@@ -213,7 +213,16 @@ def _interaction_pair(alert: Json, ingredients: Sequence[Json]) -> Json:
             for i in ingredients
         ],
         "severity": severity.mapping.rxnav_severity,
-        "description": f"{severity.value.upper()}: {alert['summary']} {alert['management']}",
+        "description": " ".join(
+            [
+                f"{severity.value.upper()}: {alert['summary']} {alert['management']}",
+                *(
+                    f"ALSO APPLIES ({other['severity'].upper()}, rule {other['id']}): "
+                    f"{other['summary']} {other['management']}"
+                    for other in alert["also_applies"]
+                ),
+            ]
+        ),
     }
 
 

@@ -29,6 +29,7 @@ class Card:
     patient_text: str
     involved: tuple[Involved, ...]
     sources: tuple[Mapping[str, Any], ...]
+    also_applies: tuple[str, ...] = ()  # the other matching rules' titles (P3)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ def result_view(
                 patient_text=a["patient_text"],
                 involved=tuple(items[i] for i in a["medications"]),
                 sources=tuple(a["sources"]),
+                also_applies=tuple(other["title"] for other in a["also_applies"]),
             )
             for a in alerts
         ),

@@ -161,7 +161,7 @@ def test_a_newly_loaded_knowledge_base_is_used_by_the_next_check(
 ) -> None:
     first = post_check(client, {"medications": ["clonazepam", "oxycodone"]}).get_json()
     shutil.copytree(SEED_DIR, tmp_path / "kb")
-    rules = tmp_path / "kb" / "rules.yaml"
+    rules = tmp_path / "kb" / "rules" / "01-cns-depression.yaml"
     rules.write_text(
         rules.read_text().replace(
             "title: Opioid with a benzodiazepine", "title: Opioid + benzodiazepine", 1

@@ -32,11 +32,11 @@ def test_kb_load_of_an_invalid_directory_writes_nothing(
     app: Flask, session: Session, tmp_path: Path
 ) -> None:
     shutil.copytree(SEED_DIR, tmp_path / "kb")
-    rules = tmp_path / "kb" / "rules.yaml"
+    rules = tmp_path / "kb" / "rules" / "01-cns-depression.yaml"
     rules.write_text(rules.read_text().replace("severity: major", "severity: severe", 1))
     result = app.test_cli_runner().invoke(args=["kb", "load", str(tmp_path / "kb")])
     assert result.exit_code == 1
-    assert "rules.yaml:" in result.output and "nothing was written" in result.output
+    assert "rules/01-cns-depression.yaml:" in result.output and "nothing was written" in result.output
     assert session.scalar(select(func.count()).select_from(KbVersion)) == 1
 
 

@@ -46,39 +46,39 @@ def test_the_seed_knowledge_base_is_valid_and_its_id_is_its_content_hash() -> No
 
 
 def test_an_unknown_drug_in_a_class_names_the_file_and_line(kb_dir: Path) -> None:
-    classes = kb_dir / "classes.yaml"
+    classes = kb_dir / "classes" / "01-cns-depressants.yaml"
     line = _line_of_rule(classes, "z_drugs")
     classes.write_text(
         classes.read_text().replace("members: [eszopiclone", "members: [nosuchdrug, eszopiclone", 1)
     )
     assert any(
-        p.startswith(f"classes.yaml:{line}:") and "nosuchdrug" in p for p in _problems(kb_dir)
+        p.startswith(f"classes/01-cns-depressants.yaml:{line}:") and "nosuchdrug" in p for p in _problems(kb_dir)
     )
 
 
 def test_an_unknown_class_in_a_rule_is_refused(kb_dir: Path) -> None:
-    rules = kb_dir / "rules.yaml"
+    rules = kb_dir / "rules" / "01-cns-depression.yaml"
     line = _line_of_rule(rules, "R1")
     _edit(rules, "- [class:opioids]", "- [class:opiates]")
-    assert any(p.startswith(f"rules.yaml:{line}:") and "opiates" in p for p in _problems(kb_dir))
+    assert any(p.startswith(f"rules/01-cns-depression.yaml:{line}:") and "opiates" in p for p in _problems(kb_dir))
 
 
 def test_a_rule_without_a_source_is_refused(kb_dir: Path) -> None:
-    rules = kb_dir / "rules.yaml"
+    rules = kb_dir / "rules" / "01-cns-depression.yaml"
     line = _line_of_rule(rules, "R4")
     text = rules.read_text()
     start = text.index("- id: R4")
     end = text.index("\n- id:", start)
     block = re.sub(r"\n  sources: \[[^\]]*\]", "\n  sources: []", text[start:end])
     rules.write_text(text[:start] + block + text[end:])
-    assert any(p.startswith(f"rules.yaml:{line}:") and "no source" in p for p in _problems(kb_dir))
+    assert any(p.startswith(f"rules/01-cns-depression.yaml:{line}:") and "no source" in p for p in _problems(kb_dir))
 
 
 def test_an_unknown_severity_is_refused(kb_dir: Path) -> None:
-    rules = kb_dir / "rules.yaml"
+    rules = kb_dir / "rules" / "01-cns-depression.yaml"
     line = _line_of_rule(rules, "R1")
     _edit(rules, "severity: major", "severity: severe")
-    assert any(p.startswith(f"rules.yaml:{line}:") and "severe" in p for p in _problems(kb_dir))
+    assert any(p.startswith(f"rules/01-cns-depression.yaml:{line}:") and "severe" in p for p in _problems(kb_dir))
 
 
 def test_a_name_that_means_two_things_is_refused(kb_dir: Path) -> None:
@@ -100,12 +100,12 @@ def test_an_unknown_ingredient_in_a_product_is_refused(kb_dir: Path) -> None:
 
 
 def test_every_problem_is_reported_at_once(kb_dir: Path) -> None:
-    _edit(kb_dir / "rules.yaml", "severity: major", "severity: severe")
+    _edit(kb_dir / "rules" / "01-cns-depression.yaml", "severity: major", "severity: severe")
     with (kb_dir / "names.csv").open("a") as handle:
         handle.write("Fakeocet,unobtainium,brand,\n")
     assert len(_problems(kb_dir)) >= 2
 
 
 def test_a_missing_file_is_a_clear_error(kb_dir: Path) -> None:
-    (kb_dir / "sources.yaml").unlink()
-    assert "sources.yaml" in _problems(kb_dir)[0]
+    (kb_dir / "routes.yaml").unlink()
+    assert "routes.yaml" in _problems(kb_dir)[0]
