@@ -110,6 +110,7 @@ def test_adding_an_interaction_rule_never_lowers_a_pairs_severity(
             (Ref("class", data.draw(st.sampled_from(class_ids), label="left")),),
             (Ref("class", data.draw(st.sampled_from(class_ids), label="right")),),
         ),
+        excluded=((), ()),
         fallback=False,
         suggest_naloxone=False,
     )
