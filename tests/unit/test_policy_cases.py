@@ -293,6 +293,7 @@ def test_acetaminophen_in_two_products_is_a_major_duplication_naming_both(
     seed_kb: KbSnapshot,
 ) -> None:
     result = run(seed_kb, "Norco", "Tylenol")
+    assert result.complete, f"not recognised: {[m.input.label for m in result.unrecognized]}"
     alert = alert_for(result, "acetaminophen", kind="duplication")
     assert alert is not None, [a.id for a in result.alerts]
     assert alert.severity is MAJOR and alert.rule.id == "D1" and alert.reason_for_service == "ID"
@@ -301,6 +302,7 @@ def test_acetaminophen_in_two_products_is_a_major_duplication_naming_both(
 
 def test_suboxone_with_narcan_is_not_the_same_ingredient_twice(seed_kb: KbSnapshot) -> None:
     result = run(seed_kb, "Suboxone", "Narcan")
+    assert result.complete, f"not recognised: {[m.input.label for m in result.unrecognized]}"
     assert alert_for(result, "naloxone", kind="duplication") is None
     assert [a.id for a in result.alerts if "naloxone" in a.ingredients] == []
 
