@@ -92,24 +92,23 @@ def test_adding_a_drug_never_removes_or_weakens_an_alert(
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(data=st.data())
 def test_adding_an_interaction_rule_never_lowers_a_pairs_severity(
     seed_kb: KbSnapshot, data: st.DataObject
 ) -> None:
     knowledge = seed_kb.kb
-    class_ids = sorted(c.id for c in knowledge.classes)
+    class_ids = sorted(c.id for c in knowledge.classes if seed_kb.members[c.id])
+    left = data.draw(st.sampled_from(class_ids), label="left class")
+    right = data.draw(st.sampled_from(class_ids), label="right class")
     interaction_rules = [r for r in knowledge.rules if r.kind is AlertKind.INTERACTION]
     template = data.draw(st.sampled_from(interaction_rules), label="template")
     probe = replace(
         template,
         id="PROBE",
         severity=data.draw(st.sampled_from(list(Severity)), label="severity"),
-        between=(
-            (Ref("class", data.draw(st.sampled_from(class_ids), label="left")),),
-            (Ref("class", data.draw(st.sampled_from(class_ids), label="right")),),
-        ),
+        between=((Ref("class", left),), (Ref("class", right),)),
         excluded=((), ()),
         fallback=False,
         suggest_naloxone=False,
@@ -118,7 +117,13 @@ def test_adding_an_interaction_rule_never_lowers_a_pairs_severity(
     rules = (*knowledge.rules[:position], probe, *knowledge.rules[position:])
     extended = KbSnapshot("probe", replace(knowledge, rules=rules))
 
-    meds = data.draw(medication_lists(seed_kb), label="medications")
+    # One member of each side, so the new rule matches a pair, and whatever else.
+    members = [
+        data.draw(st.sampled_from(sorted(seed_kb.members[class_id])), label=f"{class_id} member")
+        for class_id in (left, right)
+    ]
+    others = data.draw(st.lists(st.sampled_from(vocabulary(seed_kb)), max_size=4), label="others")
+    meds = [*members, *others]
     before = _pair_alerts(run(seed_kb, *meds))
     after = _pair_alerts(run(extended, *meds))
     lowered = sorted(
