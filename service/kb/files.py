@@ -53,15 +53,15 @@ def read_csv(path: Path) -> list[Record]:
 
 
 def read_yaml_list(path: Path) -> list[Record]:
+    where = f"{path.parent.name}/{path.name}" if path.parent.name in FOLDERS else path.name
     try:
         loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
     except yaml.YAMLError as error:
-        raise FileFormatError(f"{path.name}: not valid YAML: {error}") from error
+        raise FileFormatError(f"{where}: not valid YAML: {error}") from error
     if loaded is None:
         return []
     if not isinstance(loaded, list) or not all(isinstance(item, dict) for item in loaded):
-        raise FileFormatError(f"{path.name}:1: expected a list of entries")
-    where = f"{path.parent.name}/{path.name}" if path.parent.name in FOLDERS else path.name
+        raise FileFormatError(f"{where}:1: expected a list of entries")
     return [Record(where, item.pop("__line__"), _strip_lines(item)) for item in loaded]
 
 

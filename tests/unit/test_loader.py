@@ -49,7 +49,7 @@ def test_an_unknown_drug_in_a_class_names_the_file_and_line(kb_dir: Path) -> Non
     classes = kb_dir / "classes" / "01-cns-depressants.yaml"
     line = _line_of_rule(classes, "z_drugs")
     classes.write_text(
-        classes.read_text().replace("members: [eszopiclone", "members: [nosuchdrug, eszopiclone", 1)
+        classes.read_text().replace("S8: [eszopiclone", "S8: [nosuchdrug, eszopiclone", 1)
     )
     assert any(
         p.startswith(f"classes/01-cns-depressants.yaml:{line}:") and "nosuchdrug" in p for p in _problems(kb_dir)
