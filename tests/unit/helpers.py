@@ -18,3 +18,9 @@ def alert_for(result: CheckResult, *ingredients: str, kind: str | None = None): 
         if alert.ingredients == wanted and (kind is None or alert.kind.value == kind):
             return alert
     return None
+
+
+def is_rule(rule_id: str, policy_id: str) -> bool:
+    """The policy's R60 is encoded as R60, or split by side as R60a, R60b …"""
+    rest = rule_id.removeprefix(policy_id)
+    return rule_id.startswith(policy_id) and (rest == "" or rest.isalpha())
