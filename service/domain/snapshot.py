@@ -366,14 +366,17 @@ class KbSnapshot:
     def _rank(self, found: dict[str, Matcher], shared: frozenset[str]) -> Decision | None:
         """P1: the highest severity decides; P2: the most specific rule at it gives the words;
         P3: the others follow, most specific first (their advice is usually drug-specific).
-        A fallback rule decides only a pair nothing else matched, of ingredients not alike."""
-        matched = [m for m in found.values() if not m.rule.fallback]
-        if not matched:
-            matched = [
-                m
-                for m in found.values()
-                if not (shared & self._fallback_partitions.get(m.rule.id, frozenset()))
-            ]
+        A fallback rule stands aside for any rule at least as severe, and never applies to two
+        ingredients alike (duplication's concern); it is never lowered by a milder rule (P1)."""
+        rules = [m for m in found.values() if not m.rule.fallback]
+        strongest = max((m.rule.severity.rank for m in rules), default=0)
+        matched = rules + [
+            m
+            for m in found.values()
+            if m.rule.fallback
+            and m.rule.severity.rank > strongest
+            and not (shared & self._fallback_partitions.get(m.rule.id, frozenset()))
+        ]
         if not matched:
             return None
         matched.sort(key=lambda m: (-m.rule.severity.rank, _negated(m.specificity), m.order))

@@ -194,15 +194,17 @@ def test_a_class_of_listed_routes_needs_the_route_documented() -> None:
     assert injected is not None and injected.rule.id == "R92"
 
 
-def test_a_fallback_rule_decides_only_pairs_nothing_else_matches() -> None:
+def test_a_fallback_rule_stands_aside_for_rules_at_least_as_severe_but_never_lowers() -> None:
     kb = snapshot(
         interaction("R1", "minor", ("drug:alprazolam",), ("drug:phenobarbital",)),
+        interaction("R2", "moderate", ("drug:clonazepam",), ("drug:phenobarbital",)),
         interaction("R93", "moderate", ("class:cns",), ("class:cns",), fallback=True),
     )
-    covered = alert_for(run(kb, "alprazolam", "phenobarbital"), "alprazolam", "phenobarbital")
-    uncovered = alert_for(run(kb, "clonazepam", "phenobarbital"), "clonazepam", "phenobarbital")
-    assert covered is not None and covered.rule.id == "R1" and covered.also_applies == ()
-    assert uncovered is not None and uncovered.rule.id == "R93"
+    milder = alert_for(run(kb, "alprazolam", "phenobarbital"), "alprazolam", "phenobarbital")
+    as_severe = alert_for(run(kb, "clonazepam", "phenobarbital"), "clonazepam", "phenobarbital")
+    assert milder is not None and milder.rule.id == "R93"
+    assert [rule.id for rule in milder.also_applies] == ["R1"]
+    assert as_severe is not None and as_severe.rule.id == "R2" and as_severe.also_applies == ()
     # Two members of one of the union's classes are alike, not an interaction.
     assert alert_for(run(kb, "clonazepam", "alprazolam"), "alprazolam", "clonazepam") is None
 
