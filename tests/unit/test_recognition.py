@@ -22,6 +22,11 @@ from service.domain.text import candidate_keys, name_key, to_milligrams
         ("Xanax XR 1 mg", ("alprazolam",)),
         ("hydrocodone/acetaminophen 10-325", ("acetaminophen", "hydrocodone")),
         ("Tylenol with Codeine #3", ("acetaminophen", "codeine")),
+        # A number that names the codeine strength must never fall back to plain Tylenol.
+        ("Tylenol #3", ("acetaminophen", "codeine")),
+        ("TYLENOL 4", ("acetaminophen", "codeine")),
+        ("Tylenol No. 3 tablet", ("acetaminophen", "codeine")),
+        ("Tylenol 500 mg", ("acetaminophen",)),
         ("Clonazépam", ("clonazepam",)),
         ("sodium oxybate", ("oxybate",)),
     ],
