@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from .text import ABBREVIATIONS, DOSE_UNITS, to_milligrams
 
@@ -181,7 +182,7 @@ _FREQUENCIES = {
     **{w: 1 / 7 for w in ("weekly", "qweek", "qwk", "every week", "q week")},
     **{w: 1 / 30 for w in ("monthly", "qmonth", "every month", "q month")},
 }
-_AS_NEEDED = frozenset(["prn", "as needed", "as-needed", "if needed", "when needed", "as required"])
+_AS_NEEDED = frozenset(["prn", "as needed", "if needed", "when needed", "as required"])
 _CONNECTORS = frozenset(["/", "&", "+", "w/", "and", "with", "of", "plus"])
 _SIG_STARTS = frozenset(  # words that begin the instructions: the name ends before them
     ["take", "takes", "give", "apply", "use", "instill", "insert", "place", "dissolve", "administer"]
@@ -194,7 +195,6 @@ _FILLERS = frozenset(
     + ["affected area", "to affected area", "w/o", "mg", "mcg", "ml", "hr", "hrs", "hours", "day"]
     + ["days", "dose", "doses", "skin", "area", "affected", "once", "twice", "x", "up to", "or"]
 )
-_FOR = "for"
 _NUMBER_WORDS = {
     **{"a": 1.0, "one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "six": 6.0},
     **{"seven": 7.0, "eight": 8.0, "twelve": 12.0, "other": 2.0, "half": 0.5},
@@ -246,59 +246,107 @@ _DAYS_IN = {
 _EYE_FORMS = frozenset(["drops", "solution", "suspension", "ointment", "gel"])
 
 
+def _key(text: str) -> str:
+    """A word or phrase as the vocabulary knows it: lower case, no dots, a hyphen read as a space."""
+    return text.lower().replace(".", "").replace("-", " ")
+
+
+_UNKNOWN: tuple[str, str | float | None] = ("unknown", None)
+_ROUTE_VERBS = frozenset(["chew", "swallow", "inhale", "inject"])  # they also begin the instructions
+_VOCABULARY: dict[str, tuple[str, str | float | None]] = {
+    _key(word): (kind, value)
+    for kind, table in (
+        ("filler", dict.fromkeys(_FILLERS)),
+        ("connector", dict.fromkeys(_CONNECTORS)),
+        ("stop", dict.fromkeys(_STOPS)),
+        ("sig", dict.fromkeys(_SIG_STARTS)),
+        ("as needed", dict.fromkeys(_AS_NEEDED)),
+        ("for", {"for": None}),
+        ("eye side", {"od": None}),  # right eye, or once daily in British usage: never a frequency
+        ("frequency", _FREQUENCIES),
+        ("release", _RELEASES),
+        ("form", _FORMS),
+        ("route", _ROUTES),
+    )
+    for word, value in table.items()
+}
+
+
 # --- the pattern ----------------------------------------------------------------------------------
+
+_Trie = dict[str, Any]
 
 
 def _alternation(words: Iterable[str]) -> str:
-    """Longest first, so "eye drops" wins over "eye"; spaces in a phrase match any spacing or hyphen."""
-    ordered = sorted(set(words), key=lambda w: (-len(w), w))
-    return "|".join(r"[\s\-]+".join(re.escape(part) for part in w.split()) for w in ordered)
+    """The words as a trie-shaped pattern: the engine steps by character instead of trying each word.
+
+    The text is lower case with single spaces by then; a space in a phrase matches a space or a hyphen.
+    """
+    trie: _Trie = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return _render(trie)
+
+
+def _render(node: _Trie) -> str:
+    branches = [
+        (r"[ \-]" if char == " " else re.escape(char)) + _render(child)
+        for char, child in sorted(node.items())
+        if char
+    ]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+    return f"(?:{body})?" if "" in node else body
 
 
 _END = r"(?![^\W_])"  # not followed by a letter or digit
 _NUM = r"(?<![0-9.,])(?:[0-9]{1,6}(?:[.,][0-9]{1,4})?|\.[0-9]{1,4})(?![.,]?[0-9])"
 _COUNT = rf"(?:{_NUM}|{_alternation(_NUMBER_WORDS)})"
-_AMOUNT = rf"(?:[0-9]{{1,2}}\s+[0-9]/[0-9]|[0-9]{{1,2}}\s*/\s*[0-9]{{1,2}}|{_COUNT})"
-_UNIT = rf"(?:(?:{_alternation(u for u in _UNITS if u != '%')}){_END}|%)"
-_PER_UNIT = rf"(?:[0-9]{{1,3}}(?:\.[0-9]{{1,2}})?\s*)?(?:{_alternation(_PER)}){_END}"
-_PHRASES = [
-    key
-    for table in (_FORMS, _ROUTES, _RELEASES, _FREQUENCIES, _AS_NEEDED, _FILLERS)
-    for key in table
-    if " " in key or "-" in key
-]
+_AMOUNT = rf"(?:[0-9]{{1,2}} [0-9]/[0-9]|[0-9]{{1,2}} ?/ ?[0-9]{{1,2}}|{_COUNT})"
+_UNIT = rf"(?:{_alternation(u for u in _UNITS if u != '%')}){_END}|%"
+_PER_UNIT = rf"(?:[0-9]{{1,3}}(?:\.[0-9]{{1,2}})? ?)?(?:{_alternation(_PER)}){_END}"
+_PERIOD = rf"(?:{_alternation(_PERIOD_PER_DAY)})"
 
 _TOKEN = re.compile(
     "|".join(
         [
-            rf"(?P<marker>(?:\#|\bno\.?\s?)\s*[0-9]{{1,2}}(?![0-9]))",
-            rf"(?P<q>\bq\.?\s*(?P<q_a>{_NUM})(?:\s*(?:-|to)\s*(?P<q_b>{_NUM}))?\s*\.?\s*"
-            rf"(?P<q_u>{_alternation(_PERIOD_PER_DAY)})\.?{_END})",
-            rf"(?P<every>\bevery\s+(?P<e_a>{_COUNT})(?:\s*(?:-|to|or)\s*(?P<e_b>{_COUNT}))?\s*"
-            rf"(?P<e_u>{_alternation(_PERIOD_PER_DAY)}){_END})",
-            rf"(?P<times>(?:(?P<t_a>{_COUNT})(?:\s*(?:-|to|or)\s*(?P<t_b>{_COUNT}))?\s*(?:times|x)"
-            rf"|(?P<t_w>once|twice|thrice))\s*(?:(?:a|an|per|each|every|/)\s*)?"
-            rf"(?P<t_p>{_alternation(_PERIOD_PER_DAY)}){_END})",
-            rf"(?P<limit>\b(?:max(?:imum)?|not\s+to\s+exceed|do\s+not\s+exceed|nte|no\s+more\s+than)"
-            rf"(?=[\s:(]{{0,3}}[0-9]))",
-            rf"(?P<amount>(?P<a_a>{_AMOUNT})(?:\s*(?:-|to|or)\s*(?P<a_b>{_AMOUNT}))?\s*"
+            r"(?P<marker>(?:\#|\bno\.? ?) ?[0-9]{1,2}(?![0-9]))",
+            rf"(?P<q>\bq\.? ?(?P<q_a>{_NUM})(?: ?(?:-|to) ?(?P<q_b>{_NUM}))? ?\.? ?"
+            rf"(?P<q_u>{_PERIOD})\.?{_END})",
+            rf"(?P<every>\bevery (?P<e_a>{_COUNT})(?: ?(?:-|to|or) ?(?P<e_b>{_COUNT}))? ?"
+            rf"(?P<e_u>{_PERIOD}){_END})",
+            rf"(?P<times>(?:(?P<t_a>{_COUNT})(?: ?(?:-|to|or) ?(?P<t_b>{_COUNT}))? ?(?:times|x)"
+            rf"|(?P<t_w>once|twice|thrice)) ?(?:(?:a|an|per|each|every|/) ?)?"
+            rf"(?P<t_p>{_PERIOD}){_END})",
+            r"(?P<limit>\b(?:max(?:imum)?|not to exceed|do not exceed|nte|no more than)"
+            r"(?=[ :(]{0,3}[0-9]))",
+            rf"(?P<amount>(?P<a_a>{_AMOUNT})(?: ?(?:-|to|or) ?(?P<a_b>{_AMOUNT}))? ?"
             rf"(?P<a_u>{_alternation(_AMOUNT_UNITS)}){_END})",
-            rf"(?P<duration>(?:\b(?:x|for|times)\s*)?(?P<d_a>{_NUM})(?:\s*(?:-|to)\s*(?P<d_b>{_NUM}))?"
-            rf"\s*(?P<d_u>{_alternation(_DAYS_IN)}){_END})",
-            rf"(?P<hours>(?<![0-9])(?:8|12|24)\s*-?\s*(?:hours?|hrs?|h){_END})",
-            rf"(?P<conc>(?P<c_v>{_NUM})\s*(?P<c_u>{_UNIT})\s*(?:/|per\s)\s*(?P<c_p>{_PER_UNIT}))",
-            rf"(?P<combo>{_NUM}(?:\s*{_UNIT})?(?:\s*(?:/|-|to)\s*{_NUM}(?:\s*{_UNIT})?){{1,2}})",
-            rf"(?P<strength>(?P<s_v>{_NUM})\s*(?P<s_u>{_UNIT}))",
-            rf"(?P<number>[0-9][0-9.,]*)",
-            rf"(?P<phrase>(?<![^\W_])(?:{_alternation(_PHRASES)}){_END})",
+            rf"(?P<duration>(?:\b(?:x|for|times) ?)?(?P<d_a>{_NUM})(?: ?(?:-|to) ?(?P<d_b>{_NUM}))?"
+            rf" ?(?P<d_u>{_alternation(_DAYS_IN)}){_END})",
+            r"(?=[0-9.])(?:"
+            + "|".join(
+                [
+                    rf"(?P<hours>(?<![0-9])(?:8|12|24) ?-? ?(?:hours?|hrs?|h){_END})",
+                    rf"(?P<conc>(?P<c_v>{_NUM}) ?(?P<c_u>{_UNIT}) ?(?:/|per ) ?(?P<c_p>{_PER_UNIT}))",
+                    rf"(?P<combo>{_NUM}(?: ?(?:{_UNIT}))?(?: ?(?:/|-|to) ?{_NUM}(?: ?(?:{_UNIT}))?){{1,2}})",
+                    rf"(?P<strength>(?P<s_v>{_NUM}) ?(?P<s_u>{_UNIT}))",
+                    r"(?P<number>[0-9.][0-9.,]*)",
+                ]
+            )
+            + ")",
+            rf"(?P<phrase>(?<![^\W_])(?:{_alternation(k for k in _VOCABULARY if ' ' in k or k == 'w/o')}){_END})",
             r"(?P<conn>w/(?!o)|[/&+])",
             r"(?P<word>[^\W\d_][^\W_]*(?:[.'’\-][^\W_]+)*\.?)",
             r"(?P<other>\S)",
         ]
-    ),
-    re.IGNORECASE,
+    )
 )
-_COMBO_PART = re.compile(rf"({_NUM})\s*({_UNIT})?|(to)|(-)|(/)", re.IGNORECASE)
+_COMBO_PART = re.compile(rf"({_NUM}) ?({_UNIT})?|(to)|(-)|(/)")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202f\u205f-\u206f\ufeff\s]+")
 _FRACTIONS = str.maketrans({"½": " 1/2", "¼": " 1/4", "¾": " 3/4", "⅓": " 1/3", "⅔": " 2/3"})
 
@@ -318,32 +366,27 @@ def _number(text: str) -> float:
 
 
 def _count(text: str) -> float:
-    text = " ".join(text.lower().split())
     if text in _NUMBER_WORDS:
         return _NUMBER_WORDS[text]
     if "/" in text:
-        whole, _, fraction = text.rpartition(" ")
-        numerator, _, denominator = (fraction or text).partition("/")
+        whole, _, fraction = text.replace(" /", "/").replace("/ ", "/").rpartition(" ")
+        numerator, _, denominator = fraction.partition("/")
         ratio = float(numerator) / float(denominator) if float(denominator) else 0.0
-        return ratio + (float(whole) if whole and "/" not in whole else 0.0)
+        return ratio + (float(whole) if whole else 0.0)
     return _number(text)
-
-
-def _key(text: str) -> str:
-    """The vocabulary key of a word or phrase: lower case, dots gone, spacing and hyphens as one space."""
-    return " ".join(text.lower().replace(".", "").replace("-", " ").split())
-
-
-_HYPHENATED = {_key(k): k for table in (_FORMS, _ROUTES, _FILLERS) for k in table if "-" in k}
 
 
 # --- the walk -------------------------------------------------------------------------------------
 
 
 class _Walk:
-    """State while reading tokens left to right: the name grows until the instructions begin."""
+    """State while reading tokens left to right: the name grows until the instructions begin.
 
-    def __init__(self) -> None:
+    Tokens are matched on the lower-case text; ``original`` (same length) gives the writer's spelling.
+    """
+
+    def __init__(self, original: str) -> None:
+        self.original = original
         self.name: list[str] = []
         self.pending: list[str] = []  # connectors ("/", "with") kept only if a name word follows
         self.started = False
@@ -355,7 +398,7 @@ class _Walk:
         self.amount_form: str | None = None
         self.release: str | None = None
         self.routes: set[str] = set()
-        self.eye_side = False  # "OD": right eye, or once daily in British usage
+        self.eye_side = False
         self.frequencies: list[float] = []
         self.amounts: list[float] = []
         self.as_needed = False
@@ -366,59 +409,62 @@ class _Walk:
         self.stopped = False  # after "disp", "qty": the rest is for the pharmacy
         self.after_verb = False
 
-    # token handlers, keyed by the pattern's group names
+    def _as_written(self, match: re.Match[str]) -> str:
+        """The token as the writer spelled it, with the space before it if there was one."""
+        start = match.start()
+        spaced = start > 0 and self.original[start - 1] == " "
+        return self.original[start - spaced : match.end()]
 
-    def marker(self, match: re.Match[str], text: str) -> None:
+    # token handlers, named as the pattern's groups
+
+    def marker(self, match: re.Match[str]) -> None:
         if self.started and not self.closed:
-            self.suffixes.append("#" + "".join(ch for ch in text if ch.isdigit()))
+            self.suffixes.append("#" + "".join(ch for ch in match.group() if ch.isdigit()))
             self.gap = True
 
-    def q(self, match: re.Match[str], text: str) -> None:
+    def q(self, match: re.Match[str]) -> None:
         self._frequency(match["q_a"], match["q_b"], match["q_u"], interval=True)
 
-    def every(self, match: re.Match[str], text: str) -> None:
+    def every(self, match: re.Match[str]) -> None:
         self._frequency(match["e_a"], match["e_b"], match["e_u"], interval=True)
 
-    def times(self, match: re.Match[str], text: str) -> None:
+    def times(self, match: re.Match[str]) -> None:
         self._frequency(match["t_a"] or match["t_w"], match["t_b"], match["t_p"], interval=False)
 
-    def limit(self, match: re.Match[str], text: str) -> None:
+    def limit(self, match: re.Match[str]) -> None:
         self._begin_instructions()
         self.limited = True
 
-    def amount(self, match: re.Match[str], text: str) -> None:
+    def amount(self, match: re.Match[str]) -> None:
         self._begin_instructions()
-        unit = match["a_u"].lower().rstrip(".")
-        self.amount_form = self.amount_form or _AMOUNT_FORMS.get(unit)
-        if not self.limited:
-            counts = [match["a_a"], match["a_b"]]
-            self.amounts.append(max(_count(c) for c in counts if c))
+        self.amount_form = self.amount_form or _AMOUNT_FORMS.get(match["a_u"])
+        if not self.limited and not self.stopped:
+            self.amounts.append(max(_count(c) for c in (match["a_a"], match["a_b"]) if c))
 
-    def duration(self, match: re.Match[str], text: str) -> None:
+    def duration(self, match: re.Match[str]) -> None:
         self._begin_instructions()
-        low, high = match["d_a"], match["d_b"]
-        self.duration = _number(high or low) * _DAYS_IN.get(match["d_u"].lower(), 0.0) or None
+        self.duration = _number(match["d_b"] or match["d_a"]) * _DAYS_IN[match["d_u"]] or None
 
-    def hours(self, match: re.Match[str], text: str) -> None:
-        self._release("".join(ch for ch in text if ch.isdigit()) + " hr")
-        self.suffixes.append(text)
+    def hours(self, match: re.Match[str]) -> None:
+        self._release("".join(ch for ch in match.group() if ch.isdigit()) + " hr")
+        self.suffixes.append(self._as_written(match).strip())
+        self._not_name()
 
-    def conc(self, match: re.Match[str], text: str) -> None:
-        per = match["c_p"].lower()
-        amount, _, unit = per.rpartition(" ") if " " in per else ("", "", per)
-        stripped = unit.lstrip("0123456789.")
-        amount = amount or unit[: len(unit) - len(stripped)]
-        per_text = _PER.get(stripped, stripped)
-        self._strengths([Strength(_number(match["c_v"]), _unit(match["c_u"]), _join(amount, per_text))])
+    def conc(self, match: re.Match[str]) -> None:
+        amount, _, unit = match["c_p"].rpartition(" ")
+        bare = unit.lstrip("0123456789.")
+        per = _PER[bare]
+        amount = amount or unit[: len(unit) - len(bare)]
+        self._strengths([Strength(_number(match["c_v"]), _UNITS[match["c_u"]], _join(amount, per))])
 
-    def combo(self, match: re.Match[str], text: str) -> None:
+    def combo(self, match: re.Match[str]) -> None:
         values: list[float] = []
         units: list[str | None] = []
         separators: set[str] = set()
-        for number, unit, to, dash, slash in _COMBO_PART.findall(text):
+        for number, unit, to, dash, slash in _COMBO_PART.findall(match.group()):
             if number:
                 values.append(_number(number))
-                units.append(_unit(unit) if unit else None)
+                units.append(_UNITS[unit] if unit else None)
             else:
                 separators.add(to or dash or slash)
         known = [u for u in units if u]
@@ -431,101 +477,98 @@ class _Walk:
         else:
             self._strengths([Strength(v, u) for v, u in zip(values, filled, strict=True)])
 
-    def strength(self, match: re.Match[str], text: str) -> None:
-        self._strengths([Strength(_number(match["s_v"]), _unit(match["s_u"]))])
+    def strength(self, match: re.Match[str]) -> None:
+        self._strengths([Strength(_number(match["s_v"]), _UNITS[match["s_u"]])])
 
-    def number(self, match: re.Match[str], text: str) -> None:
-        if self.after_verb and not self.limited and _NUMERIC.fullmatch(text):
-            self.amounts.append(_number(text))  # "take 2 daily"
-        self._not_name()
-
-    def phrase(self, match: re.Match[str], text: str) -> None:
-        self._vocabulary(_key(text), text, match)
-
-    def conn(self, match: re.Match[str], text: str) -> None:
-        self._connector(text, match)
-
-    def word(self, match: re.Match[str], text: str) -> None:
-        key = _key(text)
-        if key in _CONNECTORS or text.lower() in _CONNECTORS:
-            self._connector(text, match)
-        else:
-            self._vocabulary(key, text, match)
-
-    def other(self, match: re.Match[str], text: str) -> None:
+    def number(self, match: re.Match[str]) -> None:
+        if self.after_verb and not self.limited and _NUMERIC.fullmatch(match.group()):
+            self.amounts.append(_number(match.group()))  # "take 2 daily"
         self._end_indication()
         self._not_name()
+        self.after_verb = False
+
+    def phrase(self, match: re.Match[str]) -> None:
+        self._vocabulary(match.group().replace("-", " "), match)
+
+    def conn(self, match: re.Match[str]) -> None:
+        self._connector(match)
+
+    def word(self, match: re.Match[str]) -> None:
+        text = match.group()
+        self._vocabulary(text.replace(".", "") if "." in text else text, match)
+
+    def other(self, match: re.Match[str]) -> None:
+        self._end_indication()
+        self._not_name()
+        self.after_verb = False
 
     # shared steps
 
-    def _vocabulary(self, key: str, text: str, match: re.Match[str]) -> None:
-        key = _key(_HYPHENATED.get(key, key))
+    def _vocabulary(self, key: str, match: re.Match[str]) -> None:
         if self.stopped:
             return
-        if key in _STOPS:
-            self.stopped = True
-            self._end_indication()
-        elif key in _FREQUENCIES:
-            self._begin_instructions()
-            if not self.limited:
-                self.frequencies.append(_FREQUENCIES[key])
-        elif key in _AS_NEEDED:
-            self._begin_instructions()
-            self.as_needed = True
-            self.indication = []
-        elif key == _FOR:
-            self._begin_instructions()
-            self.indication = []
-        elif key in _SIG_STARTS:
-            self._begin_instructions()
-            self.after_verb = True
-            return
-        elif key in _ROUTES:
-            self._end_indication()
-            if key in ("chew", "swallow", "inhale", "inject"):
-                self._begin_instructions()
-            self.routes.add(_ROUTES[key])
-            self._not_name()
-        elif key == "od":
-            self.eye_side = True
-            self._not_name()
-        elif key in _FORMS:
-            self._end_indication()
-            self.forms.append(_FORMS[key])
-            self._not_name()
-        elif key in _RELEASES:
-            self._end_indication()
-            self._release(_RELEASES[key])
-            self.suffixes.append(text)
-            self._not_name()
-        elif key in _FILLERS:
+        kind, value = _VOCABULARY.get(key, _UNKNOWN)
+        after_verb = False
+        if kind == "unknown":
+            self._name_word(match)
+        elif kind == "connector":
+            self._connector(match)
+        elif kind == "filler":
             if self.indication is not None:
                 self.indication.append(key)
             else:
                 self._not_name()
+            after_verb = self.after_verb and key in ("a", "the")
+        elif kind == "frequency":
+            self._begin_instructions()
+            if not self.limited:
+                self.frequencies.append(float(value or 0))
+        elif kind == "as needed":
+            self._begin_instructions()
+            self.as_needed = True
+            self.indication = []
+        elif kind == "for":
+            self._begin_instructions()
+            self.indication = []
+        elif kind == "sig":
+            self._begin_instructions()
+            after_verb = True
+        elif kind == "stop":
+            self._end_indication()
+            self.stopped = True
         else:
-            self._name_word(text, match)
-        self.after_verb = False
+            self._end_indication()
+            self._not_name()
+            if kind == "route":
+                self.routes.add(str(value))
+                if key in _ROUTE_VERBS:
+                    self._begin_instructions()
+            elif kind == "form":
+                self.forms.append(str(value))
+            elif kind == "release":
+                self._release(str(value))
+                self.suffixes.append(self._as_written(match).strip())
+            else:  # "eye side"
+                self.eye_side = True
+        self.after_verb = after_verb
 
-    def _name_word(self, text: str, match: re.Match[str]) -> None:
+    def _name_word(self, match: re.Match[str]) -> None:
         if self.indication is not None:
-            self.indication.append(text.lower())
-            return
-        if self.closed or (self.started and self.gap and not self.pending):
+            self.indication.append(match.group())
+        elif self.closed or (self.started and self.gap and not self.pending):
             self.closed = self.started
-            return
-        spaced = _spaced(match)
-        self.name.extend(self.pending)
-        self.name.append(spaced(_expand(text)))
-        self.pending = []
-        self.started = True
-        self.gap = False
+        else:
+            self.name.extend(self.pending)
+            self.name.append(_expand(self._as_written(match)))
+            self.pending = []
+            self.started = True
+            self.gap = False
 
-    def _connector(self, text: str, match: re.Match[str]) -> None:
+    def _connector(self, match: re.Match[str]) -> None:
         if self.indication is not None:
-            self.indication.append(text.lower())
+            self.indication.append(match.group())
         elif self.started and not self.closed:
-            self.pending.append(_spaced(match)(text))
+            self.pending.append(self._as_written(match))
 
     def _not_name(self) -> None:
         self.gap = self.started
@@ -627,10 +670,6 @@ class _Walk:
 _NUMERIC = re.compile(r"[0-9]{1,6}(?:\.[0-9]{1,4})?")
 
 
-def _unit(text: str) -> str:
-    return _UNITS.get(text.lower(), text.lower())
-
-
 def _join(amount: str, unit: str) -> str:
     return f"{amount} {unit}" if amount else unit
 
@@ -644,26 +683,21 @@ def _is_range(values: list[float], separators: set[str]) -> bool:
 
 
 def _expand(word: str) -> str:
-    """Clinical abbreviations spelled out, also inside ``oxycodone-APAP``."""
-    if "-" not in word:
-        return ABBREVIATIONS.get(word.lower(), word)
-    return "-".join(ABBREVIATIONS.get(part.lower(), part) for part in word.split("-"))
-
-
-def _spaced(match: re.Match[str]) -> Callable[[str], str]:
-    """Keep the writer's spacing: ``oxycodone/APAP`` stays joined, ``Tylenol with Codeine`` spaced."""
-    start = match.start()
-    before = match.string[start - 1] if start else ""
-    return (lambda text: " " + text) if before == " " else (lambda text: text)
+    """Clinical abbreviations spelled out, also inside ``oxycodone-APAP``; the leading space is kept."""
+    bare = word.lstrip()
+    parts = [ABBREVIATIONS.get(part.lower(), part) for part in bare.split("-")]
+    return word[: len(word) - len(bare)] + "-".join(parts)
 
 
 def parse(text: str) -> ParsedText:
     """Split one medication line; never raises, and reads at most ``MAX_CHARS`` characters."""
-    walk = _Walk()
-    for match in _TOKEN.finditer(_normalise(text)):
-        kind = match.lastgroup
-        if kind is not None:
-            getattr(walk, kind)(match, match.group())
+    original = _normalise(text)
+    lowered = original.lower()
+    if len(lowered) != len(original):  # a rare letter whose lower case is longer ("İ")
+        original = lowered
+    walk = _Walk(original)
+    for match in _TOKEN.finditer(lowered):
+        getattr(walk, match.lastgroup or "other")(match)
     return walk.result()
 
 
