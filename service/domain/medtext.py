@@ -95,7 +95,10 @@ _FORM_ROUTES: dict[str, tuple[str | None, frozenset[str]]] = {
 }
 _FORMS = {
     **{w: "tablet" for w in ("tab", "tabs", "tablet", "tablets", "tbl", "caplet", "caplets")},
-    **{w: "capsule" for w in ("cap", "caps", "capsule", "capsules", "softgel", "softgels", "gelcap")},
+    **{
+        w: "capsule"
+        for w in ("cap", "caps", "capsule", "capsules", "softgel", "softgels", "gelcap")
+    },
     **{w: "orally disintegrating tablet" for w in ("odt", "orally disintegrating tablet")},
     "chewable": "chewable tablet",
     "chewable tablet": "chewable tablet",
@@ -157,7 +160,10 @@ _ROUTES = {
     **{w: "intrauterine" for w in ("intrauterine", "iud")},
     "dental": "dental",
     **{w: "irrigation" for w in ("irrigation", "irrigate")},
-    **{w: "oral (mouth rinse)" for w in ("mouthwash", "mouth rinse", "oral rinse", "swish and spit")},
+    **{
+        w: "oral (mouth rinse)"
+        for w in ("mouthwash", "mouth rinse", "oral rinse", "swish and spit")
+    },
 }
 _RELEASES = {
     **{w: w.upper() for w in ("er", "xr", "sr", "cr", "dr", "ir", "la", "xl")},
@@ -185,15 +191,17 @@ _FREQUENCIES = {
 _AS_NEEDED = frozenset(["prn", "as needed", "if needed", "when needed", "as required"])
 _CONNECTORS = frozenset(["/", "&", "+", "w/", "and", "with", "of", "plus"])
 _SIG_STARTS = frozenset(  # words that begin the instructions: the name ends before them
-    ["take", "takes", "give", "apply", "use", "instill", "insert", "place", "dissolve", "administer"]
-    + ["change", "remove", "replace", "rinse", "gargle", "wear", "sig", "then", "start", "until"]
+    "take takes give apply use instill insert place dissolve administer change remove replace rinse"
+    " gargle wear sig then start until".split()
 )
 _STOPS = frozenset(["disp", "dispense", "qty", "quantity", "refill", "refills", "rf", "dx"])
 _FILLERS = frozenset(
-    ["by", "to", "the", "on", "at", "in", "into", "via", "per", "each", "every", "mouth", "release"]
-    + ["with food", "with meals", "with water", "with a meal", "as directed", "on an empty stomach"]
-    + ["affected area", "to affected area", "w/o", "mg", "mcg", "ml", "hr", "hrs", "hours", "day"]
-    + ["days", "dose", "doses", "skin", "area", "affected", "once", "twice", "x", "up to", "or"]
+    [
+        *"by to the on at in into via per each every mouth release w/o mg mcg ml hr hrs hours".split(),
+        *"day days dose doses skin area affected once twice x or".split(),
+        *["with food", "with meals", "with water", "with a meal", "as directed", "up to"],
+        *["on an empty stomach", "affected area", "to affected area"],
+    ]
 )
 _NUMBER_WORDS = {
     **{"a": 1.0, "one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "six": 6.0},
@@ -252,7 +260,9 @@ def _key(text: str) -> str:
 
 
 _UNKNOWN: tuple[str, str | float | None] = ("unknown", None)
-_ROUTE_VERBS = frozenset(["chew", "swallow", "inhale", "inject"])  # they also begin the instructions
+_ROUTE_VERBS = frozenset(
+    ["chew", "swallow", "inhale", "inject"]
+)  # they also begin the instructions
 _VOCABULARY: dict[str, tuple[str, str | float | None]] = {
     _key(word): (kind, value)
     for kind, table in (
@@ -347,7 +357,7 @@ _TOKENS = [  # in order of preference; a token's kind is the empty group closing
     ("", "(?=[0-9.])(?:" + "|".join(f"{p}(?P<{k}>)" for k, p in _NUMERIC_TOKENS) + ")"),
     ("phrase", rf"(?:{_alternation(k for k in _VOCABULARY if ' ' in k or k == 'w/o')}){_END}"),
     ("conn", r"w/(?!o)|[/&+]"),
-    ("word", r"[^\W\d_][^\W_]*(?:[.'’\-][^\W_]+)*\.?"),
+    ("word", r"[^\W\d_][^\W_]*(?:[.'\u2019\-][^\W_]+)*\.?"),  # "Goody's", "A-D", "p.o."
     ("other", r"\S"),
 ]
 # An empty group after each token, not a group around it, lets the engine skip a token by its first
