@@ -424,7 +424,7 @@ class _Walk:
         self.as_needed = False
         self.indication: list[str] | None = None  # collecting after "for" or "prn"
         self.indications: list[str] = []
-        self.duration: float | None = None
+        self.duration_days: float | None = None
         self.limited = False  # after "max": numbers are a ceiling, not the dose
         self.stopped = False  # after "disp", "qty": the rest is for the pharmacy
         self.after_verb = False
@@ -463,7 +463,7 @@ class _Walk:
 
     def duration(self, match: re.Match[str]) -> None:
         self._begin_instructions()
-        self.duration = _number(match["d_b"] or match["d_a"]) * _DAYS_IN[match["d_u"]] or None
+        self.duration_days = _number(match["d_b"] or match["d_a"]) * _DAYS_IN[match["d_u"]] or None
 
     def hours(self, match: re.Match[str]) -> None:
         self._release("".join(ch for ch in match.group() if ch.isdigit()) + " hr")
@@ -666,7 +666,7 @@ class _Walk:
             units_per_dose,
             self.as_needed,
             self.indications[0] if self.indications else None,
-            self.duration,
+            self.duration_days,
             contradictory=(doses_per_day is None and bool(self.frequencies))
             or (units_per_dose is None and bool(self.amounts)),
         )
