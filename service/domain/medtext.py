@@ -236,6 +236,7 @@ _AMOUNT_FORMS = {  # "1 tab" also tells the dose form
     **{u: "troche" for u in ("troche", "troches")},
 }
 _AMOUNT_UNITS = [*_AMOUNT_FORMS, "puff", "puffs", "pill", "pills", "application", "applications"]
+_AMOUNT_UNITS += ["pump", "pumps"]
 _AMOUNT_UNITS += ["applicatorful", "applicatorfuls", "inhalation", "inhalations", "actuation"]
 _AMOUNT_UNITS += ["actuations", "vial", "vials", "packet", "packets", "sachet", "sachets", "piece"]
 _AMOUNT_UNITS += ["pieces", "teaspoon", "teaspoons", "tsp", "tablespoon", "tablespoons", "tbsp"]
@@ -252,6 +253,8 @@ _DAYS_IN = {
     **{u: 30.0 for u in ("month", "months", "mo", "mos")},
 }
 _EYE_FORMS = frozenset(["drops", "solution", "suspension", "ointment", "gel"])
+# Grams of these are grams of product ("Voltaren gel 4 g qid"), not of the drug.
+_WEIGHED_FORMS = frozenset(["cream", "ointment", "gel", "lotion", "shampoo", "foam", "powder"])
 
 
 def _key(text: str) -> str:
@@ -466,6 +469,8 @@ class _Walk:
         self.duration_days = _number(match["d_b"] or match["d_a"]) * _DAYS_IN[match["d_u"]] or None
 
     def hours(self, match: re.Match[str]) -> None:
+        if self.closed:  # "12 hours on, 12 hours off" is an instruction, not a release
+            return
         self._release("".join(ch for ch in match.group() if ch.isdigit()) + " hr")
         self.suffixes.append(self._as_written(match).strip())
         self._not_name()
@@ -640,7 +645,9 @@ class _Walk:
     def _frequency(self, low: str, high: str | None, unit: str, *, interval: bool) -> None:
         self._begin_instructions()
         counts = [_count(low)] + ([_count(high)] if high else [])
-        period = _PERIOD_PER_DAY[unit.lower().rstrip(".")]
+        period = _PERIOD_PER_DAY[unit.rstrip(".")]
+        if period > 24:  # "q5min prn" repeats a rescue dose a few times: no daily schedule
+            return
         if interval:  # "q4-6h": the shortest interval is the most doses
             shortest = min(counts)
             per_day = period / shortest if shortest else None
@@ -730,7 +737,7 @@ def parse(text: str) -> ParsedText:
 def daily_dose_mg(parsed: ParsedText) -> float | None:
     """Milligrams a day when the text says it plainly; None when it cannot be worked out, never a guess."""
     sig = parsed.sig
-    if sig.contradictory or len(parsed.strengths) != 1:
+    if sig.contradictory or len(parsed.strengths) != 1 or parsed.dose_form in _WEIGHED_FORMS:
         return None
     strength = parsed.strengths[0]
     if strength.unit not in DOSE_UNITS:
