@@ -200,6 +200,7 @@ _FILLERS = frozenset(
         *"by to the on at in into via per each every mouth release w/o mg mcg ml hr hrs hours".split(),
         *"day days dose doses skin area affected once twice x or".split(),
         *["with food", "with meals", "with water", "with a meal", "as directed", "up to"],
+        *["w/ food", "w/ meals", "w/ water"],
         *["on an empty stomach", "affected area", "to affected area"],
     ]
 )
