@@ -787,6 +787,7 @@ SIGS = [
     "1 g IVPB q24h",
 ]
 quick = settings(max_examples=300, deadline=None)
+BOUND_SECONDS = 0.25  # a typical item takes microseconds; the margin absorbs a loaded test machine
 
 
 @quick
@@ -808,7 +809,7 @@ def test_adding_a_sig_never_changes_the_name(name: str, sig: str) -> None:
 def test_any_text_is_read_quickly_and_never_raises(text: str) -> None:
     started = time.perf_counter()
     parsed = parse(text)
-    assert time.perf_counter() - started < 0.05
+    assert time.perf_counter() - started < BOUND_SECONDS
     assert isinstance(parsed, ParsedText)
     assert parsed.route in (None, *ROUTE_IDS)
     daily_dose_mg(parsed)
@@ -836,4 +837,4 @@ def test_any_text_is_read_quickly_and_never_raises(text: str) -> None:
 def test_hostile_text_is_bounded(text: str) -> None:
     started = time.perf_counter()
     parse(text)
-    assert time.perf_counter() - started < 0.05
+    assert time.perf_counter() - started < BOUND_SECONDS
