@@ -325,6 +325,12 @@ _UNIT = rf"(?:{_alternation(u for u in _UNITS if u != '%')}){_END}|%"
 _PER_UNIT = rf"(?:[0-9]{{1,3}}(?:\.[0-9]{{1,2}})? ?)?(?:{_alternation(_PER)}){_END}"
 _PERIOD = rf"(?:{_alternation(_PERIOD_PER_DAY)})"
 
+
+def _starts(words: Iterable[str]) -> str:
+    """A look-ahead letting through only a number or these words' first letters: a cheap early no."""
+    return f"(?=[0-9.{re.escape(''.join(sorted({w[0] for w in words})))}])"
+
+
 _NUMERIC_TOKENS = [  # tried only where a number starts
     ("hours", rf"(?<![0-9])(?:8|12|24) ?-? ?(?:hours?|hrs?|h){_END}"),
     ("conc", rf"(?P<c_v>{_NUM}) ?(?P<c_u>{_UNIT}) ?(?:/|per ) ?(?P<c_p>{_PER_UNIT})"),
@@ -344,18 +350,18 @@ _TOKENS = [  # in order of preference; a token's kind is the empty group closing
     ),
     (
         "times",
-        rf"(?:(?P<t_a>{_COUNT})(?: ?(?:-|to|or) ?(?P<t_b>{_COUNT}))? ?(?:times|x)"
+        rf"{_starts(_NUMBER_WORDS)}(?:(?P<t_a>{_COUNT})(?: ?(?:-|to|or) ?(?P<t_b>{_COUNT}))? ?(?:times|x)"
         rf"|(?P<t_w>once|twice|thrice)) ?(?:(?:a|an|per|each|every|/) ?)?(?P<t_p>{_PERIOD}){_END}",
     ),
     ("limit", r"(?:max(?:imum)?|not to exceed|do not exceed|nte|no more than)(?=[ :(]{0,3}[0-9])"),
     (
         "amount",
-        rf"(?P<a_a>{_AMOUNT})(?: ?(?:-|to|or) ?(?P<a_b>{_AMOUNT}))? ?"
+        rf"{_starts(_NUMBER_WORDS)}(?P<a_a>{_AMOUNT})(?: ?(?:-|to|or) ?(?P<a_b>{_AMOUNT}))? ?"
         rf"(?P<a_u>{_alternation(_AMOUNT_UNITS)}){_END}",
     ),
     (
         "duration",
-        rf"(?:(?:x|for|times) ?)?(?P<d_a>{_NUM})(?: ?(?:-|to) ?(?P<d_b>{_NUM}))?"
+        rf"{_starts(['x', 'for', 'times'])}(?:(?:x|for|times) ?)?(?P<d_a>{_NUM})(?: ?(?:-|to) ?(?P<d_b>{_NUM}))?"
         rf" ?(?P<d_u>{_alternation(_DAYS_IN)}){_END}",
     ),
     ("", "(?=[0-9.])(?:" + "|".join(f"{p}(?P<{k}>)" for k, p in _NUMERIC_TOKENS) + ")"),
@@ -409,29 +415,31 @@ class _Walk:
     Tokens are matched on the lower-case text; ``original`` (same length) gives the writer's spelling.
     """
 
+    # Flags and single values start as class attributes: a walk per item, so setting fewer is faster.
+    started = False
+    closed = False  # the instructions have begun: no more name
+    gap = False  # something other than the name came after it
+    amount_form: str | None = None
+    release: str | None = None
+    eye_side = False
+    as_needed = False
+    indication: list[str] | None = None  # collecting after "for" or "prn"
+    duration_days: float | None = None
+    limited = False  # after "max": numbers are a ceiling, not the dose
+    stopped = False  # after "disp", "qty": the rest is for the pharmacy
+    after_verb = False
+
     def __init__(self, original: str) -> None:
         self.original = original
         self.name: list[str] = []
         self.pending: list[str] = []  # connectors ("/", "with") kept only if a name word follows
-        self.started = False
-        self.closed = False  # the instructions have begun: no more name
-        self.gap = False  # something other than the name came after it
         self.suffixes: list[str] = []  # "XR", "#3": part of some brand names
         self.strengths: list[Strength] = []
         self.forms: list[str] = []
-        self.amount_form: str | None = None
-        self.release: str | None = None
         self.routes: set[str] = set()
-        self.eye_side = False
         self.frequencies: list[float] = []
         self.amounts: list[float] = []
-        self.as_needed = False
-        self.indication: list[str] | None = None  # collecting after "for" or "prn"
         self.indications: list[str] = []
-        self.duration_days: float | None = None
-        self.limited = False  # after "max": numbers are a ceiling, not the dose
-        self.stopped = False  # after "disp", "qty": the rest is for the pharmacy
-        self.after_verb = False
 
     def _as_written(self, match: re.Match[str]) -> str:
         """The token as the writer spelled it, with the space before it if there was one."""
@@ -662,8 +670,10 @@ class _Walk:
     def result(self) -> ParsedText:
         self._end_indication()
         name = "".join(self.name).strip()
-        longer = " ".join([name, *self.suffixes]) if name and self.suffixes else name
-        names = tuple(dict.fromkeys(n for n in (longer, name) if n))
+        if name and self.suffixes:
+            names: tuple[str, ...] = (" ".join([name, *self.suffixes]), name)
+        else:
+            names = (name,) if name else ()
         route = self._route()
         form = self.forms[0] if self.forms else self.amount_form
         if form == "drops" and route in ("ophthalmic", "otic"):
@@ -682,7 +692,9 @@ class _Walk:
 
     def _route(self) -> str | None:
         """A stated route wins if every stated form allows it; else the forms' own route; doubt: None."""
-        forms = [*self.forms, *([self.amount_form] if self.amount_form else [])]
+        forms = [*self.forms, self.amount_form] if self.amount_form else self.forms
+        if not forms:  # the usual case
+            return next(iter(self.routes)) if len(self.routes) == 1 else None
         stated = set(self.routes)
         if self.eye_side and (set(forms) & _EYE_FORMS):
             stated.add("ophthalmic")
