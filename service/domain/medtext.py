@@ -236,11 +236,12 @@ _AMOUNT_FORMS = {  # "1 tab" also tells the dose form
     **{u: "lozenge" for u in ("lozenge", "lozenges")},
     **{u: "troche" for u in ("troche", "troches")},
 }
-_AMOUNT_UNITS = [*_AMOUNT_FORMS, "puff", "puffs", "pill", "pills", "application", "applications"]
-_AMOUNT_UNITS += ["pump", "pumps"]
-_AMOUNT_UNITS += ["applicatorful", "applicatorfuls", "inhalation", "inhalations", "actuation"]
-_AMOUNT_UNITS += ["actuations", "vial", "vials", "packet", "packets", "sachet", "sachets", "piece"]
-_AMOUNT_UNITS += ["pieces", "teaspoon", "teaspoons", "tsp", "tablespoon", "tablespoons", "tbsp"]
+_AMOUNT_UNITS = [
+    *_AMOUNT_FORMS,
+    *"puff puffs pill pills pump pumps application applications applicatorful applicatorfuls".split(),
+    *"inhalation inhalations actuation actuations vial vials packet packets sachet sachets".split(),
+    *"piece pieces teaspoon teaspoons tsp tablespoon tablespoons tbsp".split(),
+]
 _PERIOD_PER_DAY = {
     **{u: 24.0 for u in ("hour", "hours", "hr", "hrs", "h")},
     **{u: 1440.0 for u in ("min", "mins", "minute", "minutes")},
@@ -264,9 +265,7 @@ def _key(text: str) -> str:
 
 
 _UNKNOWN: tuple[str, str | float | None] = ("unknown", None)
-_ROUTE_VERBS = frozenset(
-    ["chew", "swallow", "inhale", "inject"]
-)  # they also begin the instructions
+_ROUTE_VERBS = frozenset(["chew", "swallow", "inhale", "inject"])  # they also begin the sig
 _VOCABULARY: dict[str, tuple[str, str | float | None]] = {
     _key(word): (kind, value)
     for kind, table in (
@@ -350,8 +349,9 @@ _TOKENS = [  # in order of preference; a token's kind is the empty group closing
     ),
     (
         "times",
-        rf"{_starts(_NUMBER_WORDS)}(?:(?P<t_a>{_COUNT})(?: ?(?:-|to|or) ?(?P<t_b>{_COUNT}))? ?(?:times|x)"
-        rf"|(?P<t_w>once|twice|thrice)) ?(?:(?:a|an|per|each|every|/) ?)?(?P<t_p>{_PERIOD}){_END}",
+        rf"{_starts(_NUMBER_WORDS)}(?:(?P<t_a>{_COUNT})(?: ?(?:-|to|or) ?(?P<t_b>{_COUNT}))?"
+        rf" ?(?:times|x)|(?P<t_w>once|twice|thrice)) ?(?:(?:a|an|per|each|every|/) ?)?"
+        rf"(?P<t_p>{_PERIOD}){_END}",
     ),
     ("limit", r"(?:max(?:imum)?|not to exceed|do not exceed|nte|no more than)(?=[ :(]{0,3}[0-9])"),
     (
@@ -361,8 +361,8 @@ _TOKENS = [  # in order of preference; a token's kind is the empty group closing
     ),
     (
         "duration",
-        rf"{_starts(['x', 'for', 'times'])}(?:(?:x|for|times) ?)?(?P<d_a>{_NUM})(?: ?(?:-|to) ?(?P<d_b>{_NUM}))?"
-        rf" ?(?P<d_u>{_alternation(_DAYS_IN)}){_END}",
+        rf"{_starts(['x', 'for', 'times'])}(?:(?:x|for|times) ?)?(?P<d_a>{_NUM})"
+        rf"(?: ?(?:-|to) ?(?P<d_b>{_NUM}))? ?(?P<d_u>{_alternation(_DAYS_IN)}){_END}",
     ),
     ("", "(?=[0-9.])(?:" + "|".join(f"{p}(?P<{k}>)" for k, p in _NUMERIC_TOKENS) + ")"),
     ("phrase", rf"(?:{_alternation(k for k in _VOCABULARY if ' ' in k or k == 'w/o')}){_END}"),
@@ -470,8 +470,9 @@ class _Walk:
     def amount(self, match: re.Match[str]) -> None:
         self._begin_instructions()
         self.amount_form = self.amount_form or _AMOUNT_FORMS.get(match["a_u"])
-        if not self.limited and not self.stopped:
-            self.amounts.append(max(_count(c) for c in (match["a_a"], match["a_b"]) if c))
+        most = max(_count(c) for c in (match["a_a"], match["a_b"]) if c)
+        if most > 0 and not self.limited and not self.stopped:
+            self.amounts.append(most)
 
     def duration(self, match: re.Match[str]) -> None:
         self._begin_instructions()
