@@ -318,7 +318,8 @@ def _render(node: _Trie) -> str:
 
 _END = r"(?![^\W_])"  # not followed by a letter or digit
 _NUM = r"(?<![0-9.,])(?:[0-9]{1,6}(?:[.,][0-9]{1,4})?|\.[0-9]{1,4})(?![.,]?[0-9])"
-_COUNT = rf"(?:{_NUM}|{_alternation(_NUMBER_WORDS)})"
+# "every 6 (six) hours": some EHRs spell the number out again in parentheses
+_COUNT = rf"(?:{_NUM}(?: \([a-z -]{{3,20}}\))?|{_alternation(_NUMBER_WORDS)})"
 _AMOUNT = rf"(?:[0-9]{{1,2}} [0-9]/[0-9]|[0-9]{{1,2}} ?/ ?[0-9]{{1,2}}|{_COUNT})"
 _UNIT = rf"(?:{_alternation(u for u in _UNITS if u != '%')}){_END}|%"
 _PER_UNIT = rf"(?:[0-9]{{1,3}}(?:\.[0-9]{{1,2}})? ?)?(?:{_alternation(_PER)}){_END}"
@@ -334,7 +335,7 @@ _NUMERIC_TOKENS = [  # tried only where a number starts
     ("hours", rf"(?<![0-9])(?:8|12|24) ?-? ?(?:hours?|hrs?|h){_END}"),
     ("conc", rf"(?P<c_v>{_NUM}) ?(?P<c_u>{_UNIT}) ?(?:/|per ) ?(?P<c_p>{_PER_UNIT})"),
     ("combo", rf"{_NUM}(?: ?(?:{_UNIT}))?(?: ?(?:/|-|to) ?{_NUM}(?: ?(?:{_UNIT}))?){{1,2}}"),
-    ("strength", rf"(?P<s_v>{_NUM}) ?(?P<s_u>{_UNIT})"),
+    ("strength", rf"(?P<s_v>{_NUM}) ?(?P<s_u>{_UNIT})(?P<s_total> total)?"),
     ("number", r"[0-9.][0-9.,]*"),
 ]
 _TOKENS = [  # in order of preference; a token's kind is the empty group closing it
@@ -396,6 +397,8 @@ def _number(text: str) -> float:
 
 
 def _count(text: str) -> float:
+    """A count as written: "2", "two", "1/2", "1 1/2", "6 (six)"."""
+    text = text.partition(" (")[0]
     if text in _NUMBER_WORDS:
         return _NUMBER_WORDS[text]
     if "/" in text:
@@ -513,7 +516,12 @@ class _Walk:
             self._strengths([Strength(v, u) for v, u in zip(values, filled, strict=True)])
 
     def strength(self, match: re.Match[str]) -> None:
-        self._strengths([Strength(_number(match["s_v"]), _UNITS[match["s_u"]])])
+        strength = Strength(_number(match["s_v"]), _UNITS[match["s_u"]])
+        if (self.after_verb or match["s_total"]) and strength.unit in DOSE_UNITS:
+            self._dose_by_mass(strength)  # "Take 600 mg", "1 tablet (5 mg total)"
+        else:
+            self._strengths([strength])
+        self.after_verb = False
 
     def number(self, match: re.Match[str]) -> None:
         if self.after_verb and not self.limited and _NUMERIC.fullmatch(match.group()):
@@ -589,13 +597,13 @@ class _Walk:
 
     def _name_word(self, match: re.Match[str]) -> None:
         if self.indication is not None:
-            self.indication.append(match.group())
+            self.indication.append(match.group().rstrip("."))
         elif self.closed or (self.started and self.gap and not self.pending):
             self.closed = self.started
         else:
             self.name.extend(self.pending)
             self.name.append(_expand(self._as_written(match)))
-            self.pending = []
+            self.pending.clear()
             self.started = True
             self.gap = False
 
@@ -607,12 +615,13 @@ class _Walk:
 
     def _not_name(self) -> None:
         self.gap = self.started
-        self.pending = []
+        self.pending.clear()
 
     def _begin_instructions(self) -> None:
-        self._end_indication()
+        if self.indication is not None:
+            self._end_indication()
         self.closed = self.started
-        self.pending = []
+        self.pending.clear()
         self.after_verb = False
 
     def _end_indication(self) -> None:
@@ -634,6 +643,24 @@ class _Walk:
         if not self.limited and not self.stopped:
             self.strengths.extend(strengths)
         self._not_name()
+
+    def _dose_by_mass(self, dose: Strength) -> None:
+        """A dose in mg is so many units of the one product strength, or itself the strength."""
+        self._end_indication()
+        self._not_name()
+        if self.limited or self.stopped:
+            return
+        if not self.strengths:
+            self.strengths.append(dose)
+            self.amounts.append(1.0)  # "2 tablets (10 mg total)" then disagrees: no dose is guessed
+            return
+        product = self.strengths[0]
+        if len(self.strengths) == 1 and product.per is None and product.unit in DOSE_UNITS:
+            per_unit = to_milligrams(product.value, product.unit)
+            if per_unit:
+                self.amounts.append(to_milligrams(dose.value, dose.unit) / per_unit)
+                return
+        self.strengths.append(dose)
 
     def _unitless_pair(self, values: list[float], separators: set[str]) -> None:
         """``Norco 10-325`` right after a name is a combination strength in mg; ``1-2`` is a count."""

@@ -14,6 +14,45 @@ from service.domain.text import name_key
 
 # (text, name, route, dose form, milligrams a day or None when the text does not allow it)
 REAL_WORLD = [
+    # EHR medication lists: the brand in parentheses, the count spelled out again, "(N mg total)"
+    (
+        "traMADol (ULTRAM) 50 mg tablet Take 1 tablet by mouth every 6 (six) hours as needed for pain.",
+        "traMADol",
+        "oral",
+        "tablet",
+        200.0,
+    ),
+    (
+        "gabapentin (NEURONTIN) 300 MG capsule Take 600 mg by mouth 3 (three) times daily.",
+        "gabapentin",
+        "oral",
+        "capsule",
+        1800.0,
+    ),
+    (
+        "LORazepam (ATIVAN) 0.5 MG tablet Take 0.5 mg by mouth every 8 (eight) hours as needed for anxiety.",
+        "LORazepam",
+        "oral",
+        "tablet",
+        1.5,
+    ),
+    (
+        "oxyCODONE (ROXICODONE) 5 MG immediate release tablet Take 2 tablets (10 mg total) by mouth every 4 (four) hours as needed for severe pain.",
+        "oxyCODONE",
+        "oral",
+        "tablet",
+        60.0,
+    ),
+    (
+        "HYDROcodone-acetaminophen (NORCO) 10-325 mg per tablet",
+        "HYDROcodone-acetaminophen",
+        "oral",
+        "tablet",
+        None,
+    ),
+    ("clonazePAM 0.5 MG tablet Sig: 1 tab po bid prn", "clonazePAM", "oral", "tablet", 1.0),
+    ("OXYCODONE-ACETAMINOPHEN 5-325 MG PO TABS", "OXYCODONE-ACETAMINOPHEN", "oral", "tablet", None),
+    ("Oxycodone 5mg tab: take 1 po q6h", "Oxycodone", "oral", "tablet", 20.0),
     ("fentanyl 25 mcg/hr patch", "fentanyl", "transdermal", "patch", None),
     ("Duragesic 25 mcg/hr patch q72h", "Duragesic", "transdermal", "patch", None),
     (
@@ -630,6 +669,27 @@ def test_when_the_route_is_in_doubt_it_is_unknown(text: str) -> None:
 )
 def test_no_daily_dose_is_guessed(text: str) -> None:
     assert daily_dose_mg(parse(text)) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "units_per_dose", "daily_mg"),
+    [
+        ("gabapentin 300 mg capsule take 600 mg tid", 2, 1800),
+        ("gabapentin take 600 mg tid", 1, 1800),
+        ("Klonopin 1 mg take 1 tablet (1 mg total) bid", 1, 2),
+        ("oxycodone 5 mg take 2 tablets (10 mg total) q4h", 2, 60),
+        (
+            "oxycodone take 2 tablets (10 mg total) q4h",
+            None,
+            None,
+        ),  # per tablet or in all? not guessed
+    ],
+)
+def test_a_dose_in_milligrams_counts_units_of_the_product_strength(
+    text: str, units_per_dose: float | None, daily_mg: float | None
+) -> None:
+    parsed = parse(text)
+    assert (parsed.sig.units_per_dose, daily_dose_mg(parsed)) == (units_per_dose, daily_mg)
 
 
 def test_a_maximum_does_not_count_as_the_dose() -> None:
