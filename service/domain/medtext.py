@@ -367,7 +367,7 @@ _TOKENS = [  # in order of preference; a token's kind is the empty group closing
     ),
     ("", "(?=[0-9.])(?:" + "|".join(f"{p}(?P<{k}>)" for k, p in _NUMERIC_TOKENS) + ")"),
     ("phrase", rf"(?:{_alternation(k for k in _VOCABULARY if ' ' in k or k == 'w/o')}){_END}"),
-    ("conn", r"w/(?!o)|[/&+]"),
+    ("conn", r"w/(?!o)|[/&+\-]"),
     ("word", r"[^\W\d_][^\W_]*(?:[.'\u2019\-][^\W_]+)*\.?"),  # "Goody's", "A-D", "p.o."
     ("other", r"\S"),
 ]
@@ -611,7 +611,9 @@ class _Walk:
         if self.indication is not None:
             self.indication.append(match.group())
         elif self.started and not self.closed:
-            self.pending.append(self._as_written(match))
+            written = self._as_written(match)
+            # "oxycodone - acetaminophen": a spaced hyphen joins ingredients; "/" says so to lookup
+            self.pending.append(written.replace("-", "/") if match.group() == "-" else written)
 
     def _not_name(self) -> None:
         self.gap = self.started

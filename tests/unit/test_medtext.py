@@ -721,6 +721,8 @@ def test_the_pharmacy_part_of_a_prescription_is_ignored() -> None:
         ("hydrocodone-APAP 10-325", "hydrocodone-acetaminophen"),
         ("MS Contin 30 mg", "MS Contin"),  # "MS" is ambiguous (magnesium sulfate): left alone
         ("oxycodone 5 mg / acetaminophen 325 mg tablet", "oxycodone / acetaminophen"),
+        ("oxycodone - acetaminophen 5-325 mg", "oxycodone / acetaminophen"),
+        ("oxycodone + acetaminophen", "oxycodone + acetaminophen"),
         (
             "hydrocodone bitartrate 10 mg and acetaminophen 325 mg",
             "hydrocodone bitartrate and acetaminophen",
