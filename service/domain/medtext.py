@@ -561,7 +561,7 @@ class _Walk:
                 self.indication.append(key)
             else:
                 self._not_name()
-            after_verb = self.after_verb and key in ("a", "the")
+            after_verb = self.after_verb and key == "the"  # "take the ..."
         elif kind == "frequency":
             self._begin_instructions()
             if not self.limited:
