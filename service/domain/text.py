@@ -133,7 +133,14 @@ SALT_WORDS = frozenset(
         "base",
     ]
 )
-_ABBREVIATIONS = {"hcl": "hydrochloride", "apap": "acetaminophen", "asa": "aspirin"}
+# Clinical abbreviations with one meaning only ("MS" is left alone: morphine or magnesium sulfate).
+ABBREVIATIONS = {
+    "hcl": "hydrochloride",
+    "apap": "acetaminophen",
+    "asa": "aspirin",
+    "hctz": "hydrochlorothiazide",
+    "mso4": "morphine sulfate",
+}
 
 
 def fold(text: str) -> str:
@@ -152,7 +159,7 @@ def _without(key: str, words: frozenset[str]) -> str:
 
 
 def _expand_abbreviations(key: str) -> str:
-    return " ".join(_ABBREVIATIONS.get(token, token) for token in key.split())
+    return " ".join(ABBREVIATIONS.get(token, token) for token in key.split())
 
 
 def candidate_keys(text: str) -> Iterator[str]:
