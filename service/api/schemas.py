@@ -96,6 +96,14 @@ class MedicationResult(BaseModel):
     status: Literal["recognized", "unrecognized"]
     matched: str | None = Field(description="The name or code it was recognised by.")
     ingredients: list[IngredientRef]
+    route: RouteLabel | None = Field(
+        default=None,
+        description="The route the check used: the caller's, else the product's, else the text's "
+        "(\"IV\", \"patch\", \"cream\"). None means unknown, which counts as systemic.",
+    )
+    dose_form: str | None = Field(
+        default=None, description='The dose form the text names ("tablet", "patch", "shampoo").'
+    )
     suggestions: list[str] = Field(description='"Did you mean" names for unrecognised text.')
 
 

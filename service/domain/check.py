@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 
 from rapidfuzz import fuzz
 
 from .knowledge import Ref, Rule
+from .medtext import daily_dose_mg
 from .severity import AlertKind, Severity
 from .snapshot import Decision, KbSnapshot
 from .text import name_key
@@ -47,6 +48,7 @@ class Medication:
     rxcui: str | None = None
     suggestions: tuple[str, ...] = ()
     route: str | None = None
+    dose_form: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,14 +112,32 @@ def recognize(items: Sequence[MedicationInput], kb: KbSnapshot) -> tuple[Medicat
 
 def _recognize_one(index: int, item: MedicationInput, kb: KbSnapshot) -> Medication:
     concept = kb.lookup_code(item.rxcui) if item.rxcui else None
-    if concept is None and item.text:
-        concept = kb.lookup_text(item.text)
+    reading = kb.read_text(item.text) if item.text else None
+    if concept is None and reading is not None:
+        concept = reading.concept
     if concept is None:
         suggestions = kb.suggest(item.text) if item.text else ()
         return Medication(index, item, recognized=False, suggestions=suggestions)
-    route = item.route or concept.route or (kb.route_in_text(item.text) if item.text else None)
+    if reading is not None:
+        # What the text says fills only what the caller left out.
+        parsed = reading.parsed
+        item = replace(
+            item,
+            daily_dose_mg=item.daily_dose_mg
+            if item.daily_dose_mg is not None
+            else daily_dose_mg(parsed),
+            indication=item.indication or parsed.sig.indication,
+        )
+    parsed = reading.parsed if reading else None
     return Medication(
-        index, item, True, concept.ingredients, concept.display, concept.rxcui, route=route
+        index,
+        item,
+        True,
+        concept.ingredients,
+        concept.display,
+        concept.rxcui,
+        route=item.route or concept.route or (parsed.route if parsed else None),
+        dose_form=parsed.dose_form if parsed else None,
     )
 
 

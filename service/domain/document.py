@@ -19,6 +19,8 @@ def medication_document(med: Medication, raw_input: Any, kb: KbSnapshot) -> dict
         "status": "recognized" if med.recognized else "unrecognized",
         "matched": med.matched,
         "ingredients": ingredient_refs(med.ingredients, kb),
+        "route": med.route,
+        "dose_form": med.dose_form,
         "suggestions": list(med.suggestions),
     }
 

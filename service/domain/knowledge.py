@@ -74,12 +74,11 @@ class Source:
 
 @dataclass(frozen=True)
 class Route:
-    """A route of administration; ``words`` in a medication's text imply it."""
+    """A route of administration, and whether a drug given by it reaches the whole body."""
 
     id: str
     name: str
     systemic: bool
-    words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

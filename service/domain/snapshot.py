@@ -10,6 +10,7 @@ from functools import cached_property
 from rapidfuzz import fuzz, process
 
 from .knowledge import SYSTEMIC, DrugClass, Ingredient, KnowledgeBase, Ref, Route, Rule, Source
+from .medtext import ParsedText, parse
 from .severity import AlertKind
 from .text import bare_key, candidate_keys, combination_parts, name_key
 
@@ -22,6 +23,14 @@ class Concept:
     ingredients: tuple[str, ...]
     rxcui: str | None = None
     route: str | None = None
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Free text as the service reads it: what it names, and what the parser found around it."""
+
+    concept: Concept | None
+    parsed: ParsedText
 
 
 @dataclass(frozen=True)
@@ -135,7 +144,7 @@ class KbSnapshot:
         self._fallback_partitions = self._index_fallback_partitions()
         self.index = RuleIndex(kb.rules)
         self._decisions: dict[tuple[str, frozenset[str], str, frozenset[str]], Decision | None] = {}
-        self._texts: dict[str, Concept | None] = {}
+        self._texts: dict[str, Reading] = {}
 
     @cached_property
     def wording(self) -> dict[str, RuleWording]:
@@ -429,45 +438,40 @@ class KbSnapshot:
                 codes.setdefault(drug_name.rxcui, concept)
         return names, codes
 
-    @cached_property
-    def _route_words(self) -> tuple[tuple[str, Route], ...]:
-        return tuple((f" {word} ", route) for route in self.kb.routes for word in route.words)
-
-    def route_in_text(self, text: str) -> str | None:
-        """The route a medication's own words give ("cream", "eye drops", "patch"), if one.
-
-        Words pointing to two routes give none unless neither is systemic ("vaginal cream"): an
-        unknown route counts as systemic, so doubt never hides an alert.
-        """
-        key = f" {name_key(text)} "
-        found = sorted(
-            {route.id: route for word, route in self._route_words if word in key}.values(),
-            key=lambda r: r.id,
-        )
-        if len(found) == 1 or (found and not any(route.systemic for route in found)):
-            return found[0].id
-        return None
-
     def lookup_code(self, rxcui: str) -> Concept | None:
         return self._codes.get(rxcui.strip())
 
-    def lookup_text(self, text: str) -> Concept | None:
-        """Resolve free text; memoised, since the same few thousand names arrive again and again."""
-        if text in self._texts:
-            return self._texts[text]
-        concept = self._resolve_text(text)
-        if len(self._texts) > MAX_MEMOISED_TEXTS:
-            self._texts.clear()  # bounded memory, whatever the traffic
-        self._texts[text] = concept
-        return concept
+    def read_text(self, text: str) -> Reading:
+        """Parse and resolve free text; memoised, since the same few thousand texts come again
+        and again."""
+        reading = self._texts.get(text)
+        if reading is None:
+            parsed = parse(text)
+            reading = Reading(self._resolve_text(text, parsed), parsed)
+            if len(self._texts) > MAX_MEMOISED_TEXTS:
+                self._texts.clear()  # bounded memory, whatever the traffic
+            self._texts[text] = reading
+        return reading
 
-    def _resolve_text(self, text: str) -> Concept | None:
-        """Combination text resolves only if every part does."""
-        for key in candidate_keys(text):
+    def lookup_text(self, text: str) -> Concept | None:
+        return self.read_text(text).concept
+
+    def _resolve_text(self, text: str, parsed: ParsedText) -> Concept | None:
+        """The text as typed first (a product name may hold a number: "Tylenol #3"), then the
+        names the parser found ("Xanax XR", then "Xanax"), then the text stripped of strength and
+        form. Combination text resolves only if every part does."""
+        keys = dict.fromkeys(
+            [
+                name_key(text),
+                *(key for name in parsed.names_to_try for key in candidate_keys(name)),
+                *candidate_keys(text),
+            ]
+        )
+        for key in keys:
             concept = self._names.get(key)
             if concept is not None:
                 return concept
-        parts = combination_parts(text)
+        parts = combination_parts(parsed.name or text)
         if len(parts) < 2:
             return None
         resolved = [self.lookup_text(part) for part in parts]

@@ -191,10 +191,9 @@ def _route(record: Record) -> Route:
     systemic = data.get("systemic")
     if not isinstance(systemic, bool):
         raise ValueError("systemic must be true or false")
-    words = tuple(name_key(w) for w in _str_list(data, "words"))
     route_id = _text(data, "id")
     _one_of(route_id, ROUTE_IDS, "route")
-    return Route(route_id, _text(data, "name"), systemic, words)
+    return Route(route_id, _text(data, "name"), systemic)
 
 
 def _route_of(data: dict[str, Any], route_ids: set[str]) -> str | None:

@@ -28,9 +28,9 @@ from .helpers import alert_for, run
 
 DRUGS = ("alprazolam", "ritonavir", "itraconazole", "clonazepam", "phenobarbital", "naloxone")
 ROUTES = (
-    Route("oral", "oral", True, ("tablet",)),
-    Route("injectable", "injection", True, ("injection",)),
-    Route("topical", "topical", False, ("cream", "shampoo")),
+    Route("oral", "oral", True),
+    Route("injectable", "injection", True),
+    Route("topical", "topical", False),
 )
 
 
