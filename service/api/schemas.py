@@ -99,7 +99,7 @@ class MedicationResult(BaseModel):
     route: RouteLabel | None = Field(
         default=None,
         description="The route the check used: the caller's, else the product's, else the text's "
-        "(\"IV\", \"patch\", \"cream\"). None means unknown, which counts as systemic.",
+        '("IV", "patch", "cream"). None means unknown, which counts as systemic.',
     )
     dose_form: str | None = Field(
         default=None, description='The dose form the text names ("tablet", "patch", "shampoo").'
@@ -200,7 +200,12 @@ class CheckResponse(BaseModel):
 
 class DrugMatch(BaseModel):
     name: str
+    label: str = Field(
+        description='How to show it: "Brand (generic)", e.g. "Tylenol (acetaminophen)"; '
+        "sent back as a medication, it reads as the name."
+    )
     rxcui: str | None
+    tty: str | None = Field(description="RxNorm term type of the name (IN, BN, ...), if known.")
     ingredients: list[IngredientRef]
 
 

@@ -153,7 +153,13 @@ def search_drugs() -> Response:
     except ServiceUnavailable as error:
         return _unavailable(error)
     results = [
-        {"name": c.display, "rxcui": c.rxcui, "ingredients": ingredient_refs(c.ingredients, kb)}
+        {
+            "name": c.concept.display,
+            "label": c.label,
+            "rxcui": c.concept.rxcui,
+            "tty": c.concept.tty,
+            "ingredients": ingredient_refs(c.concept.ingredients, kb),
+        }
         for c in kb.search_names(query, limit)
     ]
     return jsonify(query=query, results=results)

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..domain import knowledge as kb
@@ -57,10 +57,62 @@ def store(session: Session, knowledge: kb.KnowledgeBase) -> tuple[m.KbVersion, b
         naloxone_rxcui=knowledge.naloxone_rxcui,
         routes=[asdict(route) for route in knowledge.routes],
         never_alert=list(knowledge.never_alert),
+        vocabulary_id=_store_vocabulary(session, knowledge.vocabulary),
     )
     session.add(version)
     _write_content(session, version_id, knowledge)
     return version, True
+
+
+def _store_vocabulary(session: Session, vocabulary: kb.Vocabulary | None) -> str | None:
+    """Store the bulk vocabulary unless a version already did: once per content digest."""
+    if vocabulary is None:
+        return None
+    if session.get(m.RxnormVocabulary, vocabulary.digest) is None:
+        session.add(
+            m.RxnormVocabulary(
+                id=vocabulary.digest,
+                release=vocabulary.release,
+                created_at=datetime.now(UTC),
+                concept_count=len(vocabulary.concepts),
+            )
+        )
+        session.flush()
+        rows = [
+            {
+                "vocabulary_id": vocabulary.digest,
+                "rxcui": c.rxcui,
+                "name": c.name,
+                "tty": c.tty,
+                "ingredient_rxcuis": ";".join(c.ingredient_rxcuis),
+                "route": c.route,
+            }
+            for c in vocabulary.concepts
+        ]
+        for start in range(0, len(rows), _VOCABULARY_BATCH):
+            session.execute(insert(m.RxnormConcept), rows[start : start + _VOCABULARY_BATCH])
+    return vocabulary.digest
+
+
+_VOCABULARY_BATCH = 5000
+
+
+def load_vocabulary(session: Session, vocabulary_id: str) -> kb.Vocabulary:
+    """The stored vocabulary, read as plain rows (40k ORM objects would cost a second per worker)."""
+    stored = session.get_one(m.RxnormVocabulary, vocabulary_id)
+    table = m.RxnormConcept.__table__
+    rows = session.execute(
+        select(table.c.rxcui, table.c.name, table.c.tty, table.c.ingredient_rxcuis, table.c.route)
+        .where(table.c.vocabulary_id == vocabulary_id)
+        .order_by(table.c.rxcui)
+    )
+    return kb.Vocabulary(
+        stored.release,
+        tuple(
+            kb.VocabularyConcept(rxcui, name, tty, tuple(codes.split(";")), route)
+            for rxcui, name, tty, codes, route in rows
+        ),
+    )
 
 
 def activate(session: Session, version: m.KbVersion) -> bool:
@@ -78,7 +130,12 @@ def _write_content(session: Session, version_id: str, knowledge: kb.KnowledgeBas
     }
     ingredients = {
         i.name: m.Ingredient(
-            kb_version_id=version_id, name=i.name, rxcui=i.rxcui, schedule=i.schedule, notes=i.notes
+            kb_version_id=version_id,
+            name=i.name,
+            rxcui=i.rxcui,
+            schedule=i.schedule,
+            notes=i.notes,
+            no_rxcui_reason=i.no_rxcui_reason,
         )
         for i in knowledge.ingredients
     }
@@ -243,7 +300,10 @@ def load(session: Session, version_id: str) -> kb.KnowledgeBase:
     return kb.KnowledgeBase(
         scope=version.scope,
         sources=tuple(kb.Source(s.key, s.label, s.url, s.kind) for s in sources),
-        ingredients=tuple(kb.Ingredient(i.name, i.rxcui, i.schedule, i.notes) for i in ingredients),
+        ingredients=tuple(
+            kb.Ingredient(i.name, i.rxcui, i.schedule, i.notes, i.no_rxcui_reason)
+            for i in ingredients
+        ),
         names=tuple(
             kb.DrugName(
                 n.name,
@@ -279,10 +339,11 @@ def load(session: Session, version_id: str) -> kb.KnowledgeBase:
         ),
         rules=tuple(_rule(r) for r in rules),
         naloxone_rxcui=version.naloxone_rxcui,
-        routes=tuple(
-            kb.Route(r["id"], r["name"], r["systemic"]) for r in version.routes
-        ),
+        routes=tuple(kb.Route(r["id"], r["name"], r["systemic"]) for r in version.routes),
         never_alert=tuple(version.never_alert),
+        vocabulary=load_vocabulary(session, version.vocabulary_id)
+        if version.vocabulary_id
+        else None,
     )
 
 

@@ -63,6 +63,36 @@ class KbVersion(Base):
     naloxone_rxcui: Mapped[str | None] = mapped_column(String(12))
     routes: Mapped[list[Any]] = mapped_column(JSON, default=list)
     never_alert: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The bulk RxNorm vocabulary this version recognises; its digest is part of the version's id.
+    vocabulary_id: Mapped[str | None] = mapped_column(ForeignKey("rxnorm_vocabulary.id"))
+
+
+class RxnormVocabulary(Base):
+    """All of RxNorm one or more versions recognise, stored once: its id is its content digest.
+
+    Forty thousand concepts copied into every version would make each ``kb load`` slow and the
+    database grow by megabytes per version for a file that changes with RxNorm's releases only.
+    """
+
+    __tablename__ = "rxnorm_vocabulary"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    release: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    concept_count: Mapped[int] = mapped_column(Integer)
+
+
+class RxnormConcept(Base):
+    __tablename__ = "rxnorm_concept"
+
+    vocabulary_id: Mapped[str] = mapped_column(
+        ForeignKey("rxnorm_vocabulary.id", ondelete="CASCADE"), primary_key=True
+    )
+    rxcui: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    tty: Mapped[str] = mapped_column(String(8))
+    ingredient_rxcuis: Mapped[str] = mapped_column(Text)  # ";"-separated IN codes
+    route: Mapped[str | None] = mapped_column(String(32))
 
 
 class _Versioned:
@@ -91,6 +121,7 @@ class Ingredient(_Versioned, Base):
     rxcui: Mapped[str | None] = mapped_column(String(12))
     schedule: Mapped[str | None] = mapped_column(String(4))
     notes: Mapped[str] = mapped_column(Text, default="")
+    no_rxcui_reason: Mapped[str] = mapped_column(Text, default="")
 
 
 class DrugNameIngredient(Base):

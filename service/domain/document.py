@@ -10,7 +10,7 @@ from .snapshot import KbSnapshot
 
 
 def ingredient_refs(names: tuple[str, ...], kb: KbSnapshot) -> list[dict[str, Any]]:
-    return [{"name": n, "rxcui": kb.ingredients[n].rxcui} for n in names]
+    return [{"name": n, "rxcui": kb.ingredient_rxcui(n)} for n in names]
 
 
 def medication_document(med: Medication, raw_input: Any, kb: KbSnapshot) -> dict[str, Any]:

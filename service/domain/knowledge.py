@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from functools import cached_property
 from operator import itemgetter
 from typing import Literal
 
@@ -83,10 +84,13 @@ class Route:
 
 @dataclass(frozen=True)
 class Ingredient:
+    """``no_rxcui_reason`` says why an ingredient has no RxCUI (kratom, a withdrawn drug)."""
+
     name: str
     rxcui: str | None = None
     schedule: str | None = None
     notes: str = ""
+    no_rxcui_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,43 @@ class DrugName:
     provenance: str | None = None
     notes: str = ""
     route: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VocabularyConcept:
+    """One RxNorm concept of the bulk vocabulary: its ingredients are RxCUIs of its IN rows."""
+
+    rxcui: str
+    name: str
+    tty: str
+    ingredient_rxcuis: tuple[str, ...]
+    route: str | None = None
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """All of RxNorm the service knows (``seed_data/rxnorm/``), below the curated names.
+
+    Stored once per ``digest``, however many knowledge-base versions share it; the digest is part
+    of every version id, so a version's id stays the SHA-256 of everything it contains.
+    """
+
+    release: str
+    concepts: tuple[VocabularyConcept, ...]
+
+    @cached_property
+    def digest(self) -> str:
+        """SHA-256 of the release and every concept, in RxCUI order: the same however stored."""
+        digest = hashlib.sha256(self.release.encode("utf-8"))
+        for c in sorted(self.concepts, key=lambda c: int(c.rxcui)):
+            fields = (c.rxcui, c.name, c.tty, ";".join(c.ingredient_rxcuis), c.route or "")
+            digest.update(("\n" + "\t".join(fields)).encode("utf-8"))
+        return digest.hexdigest()
+
+    @cached_property
+    def ingredient_names(self) -> dict[str, str]:
+        """The name of every IN concept, by RxCUI."""
+        return {c.rxcui: c.name for c in self.concepts if c.tty == "IN"}
 
 
 @dataclass(frozen=True)
@@ -203,10 +244,18 @@ class KnowledgeBase:
     naloxone_rxcui: str | None = None
     routes: tuple[Route, ...] = ()
     never_alert: tuple[str, ...] = ()
+    vocabulary: Vocabulary | None = None
 
     def content_hash(self) -> str:
-        """Order-independent where order means nothing; rules keep theirs (it breaks precedence ties)."""
-        content = asdict(self)
+        """Order-independent where order means nothing; rules keep theirs (it breaks precedence ties).
+
+        The bulk vocabulary enters by its own digest (hashing 40k concepts through ``asdict`` would
+        make every load slow), so the id still changes with any concept.
+        """
+        content = asdict(replace(self, vocabulary=None))
+        del content["vocabulary"]
+        if self.vocabulary is not None:
+            content["vocabulary"] = self.vocabulary.digest
         for key, sort_by in (
             ("sources", "id"),
             ("ingredients", "name"),
@@ -229,6 +278,7 @@ class KnowledgeBase:
             "classes": len(self.classes),
             "rules": len(self.rules),
             "sources": len(self.sources),
+            "vocabulary_concepts": len(self.vocabulary.concepts) if self.vocabulary else 0,
         }
 
 

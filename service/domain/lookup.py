@@ -73,7 +73,7 @@ def rxcuis_for_name(name: str, kb: KbSnapshot, *, normalized: bool) -> tuple[str
     coded = _coded_names(kb).get(_exact_key(concept.display), ())
     if coded or len(concept.ingredients) != 1:
         return coded
-    ingredient = kb.ingredients[concept.ingredients[0]].rxcui
+    ingredient = kb.ingredient_rxcui(concept.ingredients[0])
     return (ingredient,) if ingredient else ()
 
 
@@ -92,6 +92,8 @@ def _coded_names(kb: KbSnapshot) -> dict[str, tuple[str, ...]]:
     found: dict[str, list[str]] = {}
     coded = [(i.name, i.rxcui) for i in kb.kb.ingredients]
     coded += [(n.name, n.rxcui) for n in kb.kb.names]
+    # The bulk vocabulary's codes, where its name means what recognition reads it as.
+    coded += [(c.display, c.rxcui) for c in kb.concepts_by_code().values()]
     for text, rxcui in coded:
         if rxcui:
             codes = found.setdefault(_exact_key(text), [])
@@ -102,9 +104,13 @@ def _coded_names(kb: KbSnapshot) -> dict[str, tuple[str, ...]]:
 
 @lru_cache(maxsize=4)
 def _term_types(kb: KbSnapshot) -> dict[str, str]:
-    """Ingredient codes first, then the first named concept: the precedence ``lookup_code`` uses."""
+    """Ingredient codes first, then the first named concept, then the bulk vocabulary: the
+    precedence ``lookup_code`` uses."""
     found = {i.rxcui: "IN" for i in kb.kb.ingredients if i.rxcui}
     for drug_name in kb.kb.names:
         if drug_name.rxcui and drug_name.tty:
             found.setdefault(drug_name.rxcui, drug_name.tty)
+    for rxcui, concept in kb.concepts_by_code().items():
+        if concept.tty:
+            found.setdefault(rxcui, concept.tty)
     return found

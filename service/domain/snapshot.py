@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -13,16 +14,9 @@ from .knowledge import SYSTEMIC, DrugClass, Ingredient, KnowledgeBase, Ref, Rout
 from .medtext import ParsedText, parse
 from .severity import AlertKind
 from .text import bare_key, candidate_keys, combination_parts, name_key
+from .vocabulary import TTY_RANK, Concept, Conflict, index_names
 
-
-@dataclass(frozen=True)
-class Concept:
-    """What a name or code resolves to; ``route`` when the name itself fixes it."""
-
-    display: str
-    ingredients: tuple[str, ...]
-    rxcui: str | None = None
-    route: str | None = None
+__all__ = ["Choice", "Concept", "KbSnapshot", "Reading"]
 
 
 @dataclass(frozen=True)
@@ -138,7 +132,10 @@ class KbSnapshot:
         self.members = self._expand_members()
         self._classes_by_route: dict[str | None, dict[str, frozenset[str]]] = {}
         self._product_classes_of = self._index_product_classes()
-        self._names, self._codes = self._index_names()
+        names = index_names(kb)
+        self._names, self._codes = names.names, names.codes
+        self._ingredient_rxcuis = names.ingredient_rxcuis
+        self.vocabulary_conflicts: tuple[Conflict, ...] = tuple(names.conflicts)
         self._partners = self._index_interaction_rules()
         self._named = self._index_named_drugs()
         self._fallback_partitions = self._index_fallback_partitions()
@@ -418,25 +415,18 @@ class KbSnapshot:
 
     # --- names ---------------------------------------------------------------------------------
 
-    def _index_names(self) -> tuple[dict[str, Concept], dict[str, Concept]]:
-        names: dict[str, Concept] = {}
-        codes: dict[str, Concept] = {}
-        for ingredient in self.kb.ingredients:
-            concept = Concept(ingredient.name, (ingredient.name,), ingredient.rxcui)
-            names[name_key(ingredient.name)] = concept
-            if ingredient.rxcui:
-                codes[ingredient.rxcui] = concept
-        for drug_name in self.kb.names:
-            concept = Concept(
-                drug_name.name,
-                tuple(sorted(drug_name.ingredients)),
-                drug_name.rxcui,
-                drug_name.route,
-            )
-            names.setdefault(name_key(drug_name.name), concept)
-            if drug_name.rxcui:
-                codes.setdefault(drug_name.rxcui, concept)
-        return names, codes
+    def ingredient_rxcui(self, ingredient: str) -> str | None:
+        """The RxCUI of any ingredient a name can resolve to: the KB's own, else RxNorm's IN."""
+        return self._ingredient_rxcuis.get(ingredient)
+
+    @property
+    def name_count(self) -> int:
+        """How many distinct names (after normalisation) recognition knows."""
+        return len(self._names)
+
+    def concepts_by_code(self) -> Mapping[str, Concept]:
+        """Every code recognition resolves, with what it resolves to (read only)."""
+        return self._codes
 
     def lookup_code(self, rxcui: str) -> Concept | None:
         return self._codes.get(rxcui.strip())
@@ -481,46 +471,130 @@ class KbSnapshot:
         return Concept(text.strip(), tuple(ingredients))
 
     @cached_property
-    def _suggestion_choices(self) -> dict[str, str]:
-        """Short names people type (not long RxNorm clinical-drug strings) keyed for fuzzy matching."""
-        choices: dict[str, str] = {}
-        for drug_name in self.kb.names:
-            # Offer names people should use: never a misspelling we accept, nor a long clinical string.
-            if drug_name.kind != "misspelling" and drug_name.tty in (None, "BN", "IN", "PIN"):
-                choices.setdefault(name_key(drug_name.name), drug_name.name)
-        for ingredient in self.kb.ingredients:
-            choices.setdefault(name_key(ingredient.name), ingredient.name)
-        return choices
+    def _choices(self) -> Choices:
+        return Choices.build(self)
 
     def suggest(self, text: str, limit: int = 3) -> tuple[str, ...]:
-        """ "Did you mean" candidates; never used to resolve, only to offer."""
+        """ "Did you mean" labels ("Tylenol (acetaminophen)"); never used to resolve, only to offer.
+
+        Each label reads back as its name. The plain product comes first: a typo of a brand
+        offers the single-ingredient product and its ingredient before the combinations that
+        add something (a sedative, an opioid) the user did not ask for.
+        """
         query = bare_key(text)
         if not query:
             return ()
-        matches = process.extract(
-            query,
-            self._suggestion_choices.keys(),
-            scorer=fuzz.WRatio,
-            limit=limit * 2,
-            score_cutoff=80,
-        )
-        ranked = sorted(matches, key=lambda m: (-m[1], m[0]))
-        unique: list[str] = []
-        for key, _score, _index in ranked:
-            display = self._suggestion_choices[key]
-            if display not in unique:
-                unique.append(display)
-        return tuple(unique[:limit])
+        return tuple(c.label for c in self._choices.fuzzy(query, limit))
 
-    def search_names(self, query: str, limit: int = 20) -> list[Concept]:
-        """Prefix-then-substring search for autocomplete."""
-        key = name_key(query)
+    def search_names(self, query: str, limit: int = 20) -> list[Choice]:
+        """Autocomplete: names starting with the text, then names with a word starting with it,
+        then (from four letters) names spelt nearly like it; plain products first in each group."""
+        return self._choices.search(name_key(query), limit)
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A name worth offering people: what it resolves to, and how it is shown."""
+
+    key: str
+    label: str
+    concept: Concept
+    rank: tuple[int, int, int]  # fewer ingredients, plainer term type, shorter: offered first
+
+
+FUZZY_CUTOFF = 80
+FUZZY_BAND = 8  # scores this close to the best are ties, broken by how plain the product is
+MIN_FUZZY_AUTOCOMPLETE = 4
+_OFFERED_TTYS = frozenset({None, "IN", "PIN", "MIN", "BN"})
+
+
+class Choices:
+    """The names offered by "did you mean" and autocomplete: ingredients, brands and the names of
+    ``names.csv`` (never an accepted misspelling, never a long clinical-drug string), keyed once."""
+
+    def __init__(self, choices: list[Choice]) -> None:
+        self.sorted = sorted(choices, key=lambda c: c.key)
+        self.keys = [c.key for c in self.sorted]
+        self.by_key = {c.key: c for c in self.sorted}
+        # By length: a ratio of FUZZY_CUTOFF needs lengths within 2/3 to 3/2 of each other, so a
+        # query is compared with a few thousand keys instead of all of them.
+        by_length: dict[int, list[Choice]] = defaultdict(list)
+        for choice in self.sorted:
+            by_length[len(choice.key)].append(choice)
+        self.by_length = {n: (items, [c.key for c in items]) for n, items in by_length.items()}
+
+    @classmethod
+    def build(cls, kb: KbSnapshot) -> Choices:
+        misspellings = {name_key(n.name) for n in kb.kb.names if n.kind == "misspelling"}
+        found: list[Choice] = []
+        for key, concept in kb._names.items():
+            if key in misspellings or concept.tty not in _OFFERED_TTYS:
+                continue
+            found.append(Choice(key, _label(concept), concept, _rank(key, concept)))
+        return cls(found)
+
+    def fuzzy(self, query: str, limit: int, *, plain_first: bool = True) -> list[Choice]:
+        matches: list[tuple[Choice, float]] = []
+        shortest, longest = -(-2 * len(query) // 3), 3 * len(query) // 2
+        for length in range(shortest, longest + 1):
+            items, keys = self.by_length.get(length, ((), []))
+            found = process.extract(
+                query, keys, scorer=fuzz.ratio, limit=limit * 8, score_cutoff=FUZZY_CUTOFF
+            )
+            matches += [(items[i], score) for _key, score, i in found]
+        if not matches:
+            return []
+        best = max(score for _choice, score in matches)
+        close = [(choice, score) for choice, score in matches if score >= best - FUZZY_BAND]
+        close.sort(key=lambda m: (m[0].rank[0], -m[1], m[0].rank[1:], m[0].key))
+        offered = [choice for choice, _score in close]
+        single = [c for c in offered if len(c.concept.ingredients) == 1]
+        # The ingredient of the plainest product, right after it ("Tylenol" -> acetaminophen); when
+        # only combinations match, what they share comes first (never only the sedating variants).
+        if not plain_first:
+            pass
+        elif single:
+            offered.insert(1, self._ingredient_choice(single[0].concept.ingredients[0]))
+        else:
+            shared = set.intersection(*(set(c.concept.ingredients) for c in offered))
+            offered[:0] = [self._ingredient_choice(i) for i in sorted(shared)]
+        unique: dict[str, Choice] = {}
+        for choice in offered:
+            unique.setdefault(choice.label, choice)
+        return list(unique.values())[:limit]
+
+    def _ingredient_choice(self, ingredient: str) -> Choice:
+        key = name_key(ingredient)
+        at = bisect_left(self.keys, key)
+        if at < len(self.keys) and self.keys[at] == key:
+            return self.sorted[at]
+        return Choice(key, ingredient, Concept(ingredient, (ingredient,)), (1, 0, len(key)))
+
+    def search(self, key: str, limit: int) -> list[Choice]:
         if not key:
             return []
-        prefix, inside = [], []
-        for name_text, display in sorted(self._suggestion_choices.items()):
-            if name_text.startswith(key):
-                prefix.append(display)
-            elif key in name_text:
-                inside.append(display)
-        return [self._names[name_key(d)] for d in (prefix + inside)[:limit]]
+        start = bisect_left(self.keys, key)
+        end = bisect_left(self.keys, key + "\uffff", lo=start)
+        prefix = sorted(self.sorted[start:end], key=lambda c: (c.key != key, c.rank, c.key))
+        found = dict.fromkeys(c.key for c in prefix[:limit])
+        if len(found) < limit:
+            word = " " + key
+            inside = [c for c in self.sorted if word in c.key and c.key not in found]
+            inside.sort(key=lambda c: (c.rank, c.key))
+            found.update(dict.fromkeys(c.key for c in inside[: limit - len(found)]))
+        if len(found) < limit and len(key) >= MIN_FUZZY_AUTOCOMPLETE:
+            for choice in self.fuzzy(key, limit, plain_first=False):
+                found.setdefault(choice.key, None)
+        return [self.by_key[k] for k in list(found)[:limit]]
+
+
+def _rank(key: str, concept: Concept) -> tuple[int, int, int]:
+    return (len(concept.ingredients), TTY_RANK.get(concept.tty or "BN", 0), len(key))
+
+
+def _label(concept: Concept) -> str:
+    """ "Brand (generic)" unless the name already is the generic one."""
+    generic = " / ".join(concept.ingredients)
+    if concept.tty in ("IN", "PIN", "MIN") or name_key(concept.display) == name_key(generic):
+        return concept.display
+    return f"{concept.display} ({generic})"

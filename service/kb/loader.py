@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import gzip
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -27,6 +29,8 @@ from ..domain.knowledge import (
     Route,
     Rule,
     Source,
+    Vocabulary,
+    VocabularyConcept,
 )
 from ..domain.severity import AlertKind, Severity
 from ..domain.text import name_key, to_milligrams
@@ -41,6 +45,9 @@ from .files import (
 
 NAME_KINDS = frozenset({"brand", "synonym", "misspelling", "salt", "combination"})
 RXNORM_TTYS = frozenset({"IN", "PIN", "MIN", "BN", "SCD", "SBD", "GPCK", "BPCK", "SCDC", "SBDC"})
+# The bulk vocabulary also holds RxNorm's dose-form concepts (SCDF "oxycodone Oral Tablet" ...).
+VOCABULARY_TTYS = RXNORM_TTYS | {"SCDF", "SCDG", "SBDF", "SBDG"}
+VOCABULARY_COLUMNS = ["rxcui", "name", "tty", "ingredient_rxcuis", "route"]
 SCHEDULES = frozenset({"CI", "CII", "CIII", "CIV", "CV"})
 SUMMARY_MAX = 100
 RULE_TEXT_FIELDS = ("title", "summary", "effect", "mechanism", "management", "patient_text")
@@ -93,7 +100,9 @@ def read_knowledge_base(directory: Path) -> KnowledgeBase:
     sources = _unique(problems, source_records, "id", _source)
     routes = _unique(problems, route_records, "id", _route)
     route_ids = {r.id for r in routes}
+    vocabulary = _vocabulary(problems, directory, meta, route_ids)
     ingredients = _unique(problems, ingredient_records, "name", _ingredient)
+    _check_ingredient_codes(problems, ingredient_records, ingredients, vocabulary)
     known_ingredients = {i.name for i in ingredients}
     names = [
         n
@@ -134,7 +143,90 @@ def read_knowledge_base(directory: Path) -> KnowledgeBase:
         naloxone_rxcui=naloxone,
         routes=tuple(routes),
         never_alert=never_alert,
+        vocabulary=vocabulary,
     )
+
+
+def _vocabulary(
+    problems: _Problems, directory: Path, meta: Record, route_ids: set[str]
+) -> Vocabulary | None:
+    """The bulk RxNorm file ``kb.yaml`` names under ``vocabulary`` (optional: a test KB has none).
+
+    A route RxNorm's dose form gives that the knowledge base does not know (intravesical, ...) is
+    left unknown, which counts as systemic.
+    """
+    spec = meta.data.get("vocabulary")
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or not spec.get("file") or not spec.get("release"):
+        problems.add(meta, "vocabulary must be a mapping with file and release")
+        return None
+    path = directory / str(spec["file"])
+    where = str(spec["file"])
+    try:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, [])
+            rows = list(reader)
+    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as error:
+        problems.add(meta, f"vocabulary {where}: cannot be read: {error}")
+        return None
+    if header != VOCABULARY_COLUMNS:
+        problems.add(meta, f"vocabulary {where}: columns must be {','.join(VOCABULARY_COLUMNS)}")
+        return None
+    concepts: list[VocabularyConcept] = []
+    seen: set[str] = set()
+    ingredient_codes = {row[0] for row in rows if len(row) == 5 and row[2] == "IN"}
+    for line, row in enumerate(rows, start=2):
+        here = f"{where}:{line}"
+        if len(row) != 5:
+            problems.items.append(f"{here}: expected 5 fields, found {len(row)}")
+            continue
+        rxcui, name, tty, codes, route = row
+        ingredients = tuple(codes.split(";")) if codes else ()
+        if not rxcui.isdigit() or rxcui in seen:
+            problems.items.append(f"{here}: rxcui {rxcui!r} must be digits and appear once")
+        elif tty not in VOCABULARY_TTYS or not name.strip():
+            problems.items.append(f"{here}: unknown term type {tty!r} or empty name")
+        elif not ingredients or any(code not in ingredient_codes for code in ingredients):
+            problems.items.append(f"{here}: ingredients {codes!r} must be RxCUIs of IN rows")
+        else:
+            seen.add(rxcui)
+            known_route = route if route in route_ids else None
+            concepts.append(VocabularyConcept(rxcui, name, tty, ingredients, known_route))
+    return Vocabulary(str(spec["release"]), tuple(concepts))
+
+
+def _check_ingredient_codes(
+    problems: _Problems,
+    records: list[Record],
+    ingredients: list[Ingredient],
+    vocabulary: Vocabulary | None,
+) -> None:
+    """Every ingredient carries its RxCUI, or says why it has none (kratom, a withdrawn drug); with
+    a vocabulary loaded, the code must be that ingredient's IN concept there, when RxNorm has it."""
+    record_of = {r.data.get("name"): r for r in records}
+    by_code = {c.rxcui: c for c in vocabulary.concepts} if vocabulary else {}
+    for ingredient in ingredients:
+        record = record_of[ingredient.name]
+        if not ingredient.rxcui and not ingredient.no_rxcui_reason:
+            problems.add(
+                record,
+                f"ingredient {ingredient.name!r} has no rxcui: give its RxNorm IN code, or say "
+                "why it has none in no_rxcui_reason",
+            )
+        elif ingredient.rxcui and ingredient.no_rxcui_reason:
+            problems.add(
+                record, f"ingredient {ingredient.name!r} has an rxcui and a no_rxcui_reason"
+            )
+        concept = by_code.get(ingredient.rxcui or "")
+        if concept is not None and (concept.tty != "IN" or concept.name.lower() != ingredient.name):
+            problems.add(
+                record,
+                f"ingredient {ingredient.name!r}: RxCUI {ingredient.rxcui} is "
+                f"{concept.tty} {concept.name!r} in the RxNorm vocabulary",
+            )
 
 
 def _unique(
@@ -216,7 +308,13 @@ def _ingredient(record: Record) -> Ingredient:
         raise ValueError(
             f"unknown schedule {schedule!r} (expected one of: {', '.join(sorted(SCHEDULES))})"
         )
-    return Ingredient(name, rxcui, schedule, _text(data, "notes", required=False))
+    return Ingredient(
+        name,
+        rxcui,
+        schedule,
+        _text(data, "notes", required=False),
+        _text(data, "no_rxcui_reason", required=False),
+    )
 
 
 def _ingredient_list(text: str, known: set[str]) -> tuple[str, ...]:

@@ -154,7 +154,7 @@
           }
           show(
             (body.results || []).map(function (result) {
-              return result.name;
+              return result.label || result.name;
             })
           );
         })
