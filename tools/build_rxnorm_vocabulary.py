@@ -1,6 +1,8 @@
 """Build ``seed_data/rxnorm/rxnorm-2025-10.csv.gz`` from the shared RxNorm reference table.
 
-Usage: python tools/build_rxnorm_vocabulary.py /work/shared/reference/rxnorm seed_data/rxnorm
+Usage: python tools/build_rxnorm_vocabulary.py REFERENCE_DIR seed_data/rxnorm, where REFERENCE_DIR
+holds ``rxnorm-full.csv`` and ``supplement-A-ingredients-rxclass2022.csv`` (described in
+``seed_data/README.md``, "The RxNorm vocabulary").
 
 Keeps the columns the service uses (rxcui, name, tty, ingredient_rxcuis, route), drops the rows that
 link to no ingredient (nothing could be checked for them), and adds the A-named ingredients of the

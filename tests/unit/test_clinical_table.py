@@ -141,7 +141,7 @@ def test_a_typo_is_unrecognised_with_a_suggestion(seed_kb: KbSnapshot) -> None:
     result = run(seed_kb, "klonopinn", "oxycodone")
     assert not result.complete
     typo = result.medications[0]
-    assert not typo.recognized and "Klonopin" in typo.suggestions
+    assert not typo.recognized and "Klonopin (clonazepam)" in typo.suggestions
 
 
 def test_ingredients_of_one_combination_product_are_not_alerted_against_each_other(

@@ -68,7 +68,7 @@ def test_an_unknown_code_is_unrecognised_not_dropped(seed_kb: KbSnapshot) -> Non
 def test_a_typo_is_never_guessed(seed_kb: KbSnapshot) -> None:
     (med,) = recognize([MedicationInput(text="klonopinn")], seed_kb)
     assert not med.recognized
-    assert med.suggestions[0] == "Klonopin"
+    assert med.suggestions[0] == "Klonopin (clonazepam)"
 
 
 def test_gibberish_gets_no_suggestions(seed_kb: KbSnapshot) -> None:
