@@ -70,7 +70,7 @@ def test_unrecognised_items_come_back_with_suggestions_and_mark_the_check_incomp
     body = post_check(client, {"medications": ["klonopinn", "oxycodone"]}).get_json()
     assert body["complete"] is False
     typo = body["medications"][0]
-    assert typo["status"] == "unrecognized" and "Klonopin" in typo["suggestions"]
+    assert typo["status"] == "unrecognized" and "Klonopin (clonazepam)" in typo["suggestions"]
     assert body["scope"]["not_checked"] == ["klonopinn"]
 
 
