@@ -41,6 +41,18 @@ a server that has seen these combinations; the timed calls cycle through the 200
 * ``x100-mixed`` — lists drawn from the whole x100 KB with the same rule; items mostly come from
   different copies, so there are fewer alerts, but more distinct ingredients and classes per list.
 
+Free text with sigs (issue 14): ``FREE_TEXT_LISTS`` lists of 20 items, each a name of the seed pool
+with a strength and a pharmacy sig ("oxycodone 5 mg tablet take 1 tablet by mouth every 6 hours as
+needed for pain"): ``recognize()`` of one list, warm (texts seen before: the snapshot memoises them,
+as a server does) and cold (memo cleared before each call), and the full ``check(recognize())``
+against the seed KB. Targets: recognition median <= 0.3 ms, full check <= 1 ms.
+
+Vocabulary (issue 14): in fresh processes on a new SQLite database, ``flask kb load --activate``
+wall time (interpreter start included) and the database's size, a second version of the same
+vocabulary (the bulk concepts are stored once per digest: the second load adds only the curated
+rows), and the resident memory (VmRSS, VmHWM) of a worker-like process (the app plus the active
+snapshot read from the database) before and after the snapshot is loaded.
+
 Run: ``.venv/bin/python bench/engine.py`` (``--quick`` for a short run, ``--profile`` to always profile).
 If the target is missed it profiles the x100 / 20-medication case with cProfile and prints the top.
 The ``others CPU`` column is how busy other processes kept this (shared, 2-core) machine while a row
@@ -66,8 +78,10 @@ import io  # noqa: E402
 import os  # noqa: E402
 import pstats  # noqa: E402
 import random  # noqa: E402
+import shutil  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable, Sequence  # noqa: E402
 from dataclasses import dataclass, replace  # noqa: E402
@@ -92,6 +106,27 @@ CONTEXT = CheckContext(patient_age=70)
 TARGET_NS = 1_000_000  # x100, 20 medications, median
 TARGET_KB, TARGET_SIZE = "x100", 20
 QUIET_BELOW, ATTEMPTS = 20.0, 3  # re-measure a block if other processes were this busy
+FREE_TEXT_LISTS = 200
+FREE_TEXT_TARGET_RECOGNIZE_NS, FREE_TEXT_TARGET_CHECK_NS = 300_000, 1_000_000
+# Strengths and sigs as pharmacy lists write them (see tests/unit/test_medtext.py for many more).
+STRENGTHS = ("5 mg", "10mg", "0.5 mg", "25 mcg/hr", "2 mg", "300 mg", "1 mg/ml", "50 MG", "100mg")
+SIGS = (
+    "tablet take 1 tablet by mouth every 6 hours as needed for pain",
+    "tab po bid",
+    "capsule 1 cap PO TID",
+    "tablet take 1 tablet at bedtime",
+    "ER tablet every 12 hours",
+    "1 tab q4h prn",
+    "take one tablet twice daily",
+    "po qhs prn sleep",
+    "tablet daily",
+    "patch apply 1 patch every 72 hours",
+    "1-2 tabs q6h prn",
+    "three times daily as needed for anxiety",
+    "oral solution 5 ml every 8 hours",
+    "SL q4h PRN",
+    "injection 1 mg IV q2h PRN",
+)
 
 
 # --- the x100 knowledge base ------------------------------------------------------------------
@@ -289,6 +324,14 @@ def code_version() -> str:
     )
 
 
+def free_text_lists(pool: list[str], rng: random.Random) -> list[list[str]]:
+    """Lists of 20 pharmacy-style lines: a name, a strength and a sig."""
+    return [
+        [f"{name} {rng.choice(STRENGTHS)} {rng.choice(SIGS)}" for name in rng.sample(pool, 20)]
+        for _ in range(FREE_TEXT_LISTS)
+    ]
+
+
 # --- measuring --------------------------------------------------------------------------------
 
 
@@ -342,6 +385,114 @@ def timed(call: Callable[[int], object], reps: int, warmup: int) -> Samples:
             break
     assert best is not None
     return best
+
+
+def recognize_cold_nth(items: list[list[MedicationInput]], kb: KbSnapshot, i: int) -> object:
+    kb._texts.clear()  # as if never seen: parse and resolve every text
+    return recognize(items[i % len(items)], kb)
+
+
+def full_check_nth(items: list[list[MedicationInput]], kb: KbSnapshot, i: int) -> object:
+    return check(recognize(items[i % len(items)], kb), kb, CONTEXT)
+
+
+def free_text_rows(snapshot: KbSnapshot, pool: list[str], reps: int) -> None:
+    """Recognition of 20 free-text items with sigs, and the full check of them, on the seed KB."""
+    lists = free_text_lists(pool, random.Random(SEED))
+    items = [[MedicationInput(text=t) for t in texts] for texts in lists]
+    meds = [recognize(i, snapshot) for i in items]
+    recognized = sum(m.recognized for ms in meds for m in ms) / sum(len(ms) for ms in meds)
+    rows = [
+        summary("warm", 20, timed(partial(recognize_nth, items, snapshot), reps, len(items)), 20),
+        summary("cold", 20, timed(partial(recognize_cold_nth, items, snapshot), reps, 0), 20),
+    ]
+    for i in items:  # warm the memo again for the full check
+        recognize(i, snapshot)
+    full = summary("seed", 20, timed(partial(full_check_nth, items, snapshot), reps, 0), 20)
+    print(f"\nFree text with sigs, e.g. {lists[0][0]!r}; {recognized:.1%} of items recognised")
+    print_table(
+        "recognize() — 20 free-text items (warm: memoised texts; cold: memo cleared)",
+        rows,
+        "items per list",
+    )
+    print_table("check(recognize()) — 20 free-text items, seed KB", [full], "items per list")
+    for label, row, target in (
+        ("recognition (warm)", rows[0], FREE_TEXT_TARGET_RECOGNIZE_NS),
+        ("full check", full, FREE_TEXT_TARGET_CHECK_NS),
+    ):
+        met = row.median_us * 1000 <= target
+        print(
+            f"Target {label} median <= {target / 1000:.0f} µs: {row.median_us:.1f} µs — {'MET' if met else 'MISSED'}"
+        )
+
+
+_WORKER_RSS = """
+import sys
+from pathlib import Path
+def rss():
+    status = dict(l.split(":", 1) for l in Path("/proc/self/status").read_text().splitlines())
+    return int(status["VmRSS"].split()[0]) / 1024, int(status["VmHWM"].split()[0]) / 1024
+from service import create_app
+from service.appctx import database, snapshots
+from service.checking import active_snapshot
+app = create_app()
+with app.app_context():
+    before = rss()
+    kb = active_snapshot(database(), snapshots())
+    kb.suggest("tylenoll")
+    after = rss()
+print(f"{before[0]:.1f} {after[0]:.1f} {after[1]:.1f} {kb.name_count}")
+"""
+
+
+def vocabulary_rows() -> None:
+    """``kb load`` time, database size and a worker's memory with the vocabulary loaded."""
+    python = sys.executable
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.db"
+        env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "PYTHONPATH": str(ROOT)}
+        flask = [python, "-m", "flask", "--app", "service"]
+
+        def run(*args: str) -> float:
+            start = time.monotonic()
+            subprocess.run([*flask, *args], cwd=ROOT, env=env, check=True, capture_output=True)
+            return time.monotonic() - start
+
+        run("db", "upgrade")
+        empty = db.stat().st_size
+        first = run("kb", "load", "--activate")
+        once = db.stat().st_size
+        again = run("kb", "load")
+        changed = Path(tmp) / "kb"
+        shutil.copytree(ROOT / "seed_data", changed)
+        yaml = changed / "kb.yaml"
+        yaml.write_text(yaml.read_text() + "\n# a second version: same vocabulary\n")
+        (changed / "kb.yaml").write_text(
+            yaml.read_text().replace("scope: >-", "scope: >-\n  (bench copy)", 1)
+        )
+        second = run("kb", "load", str(changed))
+        twice = db.stat().st_size
+        out = subprocess.run(
+            [python, "-c", _WORKER_RSS],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+    mb = 1024 * 1024
+    print("\nVocabulary (fresh processes, SQLite)")
+    print(f"  kb load --activate (new database): {first:6.2f} s wall, interpreter start included")
+    print(f"  kb load again (unchanged, a no-op): {again:6.2f} s")
+    print(f"  kb load of a second version (same vocabulary): {second:6.2f} s")
+    print(
+        f"  database: {(once - empty) / mb:.1f} MB for the first version, "
+        f"+{(twice - once) / mb:.1f} MB for the second"
+    )
+    print(
+        f"  worker RSS: {float(out[0]):.0f} MB app only, {float(out[1]):.0f} MB with the active "
+        f"snapshot ({int(out[3])} names), peak {float(out[2]):.0f} MB (aim <= 150 MB)"
+    )
 
 
 def check_nth(meds: list[tuple[Medication, ...]], kb: KbSnapshot, i: int) -> object:
@@ -468,6 +619,9 @@ def main() -> None:
 
     print_table("check() — recognised medications, one call", check_rows, "alerts per check")
     print_table("recognize() — one list, separately", recognize_rows, "items per list")
+
+    free_text_rows(snapshots["seed"], seed_pools[0], reps)
+    vocabulary_rows()
 
     target = next(r for r in check_rows if r.kb == TARGET_KB and r.size == TARGET_SIZE)
     met = target.median_us * 1000 < TARGET_NS

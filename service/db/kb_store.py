@@ -106,13 +106,7 @@ def load_vocabulary(session: Session, vocabulary_id: str) -> kb.Vocabulary:
         .where(table.c.vocabulary_id == vocabulary_id)
         .order_by(table.c.rxcui)
     )
-    return kb.Vocabulary(
-        stored.release,
-        tuple(
-            kb.VocabularyConcept(rxcui, name, tty, tuple(codes.split(";")), route)
-            for rxcui, name, tty, codes, route in rows
-        ),
-    )
+    return kb.Vocabulary.from_rows(stored.release, rows.tuples())
 
 
 def activate(session: Session, version: m.KbVersion) -> bool:

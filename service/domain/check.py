@@ -128,7 +128,7 @@ def _recognize_one(index: int, item: MedicationInput, kb: KbSnapshot) -> Medicat
             else daily_dose_mg(parsed),
             indication=item.indication or parsed.sig.indication,
         )
-    parsed = reading.parsed if reading else None
+    from_text = reading.parsed if reading else None
     return Medication(
         index,
         item,
@@ -136,8 +136,8 @@ def _recognize_one(index: int, item: MedicationInput, kb: KbSnapshot) -> Medicat
         concept.ingredients,
         concept.display,
         concept.rxcui,
-        route=item.route or concept.route or (parsed.route if parsed else None),
-        dose_form=parsed.dose_form if parsed else None,
+        route=item.route or concept.route or (from_text.route if from_text else None),
+        dose_form=from_text.dose_form if from_text else None,
     )
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from operator import itemgetter
-from typing import Literal
+from typing import Any, Literal
 
 from .severity import AlertKind, Severity
 
@@ -128,6 +129,27 @@ class Vocabulary:
 
     release: str
     concepts: tuple[VocabularyConcept, ...]
+
+    @classmethod
+    def from_rows(
+        cls, release: str, rows: Iterable[tuple[str, str, str, str, str | None]]
+    ) -> Vocabulary:
+        """From (rxcui, name, tty, ";"-joined ingredient RxCUIs, route) rows, sharing the values
+        that repeat (term types, routes, ingredient sets): 40k concepts, a few MB less per worker."""
+        shared: dict[Any, Any] = {}
+        concepts = []
+        for rxcui, name, tty, codes, route in rows:
+            ingredients = tuple(codes.split(";")) if codes else ()
+            concepts.append(
+                VocabularyConcept(
+                    rxcui,
+                    name,
+                    shared.setdefault(tty, tty),
+                    shared.setdefault(ingredients, ingredients),
+                    shared.setdefault(route, route) if route else None,
+                )
+            )
+        return cls(release, tuple(concepts))
 
     @cached_property
     def digest(self) -> str:

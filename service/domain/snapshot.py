@@ -142,6 +142,8 @@ class KbSnapshot:
         self.index = RuleIndex(kb.rules)
         self._decisions: dict[tuple[str, frozenset[str], str, frozenset[str]], Decision | None] = {}
         self._texts: dict[str, Reading] = {}
+        # Built now, not on the first typo: it then lives in the frozen heap with the rest.
+        self._choices = Choices.build(self)
 
     @cached_property
     def wording(self) -> dict[str, RuleWording]:
@@ -469,10 +471,6 @@ class KbSnapshot:
             return None
         ingredients = sorted({i for concept in resolved if concept for i in concept.ingredients})
         return Concept(text.strip(), tuple(ingredients))
-
-    @cached_property
-    def _choices(self) -> Choices:
-        return Choices.build(self)
 
     def suggest(self, text: str, limit: int = 3) -> tuple[str, ...]:
         """ "Did you mean" labels ("Tylenol (acetaminophen)"); never used to resolve, only to offer.

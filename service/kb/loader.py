@@ -30,7 +30,6 @@ from ..domain.knowledge import (
     Rule,
     Source,
     Vocabulary,
-    VocabularyConcept,
 )
 from ..domain.severity import AlertKind, Severity
 from ..domain.text import name_key, to_milligrams
@@ -175,7 +174,7 @@ def _vocabulary(
     if header != VOCABULARY_COLUMNS:
         problems.add(meta, f"vocabulary {where}: columns must be {','.join(VOCABULARY_COLUMNS)}")
         return None
-    concepts: list[VocabularyConcept] = []
+    concepts: list[tuple[str, str, str, str, str | None]] = []
     seen: set[str] = set()
     ingredient_codes = {row[0] for row in rows if len(row) == 5 and row[2] == "IN"}
     for line, row in enumerate(rows, start=2):
@@ -194,8 +193,8 @@ def _vocabulary(
         else:
             seen.add(rxcui)
             known_route = route if route in route_ids else None
-            concepts.append(VocabularyConcept(rxcui, name, tty, ingredients, known_route))
-    return Vocabulary(str(spec["release"]), tuple(concepts))
+            concepts.append((rxcui, name, tty, codes, known_route))
+    return Vocabulary.from_rows(str(spec["release"]), concepts)
 
 
 def _check_ingredient_codes(
