@@ -106,7 +106,7 @@ def load_vocabulary(session: Session, vocabulary_id: str) -> kb.Vocabulary:
         .where(table.c.vocabulary_id == vocabulary_id)
         .order_by(table.c.rxcui)
     )
-    return kb.Vocabulary.from_rows(stored.release, rows.tuples())
+    return kb.Vocabulary.from_rows(stored.release, ((r[0], r[1], r[2], r[3], r[4]) for r in rows))
 
 
 def activate(session: Session, version: m.KbVersion) -> bool:
