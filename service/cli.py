@@ -24,6 +24,8 @@ from .checking import CheckRequest, ServiceUnavailable, iso_utc, run_check
 from .db import chain, clients, events, kb_store, kb_versions
 from .db.models import KbVersion
 from .domain.check import CheckContext, MedicationInput
+from .domain.knowledge import KnowledgeBase
+from .domain.vocabulary import index_names
 from .kb.cli import impact_command, review_command
 from .kb.loader import KbValidationError, read_knowledge_base
 
@@ -96,6 +98,7 @@ def kb_load(directory: Path | None, activate_now: bool) -> None:
     counts = ", ".join(f"{v} {k}" for k, v in knowledge.counts().items())
     if created:
         click.echo(f"Staged knowledge base {version.id} ({counts}).")
+        _report_vocabulary_conflicts(knowledge)
     else:
         state = "active" if was_active else "staged"
         click.echo(f"Knowledge base unchanged: {version.id} is already stored ({state}).")
@@ -105,6 +108,22 @@ def kb_load(directory: Path | None, activate_now: bool) -> None:
         short = version.id[:12]
         click.echo(f"Not active. Review: flask --app service kb review {short}")
         click.echo(f"Then activate: flask --app service kb activate {short}")
+
+
+def _report_vocabulary_conflicts(knowledge: KnowledgeBase, shown: int = 20) -> None:
+    """Where the bulk RxNorm file gives a curated name or code other ingredients: the curated
+    meaning is kept, and the pharmacist is told, never left to find out."""
+    conflicts = index_names(knowledge).conflicts
+    if not conflicts:
+        return
+    click.echo(
+        f"{len(conflicts)} RxNorm vocabulary entries conflict with curated names or codes; the "
+        "curated meaning is kept and the RxNorm entry is not used for that name or code:"
+    )
+    for conflict in conflicts[:shown]:
+        click.echo(f"  {conflict}")
+    if len(conflicts) > shown:
+        click.echo(f"  ... and {len(conflicts) - shown} more")
 
 
 @kb_cli.command("activate")

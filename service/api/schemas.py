@@ -95,6 +95,11 @@ class MedicationResult(BaseModel):
     input: str | dict[str, Any] = Field(description="The item exactly as received.")
     status: Literal["recognized", "unrecognized"]
     matched: str | None = Field(description="The name or code it was recognised by.")
+    rxcui: str | None = Field(
+        default=None,
+        description="RxCUI of the concept recognised, of any term type (IN, BN, SCD, SBD, GPCK, "
+        "BPCK, ...); None when the name has no code (a curated brand such as Tylenol).",
+    )
     ingredients: list[IngredientRef]
     route: RouteLabel | None = Field(
         default=None,
@@ -104,7 +109,10 @@ class MedicationResult(BaseModel):
     dose_form: str | None = Field(
         default=None, description='The dose form the text names ("tablet", "patch", "shampoo").'
     )
-    suggestions: list[str] = Field(description='"Did you mean" names for unrecognised text.')
+    suggestions: list[str] = Field(
+        description='"Did you mean" labels for unrecognised text, plainest product first '
+        '("Tylenol (acetaminophen)", "acetaminophen"); each reads back as its name.'
+    )
 
 
 class RuleRef(BaseModel):

@@ -18,6 +18,7 @@ def medication_document(med: Medication, raw_input: Any, kb: KbSnapshot) -> dict
         "input": raw_input,
         "status": "recognized" if med.recognized else "unrecognized",
         "matched": med.matched,
+        "rxcui": med.rxcui,
         "ingredients": ingredient_refs(med.ingredients, kb),
         "route": med.route,
         "dose_form": med.dose_form,

@@ -553,7 +553,7 @@ class Choices:
             pass
         elif single:
             offered.insert(1, self._ingredient_choice(single[0].concept.ingredients[0]))
-        else:
+        elif len(offered) > 1:
             shared = set.intersection(*(set(c.concept.ingredients) for c in offered))
             offered[:0] = [self._ingredient_choice(i) for i in sorted(shared)]
         unique: dict[str, Choice] = {}
