@@ -479,7 +479,8 @@ class KbSnapshot:
         offers the single-ingredient product and its ingredient before the combinations that
         add something (a sedative, an opioid) the user did not ask for.
         """
-        query = bare_key(text)
+        # The name as the parser separates it from strength, form and sig ("tylenoll 500 mg q6h").
+        query = bare_key(self.read_text(text).parsed.name or text)
         if not query:
             return ()
         return tuple(c.label for c in self._choices.fuzzy(query, limit))

@@ -187,3 +187,33 @@ def test_an_unknown_route_is_refused(kb_dir: Path) -> None:
 def test_never_alert_names_known_ingredients(kb_dir: Path) -> None:
     _edit(kb_dir / "kb.yaml", "never_alert: [naloxone", "never_alert: [naloxon")
     assert any("never_alert" in p and "naloxon'" in p for p in _problems(kb_dir))
+
+
+def test_an_ingredient_without_an_rxcui_is_refused_unless_it_says_why(kb_dir: Path) -> None:
+    ingredients = kb_dir / "ingredients.csv"
+    line = _edit(ingredients, "alprazolam,596,,", "alprazolam,,,")
+    assert any(
+        p.startswith(f"ingredients.csv:{line}:") and "alprazolam" in p and "no_rxcui_reason" in p
+        for p in _problems(kb_dir)
+    )
+    _edit(ingredients, "alprazolam,,,", "alprazolam,,not in RxNorm (test),")
+    read_knowledge_base(kb_dir)
+
+
+def test_an_ingredient_rxcui_that_rxnorm_gives_another_concept_is_refused(kb_dir: Path) -> None:
+    line = _edit(kb_dir / "ingredients.csv", "alprazolam,596,", "alprazolam,2598,")
+    problems = _problems(kb_dir)
+    assert any(
+        p.startswith(f"ingredients.csv:{line}:") and "'clonazepam' in the RxNorm vocabulary" in p
+        for p in problems
+    )
+
+
+def test_a_malformed_vocabulary_row_is_refused_naming_its_line(kb_dir: Path) -> None:
+    import gzip
+
+    path = kb_dir / "rxnorm" / "rxnorm-2025-10.csv.gz"
+    lines = gzip.decompress(path.read_bytes()).decode().splitlines()
+    lines[5] = lines[5].split(",")[0] + ",a name,XYZ,44,"
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    assert any(p.startswith("rxnorm/rxnorm-2025-10.csv.gz:6:") for p in _problems(kb_dir))
