@@ -203,3 +203,20 @@ def test_an_unknown_route_is_a_422(client: FlaskClient) -> None:
     response = post_check(client, {"medications": [{"text": "ketoconazole", "route": "skin"}]})
     assert response.status_code == 422
     assert response.get_json()["errors"][0]["field"].endswith("route")
+
+
+def test_a_list_of_drugs_no_rule_mentions_is_complete_without_alerts(client: FlaskClient) -> None:
+    body = post_check(
+        client, {"medications": ["lisinopril 10 mg daily", "metformin 500 mg bid", "Eliquis 5 mg"]}
+    ).get_json()
+    assert body["complete"] is True and body["alerts"] == []
+    assert body["scope"]["recognized_without_rules"] == ["apixaban", "lisinopril", "metformin"]
+    assert [m["rxcui"] for m in body["medications"]] == ["29046", "6809", "1364436"]
+
+
+def test_a_medication_answers_the_rxcui_of_the_concept_recognised(client: FlaskClient) -> None:
+    body = post_check(
+        client,
+        {"medications": [{"rxcui": "1364441"}, "apixaban 2.5 MG Oral Tablet [Eliquis]"]},
+    ).get_json()
+    assert [m["rxcui"] for m in body["medications"]] == ["1364441", "1364441"]

@@ -61,3 +61,26 @@ def test_the_docs_explain_the_ncpdp_fields_and_their_mapping(client: FlaskClient
     page = client.get("/docs").get_data(as_text=True)
     assert "439-E4" in page and "528-FS" in page
     assert "major → 1" in page and "moderate → 2" in page and "minor → 3" in page
+
+
+def test_drug_search_by_prefix_offers_the_plain_product_first_with_its_label(
+    client: FlaskClient,
+) -> None:
+    body = client.get("/api/v1/drugs?q=tyl&limit=5").get_json()
+    DrugSearchResponse.model_validate(body)
+    first = body["results"][0]
+    assert first["name"] == "Tylenol" and first["label"] == "Tylenol (acetaminophen)"
+    assert first["ingredients"] == [{"name": "acetaminophen", "rxcui": "161"}]
+
+
+def test_drug_search_finds_rxnorm_brands_with_their_code(client: FlaskClient) -> None:
+    body = client.get("/api/v1/drugs?q=eliq").get_json()
+    eliquis = next(r for r in body["results"] if r["name"] == "Eliquis")
+    assert eliquis["rxcui"] == "1364436" and eliquis["tty"] == "BN"
+    assert eliquis["ingredients"] == [{"name": "apixaban", "rxcui": "1364430"}]
+
+
+def test_drug_search_tolerates_typos(client: FlaskClient) -> None:
+    body = client.get("/api/v1/drugs?q=lipitr").get_json()
+    DrugSearchResponse.model_validate(body)
+    assert body["results"][0]["label"] == "Lipitor (atorvastatin)"

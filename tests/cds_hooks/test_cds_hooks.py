@@ -464,3 +464,14 @@ def test_naloxone_is_never_alerted_nor_offered_for_removal(client: FlaskClient) 
         active=[text_request("old1", "Suboxone 8 mg/2 mg film", status="active")],
     )
     assert call(client, SELECT, body)["cards"] == []
+
+
+def test_a_pack_coded_only_in_the_rxnorm_vocabulary_gets_its_card(client: FlaskClient) -> None:
+    diazepam_nasal_gpck = "2272621"
+    body = hook_request(
+        "order-select",
+        drafts=[coded_request("new1", diazepam_nasal_gpck, "diazepam nasal spray 10 mg")],
+        active=[coded_request("old1", PERCOCET_SBD, "Percocet 5/325", status="active")],
+    )
+    cards = call(client, SELECT, body)["cards"]
+    assert cards[0]["indicator"] == "critical" and "diazepam" in cards[0]["summary"].lower()

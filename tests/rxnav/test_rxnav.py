@@ -761,3 +761,29 @@ def test_the_description_lists_every_other_rule_that_applies(client: FlaskClient
     (pair,) = pairs_of(body)
     assert pair["description"].startswith("MAJOR: ")
     assert "ALSO APPLIES (MODERATE, rule R14)" in pair["description"]
+
+
+@pytest.mark.parametrize(
+    ("rxcui", "name", "tty"),
+    [
+        ("2272621", "{1 (0.1 ML) (diazepam 100 MG/ML Nasal Spray) } Pack", "GPCK"),
+        (
+            "2272622",
+            "{1 (0.1 ML) (diazepam 100 MG/ML Nasal Spray [Valtoco]) } Pack [Valtoco 10 MG Dose Kit]",
+            "BPCK",
+        ),
+    ],
+)
+def test_a_pack_rxcui_of_the_rxnorm_vocabulary_is_checked_with_its_term_type(
+    client: FlaskClient, rxcui: str, name: str, tty: str
+) -> None:
+    body = interactions(client, rxcui, OXYCODONE)
+    items = body["fullInteractionTypeGroup"][0]["fullInteractionType"]
+    assert items and all(not p["description"].startswith("NOT CHECKED") for p in pairs_of(body))
+    assert {"rxcui": rxcui, "name": name, "tty": tty} in items[0]["minConcept"]
+
+
+def test_a_branded_drug_no_rule_mentions_is_checked_not_skipped(client: FlaskClient) -> None:
+    eliquis_sbd = "1364441"  # apixaban 2.5 MG Oral Tablet [Eliquis], from the RxNorm vocabulary
+    body = interactions(client, eliquis_sbd, OXYCODONE)
+    assert not any(p["description"].startswith("NOT CHECKED") for p in pairs_of(body))
