@@ -107,7 +107,12 @@ def index_names(kb: KnowledgeBase) -> NameIndex:
         owner = names.get(key)
         if owner is None:
             names[key] = concept
-        elif owner.ingredients != ingredients:
+        elif owner.ingredients == ingredients:
+            if owner.rxcui is None:  # a curated brand without its code ("Prozac") takes RxNorm's
+                names[key] = Concept(
+                    owner.display, ingredients, item.rxcui, owner.route or item.route, item.tty
+                )
+        else:
             kept_from = "curated" if key in curated_keys else "rxnorm"
             conflicts.append(_conflict("name", item.name, item, ingredients, owner, kept_from))
     return NameIndex(names, codes, conflicts, rxcuis)
