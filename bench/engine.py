@@ -426,6 +426,20 @@ def free_text_rows(snapshot: KbSnapshot, pool: list[str], reps: int) -> None:
         )
 
 
+def corpus_rate(snapshot: KbSnapshot) -> None:
+    """Recognition rate on bench/corpus/medication-lines.txt (where it comes from: its builder)."""
+    path = ROOT / "bench" / "corpus" / "medication-lines.txt"
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    meds = recognize([MedicationInput(text=line) for line in lines], snapshot)
+    missed = [m.input.text for m in meds if not m.recognized]
+    rate = 1 - len(missed) / len(lines)
+    print(
+        f"\nCorpus: {len(lines) - len(missed)} of {len(lines)} pharmacy/EHR lines recognised ({rate:.1%})"
+    )
+    for text in missed:
+        print(f"  not recognised: {text!r}")
+
+
 _WORKER_RSS = """
 import sys
 from pathlib import Path
@@ -621,6 +635,7 @@ def main() -> None:
     print_table("recognize() — one list, separately", recognize_rows, "items per list")
 
     free_text_rows(snapshots["seed"], seed_pools[0], reps)
+    corpus_rate(snapshots["seed"])
     vocabulary_rows()
 
     target = next(r for r in check_rows if r.kb == TARGET_KB and r.size == TARGET_SIZE)
