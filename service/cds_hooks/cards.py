@@ -190,7 +190,9 @@ class CardRenderer:
         unrecognised = [o for o in orders if not o.problem]
         sections = []
         if unread:
-            listed = "\n".join(f"- {escape(o.reference)}: {escape(o.problem or '')}" for o in unread)
+            listed = "\n".join(
+                f"- {escape(o.reference)}: {escape(o.problem or '')}" for o in unread
+            )
             sections.append(
                 "These could not be read from the EHR's FHIR data, so no interaction check covered "
                 f"them:\n\n{listed}"
@@ -204,9 +206,7 @@ class CardRenderer:
         sections.append(answer["scope"]["statement"])
         count = len(orders)
         if count:
-            summary = (
-                f"{count} medication{'s' if count > 1 else ''} could not be checked for interactions"
-            )
+            summary = f"{count} medication{'s' if count > 1 else ''} could not be checked for interactions"
         else:
             summary = "The interaction check could not use everything it needed"
         return {

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 
 from ..db.clients import normalize_fhir_base
 
@@ -105,6 +106,8 @@ class FhirServer:
                 url,
                 headers={
                     "Accept": "application/fhir+json",
+                    # Uncompressed: the byte budget counts what arrives, and no decoder can stall.
+                    "Accept-Encoding": "identity",
                     "Authorization": f"Bearer {self._token}",
                 },
                 timeout=(min(self.limits.connect_timeout, remaining), remaining),
@@ -121,12 +124,17 @@ class FhirServer:
             ) from error
 
     def _read(self, response: requests.Response) -> bytes:
+        """The body, read as it arrives, so the deadline holds for a server that trickles it.
+
+        Each read takes what one receive brings (``read1``), waiting at most until the deadline
+        (the socket's timeout); a server sending a byte at a time is cut off at the deadline.
+        """
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self._bytes_left:
             raise FetchFailed(f"the FHIR server sent more than {self.limits.max_bytes} bytes")
         chunks = []
         try:
-            for chunk in response.iter_content(CHUNK_BYTES):
+            while chunk := response.raw.read1(CHUNK_BYTES, decode_content=True):
                 self._bytes_left -= len(chunk)
                 if self._bytes_left < 0:
                     raise FetchFailed(
@@ -134,7 +142,7 @@ class FhirServer:
                     )
                 self._remaining()
                 chunks.append(chunk)
-        except requests.RequestException as error:
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
             raise FetchFailed(
                 f"the FHIR server's answer could not be read ({type(error).__name__})"
             ) from error
