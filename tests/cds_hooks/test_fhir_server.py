@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -45,10 +46,9 @@ class FhirServer:
                     self.send_response(404)
                     self.end_headers()
                     return
-                try:
+                # The service hangs up on a stalling server, as it should.
+                with contextlib.suppress(OSError):
                     route(self)
-                except OSError:
-                    pass  # the service hung up, as it should on a stalling server
 
             def log_message(self, *args: Any) -> None:
                 pass
