@@ -99,7 +99,7 @@ class MedicationResult(BaseModel):
     route: RouteLabel | None = Field(
         default=None,
         description="The route the check used: the caller's, else the product's, else the text's "
-        "(\"IV\", \"patch\", \"cream\"). None means unknown, which counts as systemic.",
+        '("IV", "patch", "cream"). None means unknown, which counts as systemic.',
     )
     dose_form: str | None = Field(
         default=None, description='The dose form the text names ("tablet", "patch", "shampoo").'
