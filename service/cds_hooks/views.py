@@ -9,7 +9,7 @@ from typing import Any, Literal
 from flask import Response, current_app, jsonify, request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import select
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from ..appctx import database, request_id, snapshots
 from ..auth import bearer_token, caller_from_api_key
@@ -105,25 +105,22 @@ def _unexpected(error: Exception) -> Response:
     return operation_outcome(500, "exception", "The request failed; no interaction check was done.")
 
 
-def _method_not_allowed(allowed: str) -> Response:
+@blueprint.before_app_request
+def _method_not_allowed() -> Response | None:
+    """A wrong method on a CDS URL: 405 with ``Allow``, as an OperationOutcome like every CDS error.
+
+    Routing fails before any blueprint is chosen, so this runs for the whole app and acts only on
+    CDS paths (no PUT/PATCH/DELETE routes are registered just to refuse them).
+    """
+    error = request.routing_exception
+    if not isinstance(error, MethodNotAllowed) or not (
+        request.path == blueprint.url_prefix or request.path.startswith(f"{blueprint.url_prefix}/")
+    ):
+        return None
+    allowed = ", ".join(sorted(error.valid_methods or []))
     response = operation_outcome(405, "not-supported", f"This URL answers {allowed} only.")
     response.headers["Allow"] = allowed
     return response
-
-
-@blueprint.route("", methods=["POST", "PUT", "PATCH", "DELETE"], endpoint="discovery_405")
-def _discovery_other_methods() -> Response:
-    return _method_not_allowed("GET, HEAD, OPTIONS")
-
-
-@blueprint.route("/<service_id>", methods=["GET", "PUT", "PATCH", "DELETE"], endpoint="service_405")
-@blueprint.route(
-    "/<service_id>/feedback", methods=["GET", "PUT", "PATCH", "DELETE"], endpoint="feedback_405"
-)
-def _service_other_methods(service_id: str) -> Response:
-    if service_id not in SERVICES:
-        return operation_outcome(404, "not-found", f"No CDS service {service_id!r}.")
-    return _method_not_allowed("POST, OPTIONS")
 
 
 @blueprint.get("")
