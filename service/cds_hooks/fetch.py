@@ -63,9 +63,12 @@ class FhirServer:
             return False
         return parts.path.rstrip("/") == base.path or parts.path.startswith(base.path + "/")
 
-    def get(self, query_or_url: str) -> Any:
-        """The JSON at ``query_or_url`` (a query relative to the base, or a URL on this server)."""
-        url = query_or_url if "://" in query_or_url else f"{self.base}/{query_or_url.lstrip('/')}"
+    def query(self, query: str) -> Any:
+        """The JSON answer to a FHIR query (``Patient/123``, ``MedicationRequest?...``) here."""
+        return self.get(f"{self.base}/{query.lstrip('/')}")
+
+    def get(self, url: str) -> Any:
+        """The JSON at ``url``, which must be on this server under its base (a ``next`` link)."""
         if not self.within(url):
             raise FetchFailed("a URL outside the registered FHIR server was not fetched")
         if self._pages_left <= 0:

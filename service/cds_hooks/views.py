@@ -147,7 +147,8 @@ class _Context(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     userId: str = Field(min_length=1)
-    patientId: str = Field(min_length=1)
+    # A FHIR id: it goes into the prefetch queries, so nothing that could change their path or query.
+    patientId: str = Field(pattern=r"^[A-Za-z0-9\-.]{1,64}$")
     draftOrders: dict[str, Any]
     selections: list[str] | None = None
 
@@ -297,9 +298,12 @@ class _LazyServer:
         return FhirServer(base, token, limits), None
 
     def fetch(self, query_or_url: str, what: str) -> Any:
+        """A query relative to the base, or a ``next`` URL; raises ``_PrefetchMissing`` on failure."""
         server = self.get()
         try:
-            return server.get(query_or_url)
+            if "://" in query_or_url:
+                return server.get(query_or_url)
+            return server.query(query_or_url)
         except FetchFailed as error:
             log.warning("could not fetch %s from the FHIR server: %s", what, error)
             raise _PrefetchMissing(f"{what} could not be fetched: {error}") from error

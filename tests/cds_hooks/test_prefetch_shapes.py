@@ -330,6 +330,23 @@ def test_an_unexpected_failure_is_a_500_operation_outcome_never_cards(
     assert response.get_json()["resourceType"] == "OperationOutcome"
 
 
+def test_a_prefetch_that_is_not_an_object_is_412(client: FlaskClient) -> None:
+    body = hook_request("order-sign", drafts=[copy.deepcopy(OXYCODONE)])
+    body["prefetch"] = "activeMedications"
+    response = client.post(SIGN, json=body)
+    assert response.status_code == 412 and response.get_json()["resourceType"] == "OperationOutcome"
+
+
+@pytest.mark.parametrize(
+    "patient_id", ["../Observation", "x?_include=*", "http://evil.example/", ""]
+)
+def test_a_patient_id_that_is_no_fhir_id_is_400(client: FlaskClient, patient_id: str) -> None:
+    body = hook_request("order-sign", drafts=[copy.deepcopy(OXYCODONE)])
+    body["context"]["patientId"] = patient_id
+    response = client.post(SIGN, json=body)
+    assert response.status_code == 400 and response.get_json()["resourceType"] == "OperationOutcome"
+
+
 def test_fhir_authorization_without_a_fhir_server_is_400(client: FlaskClient) -> None:
     body = hook_request("order-sign", drafts=[copy.deepcopy(OXYCODONE)])
     body["fhirAuthorization"] = {"access_token": "t", "token_type": "Bearer"}
