@@ -199,22 +199,10 @@ def call_service(service_id: str) -> Response:
     except fhir.Unreadable as error:
         return operation_outcome(400, "invalid", f"{error}.")
     drafts = fhir.medications(drafts_page, "draftOrders", orders=True)
-    readable = {d.reference for d in drafts if not d.problem}
-    if hook == "order-select":
-        selected = set(context.selections or [])
-        # An order that could not be read may be the one selected: it is checked as new.
-        new = [d for d in drafts if d.reference in selected or d.problem]
-        missing = [
-            s
-            for s in selected
-            if s not in readable and s.split("/", 1)[0] in fhir.MEDICATION_RESOURCES
-        ]
-        if missing and not any(d.problem for d in drafts):
-            return operation_outcome(
-                400, "invalid", f"context.selections names orders not in draftOrders: {missing}."
-            )
-    else:
-        new = list(drafts)
+    try:
+        new = _new_orders(hook, context, drafts)
+    except ValueError as error:
+        return operation_outcome(400, "invalid", str(error))
     if not new:
         # Only other kinds of orders (a lab test, a referral): nothing for this service to check.
         return jsonify(cards=[])
@@ -256,6 +244,25 @@ def call_service(service_id: str) -> Response:
     renderer = CardRenderer(orders, len(new), context.patientId, _base_url(), naloxone)
     notes = [f"The patient's age could not be read: {age_problem}."] if age_problem else []
     return jsonify(cards=renderer.cards(answer, notes))
+
+
+def _new_orders(
+    hook: str, context: _Context, drafts: list[fhir.FhirMedication]
+) -> list[fhir.FhirMedication]:
+    """The orders to check as new: the selected ones (order-select) or all drafts (order-sign).
+
+    A draft that could not be read may be the one selected, so it is always checked as new.
+    """
+    if hook != "order-select":
+        return list(drafts)
+    selected = set(context.selections or [])
+    readable = {d.reference for d in drafts if not d.problem}
+    missing = sorted(
+        s for s in selected if s not in readable and s.split("/")[0] in fhir.MEDICATION_RESOURCES
+    )
+    if missing and not any(d.problem for d in drafts):
+        raise ValueError(f"context.selections names orders not in draftOrders: {missing}.")
+    return [d for d in drafts if d.reference in selected or d.problem]
 
 
 class _LazyServer:

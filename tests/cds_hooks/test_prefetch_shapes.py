@@ -416,3 +416,11 @@ def test_feedback_on_the_could_not_be_checked_card_is_accepted(
         select(AuditEvent).where(AuditEvent.action == "cds.feedback.overridden")
     ).one()
     assert event.target == card["uuid"] and event.details["override_comment"] == "reviewed by hand"
+
+
+def test_a_selected_medication_order_missing_from_draft_orders_is_400(client: FlaskClient) -> None:
+    body = hook_request(
+        "order-select", drafts=[copy.deepcopy(OXYCODONE)], selections=["MedicationRequest/other"]
+    )
+    response = client.post(SELECT, json=body)
+    assert response.status_code == 400 and response.get_json()["resourceType"] == "OperationOutcome"
