@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -424,3 +425,12 @@ def test_a_selected_medication_order_missing_from_draft_orders_is_400(client: Fl
     )
     response = client.post(SELECT, json=body)
     assert response.status_code == 400 and response.get_json()["resourceType"] == "OperationOutcome"
+
+
+def test_the_readmes_example_request_is_valid_fhir_and_gets_the_critical_card(
+    client: FlaskClient,
+) -> None:
+    example = Path(__file__).resolve().parents[2] / "docs" / "examples" / "cds-order-select.json"
+    cards = client.post(SELECT, json=json.loads(example.read_text())).get_json()["cards"]
+    assert cards[0]["indicator"] == "critical" and cards[0]["source"]["topic"]["code"] == "R1"
+    assert not any("could not be checked" in c["summary"] for c in cards)
