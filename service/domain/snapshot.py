@@ -494,7 +494,12 @@ class KbSnapshot:
     def search_names(self, query: str, limit: int = 20) -> list[Choice]:
         """Autocomplete: names starting with the text, then names with a word starting with it,
         then (from four letters) names spelt nearly like it; plain products first in each group."""
-        return self._choices.search(name_key(query), limit)
+        found = self._choices.search(name_key(query), limit)
+        if found:
+            return found
+        # "clonazepam 0.5 mg tab": what the parser reads as the name, without strength and form.
+        name = self.read_text(query).parsed.name
+        return self._choices.search(name_key(name), limit) if name else []
 
 
 @dataclass(frozen=True, slots=True)

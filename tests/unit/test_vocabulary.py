@@ -147,7 +147,8 @@ def test_a_curated_name_meaning_other_ingredients_than_rxnorm_is_reported_not_me
 ) -> None:
     eliquis = next(n for n in knowledge.names if n.name == "Lipitor")
     changed = replace(
-        knowledge, names=(*knowledge.names, replace(eliquis, name="Eliquis", ingredients=("aspirin",)))
+        knowledge,
+        names=(*knowledge.names, replace(eliquis, name="Eliquis", ingredients=("aspirin",))),
     )
     index = index_names(changed)
     assert index.names[name_key("Eliquis")].ingredients == ("aspirin",)
@@ -158,7 +159,8 @@ def test_a_curated_name_meaning_other_ingredients_than_rxnorm_is_reported_not_me
 def test_the_vocabulary_is_part_of_the_version_id(knowledge: KnowledgeBase) -> None:
     assert knowledge.vocabulary is not None
     fewer = replace(
-        knowledge, vocabulary=replace(knowledge.vocabulary, concepts=knowledge.vocabulary.concepts[1:])
+        knowledge,
+        vocabulary=replace(knowledge.vocabulary, concepts=knowledge.vocabulary.concepts[1:]),
     )
     assert fewer.content_hash() != knowledge.content_hash()
     assert replace(knowledge, vocabulary=None).content_hash() != knowledge.content_hash()
@@ -219,3 +221,7 @@ def test_autocomplete_tolerates_typos(seed_kb: KbSnapshot) -> None:
 def test_autocomplete_never_offers_long_clinical_drug_strings(seed_kb: KbSnapshot) -> None:
     for choice in seed_kb.search_names("apixaban", 20):
         assert choice.concept.tty in (None, "IN", "PIN", "MIN", "BN")
+
+
+def test_autocomplete_reads_the_name_out_of_a_typed_strength_and_form(seed_kb: KbSnapshot) -> None:
+    assert [c.label for c in seed_kb.search_names("clonazepam 0.5 mg tab", 3)][0] == "clonazepam"
