@@ -224,4 +224,4 @@ def test_autocomplete_never_offers_long_clinical_drug_strings(seed_kb: KbSnapsho
 
 
 def test_autocomplete_reads_the_name_out_of_a_typed_strength_and_form(seed_kb: KbSnapshot) -> None:
-    assert [c.label for c in seed_kb.search_names("clonazepam 0.5 mg tab", 3)][0] == "clonazepam"
+    assert seed_kb.search_names("clonazepam 0.5 mg tab", 3)[0].label == "clonazepam"
