@@ -99,7 +99,7 @@ class MedicationResult(BaseModel):
     route: RouteLabel | None = Field(
         default=None,
         description="The route the check used: the caller's, else the product's, else the text's "
-        "(\"IV\", \"patch\", \"cream\"). None means unknown, which counts as systemic.",
+        '("IV", "patch", "cream"). None means unknown, which counts as systemic.',
     )
     dose_form: str | None = Field(
         default=None, description='The dose form the text names ("tablet", "patch", "shampoo").'
@@ -238,10 +238,33 @@ class KbResponse(BaseModel):
 
 
 class Problem(BaseModel):
-    type: str
-    title: str
-    status: int
-    detail: str
-    errors: list[dict[str, str]] | None = Field(
-        default=None, description="For validation errors: which field was wrong and why."
+    """An RFC 9457 problem document (``application/problem+json``)."""
+
+    type: str = Field(
+        description="The problem type: a URI under https://interaction-alerts.example/problems/.",
+        examples=["https://interaction-alerts.example/problems/validation-error"],
     )
+    title: str = Field(
+        description="A short summary of the problem type.", examples=["Invalid request"]
+    )
+    status: int = Field(ge=400, le=599, description="The HTTP status code.", examples=[422])
+    detail: str = Field(
+        description="What went wrong in this request, and how to fix it.",
+        examples=["medications: List should have at least 1 item after validation, not 0"],
+    )
+    errors: list[dict[str, str]] | None = Field(
+        default=None,
+        description="For validation errors: which field was wrong and why.",
+        examples=[[{"field": "medications", "message": "List should have at least 1 item"}]],
+    )
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = Field(description="The process is up.")
+
+
+class Ready(BaseModel):
+    status: Literal["ready"] = Field(
+        description="The database answers, a knowledge base is loaded and the alert log takes writes."
+    )
+    kb_version: str = Field(description="The active knowledge-base version.")
