@@ -49,6 +49,18 @@ class FhirAuthorization(BaseModel):
     subject: str = Field(description="The OAuth 2.0 client id of this CDS service.")
 
 
+class Bundle(BaseModel):
+    """A FHIR R4 Bundle (only what the service reads is described)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    resourceType: Literal["Bundle"]
+    type: str | None = Field(default=None, examples=["collection"])
+    entry: list[dict[str, Any]] | None = Field(
+        default=None, description="Each entry's `resource`: MedicationRequest and other orders."
+    )
+
+
 class OrderContext(BaseModel):
     """Context of order-select and order-sign."""
 
@@ -62,9 +74,8 @@ class OrderContext(BaseModel):
         description="order-select: references of the newly selected orders in draftOrders.",
         examples=[["MedicationRequest/new1"]],
     )
-    draftOrders: dict[str, Any] = Field(
+    draftOrders: Bundle = Field(
         description="A FHIR R4 Bundle of the draft orders (MedicationRequest and others).",
-        examples=[{"resourceType": "Bundle", "type": "collection", "entry": []}],
     )
 
 
