@@ -87,14 +87,25 @@ class CheckRequestBody(_Strict):
 
 
 class IngredientRef(BaseModel):
-    name: str = Field(description="RxNorm ingredient name, lower case (alcohol is ethanol).")
-    rxcui: str | None
+    name: str = Field(
+        description="RxNorm ingredient name, lower case (alcohol is ethanol).",
+        examples=["clonazepam"],
+    )
+    rxcui: str | None = Field(
+        description="The ingredient's RxCUI, if it has one.", examples=["2598"]
+    )
 
 
 class MedicationResult(BaseModel):
-    input: str | dict[str, Any] = Field(description="The item exactly as received.")
-    status: Literal["recognized", "unrecognized"]
-    matched: str | None = Field(description="The name or code it was recognised by.")
+    input: str | dict[str, Any] = Field(
+        description="The item exactly as received.", examples=["Klonopin 2 mg tablet"]
+    )
+    status: Literal["recognized", "unrecognized"] = Field(
+        description="unrecognized items were NOT checked (see suggestions)."
+    )
+    matched: str | None = Field(
+        description="The name or code it was recognised by.", examples=["Klonopin"]
+    )
     ingredients: list[IngredientRef]
     route: RouteLabel | None = Field(
         default=None,
@@ -108,14 +119,14 @@ class MedicationResult(BaseModel):
 
 
 class RuleRef(BaseModel):
-    id: str
-    title: str
+    id: str = Field(description="The rule's id (GET /api/v1/rules).", examples=["R1"])
+    title: str = Field(examples=["Opioid with a benzodiazepine"])
 
 
 class SourceRef(BaseModel):
-    id: str
-    label: str
-    url: str
+    id: str = Field(description="The source's id in the knowledge base.")
+    label: str = Field(description="A citation a person can read.")
+    url: str = Field(description="Where the primary source can be read.")
 
 
 _SIGNIFICANCE = "; ".join(
@@ -188,34 +199,48 @@ class Scope(BaseModel):
 
 
 class CheckResponse(BaseModel):
-    check_id: str
-    kb_version: str
-    checked_at: str
+    """A check's answer, exactly as logged. No alerts only ever means "checked, nothing found"."""
+
+    check_id: str = Field(
+        description="The alert-log entry (GET /api/v1/checks/{check_id}).",
+        examples=["01a218b8-dde3-7429-b4c2-2a7b9d027b33"],
+    )
+    kb_version: str = Field(description="The knowledge-base version that answered.")
+    checked_at: str = Field(
+        description="When the answer was logged (UTC, ISO 8601).", examples=["2026-11-26T07:30:00Z"]
+    )
     complete: bool = Field(description="False when any input was not recognised.")
-    highest_severity: SeverityLabel | None
+    highest_severity: SeverityLabel | None = Field(
+        description="The most severe shown alert; null when none is shown."
+    )
     scope: Scope
-    medications: list[MedicationResult]
-    alerts: list[AlertResult]
+    medications: list[MedicationResult] = Field(description="Each input, in the request's order.")
+    alerts: list[AlertResult] = Field(description="The shown alerts, most severe first.")
 
 
 class DrugMatch(BaseModel):
-    name: str
-    rxcui: str | None
+    name: str = Field(description="A brand or generic name.", examples=["Klonopin"])
+    rxcui: str | None = Field(description="The name's RxCUI, if it has one.", examples=["202479"])
     ingredients: list[IngredientRef]
 
 
 class DrugSearchResponse(BaseModel):
-    query: str
-    results: list[DrugMatch]
+    query: str = Field(description="The query as understood (trimmed).", examples=["klon"])
+    results: list[DrugMatch] = Field(description="Best matches first.")
 
 
 class RuleResult(BaseModel):
-    id: str
+    id: str = Field(examples=["R1"])
     kind: Literal["interaction", "duplication", "cumulative", "dose"]
-    title: str
+    title: str = Field(examples=["Opioid with a benzodiazepine"])
     severity: SeverityLabel
-    between: list[list[str]] | None
-    criteria: dict[str, Any] | None
+    between: list[list[str]] | None = Field(
+        description="For pair rules: the two sides, each a list of classes or ingredients.",
+        examples=[[["class:opioid"], ["class:benzodiazepine"]]],
+    )
+    criteria: dict[str, Any] | None = Field(
+        description="For duplication, cumulative and dose rules: what makes them fire."
+    )
     summary: str
     effect: str
     mechanism: str
@@ -226,15 +251,17 @@ class RuleResult(BaseModel):
 
 
 class RulesResponse(BaseModel):
-    kb_version: str
+    kb_version: str = Field(description="The active knowledge-base version.")
     rules: list[RuleResult]
 
 
 class KbResponse(BaseModel):
-    version: str
-    activated_at: str
-    scope: str
-    counts: dict[str, int]
+    version: str = Field(description="The active version: a SHA-256 of its content.")
+    activated_at: str = Field(description="When it was activated (UTC).")
+    scope: str = Field(description="What the knowledge base screens for, and what it does not.")
+    counts: dict[str, int] = Field(
+        description="How many of each kind of entry it holds.", examples=[{"rules": 21}]
+    )
 
 
 class Problem(BaseModel):
