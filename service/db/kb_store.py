@@ -279,9 +279,7 @@ def load(session: Session, version_id: str) -> kb.KnowledgeBase:
         ),
         rules=tuple(_rule(r) for r in rules),
         naloxone_rxcui=version.naloxone_rxcui,
-        routes=tuple(
-            kb.Route(r["id"], r["name"], r["systemic"]) for r in version.routes
-        ),
+        routes=tuple(kb.Route(r["id"], r["name"], r["systemic"]) for r in version.routes),
         never_alert=tuple(version.never_alert),
     )
 
