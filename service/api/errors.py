@@ -30,17 +30,17 @@ def _page(status: int) -> tuple[str, int]:
 
 
 def _method_not_allowed(error: MethodNotAllowed) -> Response:
-    """405 in the door's own error shape, always with ``Allow`` (RFC 9110 §15.5.6 requires it)."""
+    """405 in the door's own error shape, always with ``Allow`` (RFC 9110 §15.5.6 requires it).
+
+    CDS Hooks answers its own 405s as OperationOutcomes before routing gets here
+    (``cds_hooks.views._method_not_allowed``).
+    """
     allowed = sorted(error.valid_methods or ())
     detail = f"{request.method} is not allowed here; use {', '.join(allowed) or 'nothing'}."
     response: Response
     if _for_a_person():
         body, status = _page(405)
         response = Response(body, status=status, mimetype="text/html")
-    elif _under("/cds-services"):
-        from ..cds_hooks.views import operation_outcome  # CDS Hooks errors are OperationOutcomes
-
-        response = operation_outcome(405, "not-supported", detail)
     else:
         response = problem(405, "Method not allowed", detail, "method-not-allowed")
     response.headers["Allow"] = ", ".join(allowed)

@@ -67,7 +67,11 @@ class OrderContext(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     userId: str = Field(min_length=1, examples=["Practitioner/123"])
-    patientId: str = Field(min_length=1, examples=["1288992"])
+    patientId: str = Field(
+        pattern=r"^[A-Za-z0-9\-\.]{1,64}$",
+        description="A FHIR id: it goes into the prefetch queries.",
+        examples=["1288992"],
+    )
     encounterId: str | None = Field(default=None, examples=["89284"])
     selections: list[str] | None = Field(
         default=None,
