@@ -289,7 +289,12 @@ def _choice(name: str, values: tuple[str, ...], description: str) -> dict[str, A
     return _query(name, {"type": "string", "enum": list(values)}, description)
 
 
-_MOMENT = {"type": "string", "format": "date-time"}
+# Years FIRST_YEAR to LAST_YEAR only (audit.filters): room for a report's default month either side.
+_MOMENT = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": "^(19[0-9]{2}|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-",
+}
 _PERIOD = [
     _query(
         "from",
@@ -504,7 +509,7 @@ _RXNAV_NOTE = (
 )
 _SOURCES = _query(
     "sources",
-    {"type": "string", "maxLength": 200},
+    {"type": "string"},
     "Accepted and echoed in userInput, as NLM did; ignored.",
     example="DrugBank",
 )

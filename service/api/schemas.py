@@ -32,7 +32,11 @@ class _Strict(BaseModel):
 
 class DailyDose(_Strict):
     value: float = Field(gt=0, le=1_000_000, description="Total amount per day.")
-    unit: str = Field(description=f"One of: {', '.join(DOSE_UNITS)}.", examples=["mg"])
+    unit: str = Field(
+        description=f"One of: {', '.join(DOSE_UNITS)} (any case).",
+        examples=["mg"],
+        json_schema_extra={"enum": list(DOSE_UNITS)},
+    )
 
     @field_validator("unit")
     @classmethod
@@ -47,6 +51,11 @@ RouteLabel = Literal[ROUTE_IDS]  # type: ignore[valid-type]
 
 class MedicationItem(_Strict):
     """A structured item; ``text`` or ``rxcui`` is enough, the rest is optional context."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"anyOf": [{"required": ["text"]}, {"required": ["rxcui"]}]},
+    )
 
     text: ItemText | None = Field(default=None, examples=["Klonopin 2 mg tablet"])
     rxcui: Annotated[str, StringConstraints(pattern=r"^\d{1,12}$")] | None = Field(

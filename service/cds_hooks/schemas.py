@@ -177,7 +177,9 @@ class OverrideReason(BaseModel):
 
 class FeedbackItem(BaseModel):
     card: str = Field(
-        description="The uuid of the card.", examples=["0d1ba12b-b5c5-41f8-8cd9-e7276b0b13fc"]
+        min_length=1,
+        description="The uuid of the card.",
+        examples=["0d1ba12b-b5c5-41f8-8cd9-e7276b0b13fc"],
     )
     outcome: Literal["accepted", "overridden"]
     acceptedSuggestions: list[dict[str, Any]] | None = Field(
@@ -185,7 +187,9 @@ class FeedbackItem(BaseModel):
     )
     overrideReason: OverrideReason | None = Field(default=None, description='With "overridden".')
     outcomeTimestamp: str = Field(
-        description="When the clinician acted (ISO 8601).", examples=["2026-11-26T07:30:00Z"]
+        description="When the clinician acted (ISO 8601, with a time zone).",
+        examples=["2026-11-26T07:30:00Z"],
+        json_schema_extra={"format": "date-time"},
     )
 
 
