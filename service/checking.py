@@ -219,6 +219,52 @@ def answer_and_log(
     raise ServiceUnavailable("the knowledge base kept changing while the check was evaluated")
 
 
+class _ProbeDone(Exception):
+    """Raised inside the probe's transaction so that it rolls back."""
+
+
+def probe_log_write(db: Database, kb_version: str) -> None:
+    """Write an alert-log entry exactly as a check does, then roll it back; fail if it cannot be written.
+
+    Why insert and roll back rather than a dedicated probe table or a permissions query: the
+    only proof that a check could be logged is doing what a check's write does — take the chain
+    head's lock, move the head, insert an ``alert_log`` row (its constraints, its foreign key to the
+    KB version, the database's triggers and the role's INSERT grant all apply) — and rolling back
+    leaves nothing: no row, no moved head, no gap (``seq`` is the chain's, not a sequence's). A
+    DELETE afterwards would need a privilege the append-only log refuses on purpose. Raises
+    ``ServiceUnavailable`` when the write is refused or the database cannot be reached.
+    """
+    entry: dict[str, Any] = {
+        "id": str(uuid7()),
+        "channel": "probe",
+        "client_id": None,
+        "request_id": "readiness-probe",
+        "kb_version_id": kb_version,
+        "inputs": {},
+        "medications": [],
+        "alerts": [],
+        "scope": {},
+        "complete": True,
+        "highest_severity": None,
+        "min_severity": None,
+        "patient_ref": None,
+    }
+    try:
+        with db.transaction() as connection:
+            if (
+                connection.dialect.name == "postgresql"
+            ):  # a stuck writer fails the probe, not hangs it
+                connection.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+            entry["created_at"] = datetime.now(UTC)
+            entry |= chain.link(connection, chain.ALERT_LOG, entry)
+            prepared.execute(connection, _INSERT_LOG, [entry])
+            raise _ProbeDone
+    except _ProbeDone:
+        return
+    except SQLAlchemyError as error:
+        raise ServiceUnavailable("the alert log cannot be written") from error
+
+
 def _read_first(
     db: Database,
     snapshots: SnapshotCache,

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
 from .appctx import database, snapshots
-from .checking import ServiceUnavailable
+from .checking import ServiceUnavailable, probe_log_write
 from .problems import problem
 
 blueprint = Blueprint("health", __name__)
@@ -20,10 +20,15 @@ def healthz() -> Response:
 
 @blueprint.get("/readyz")
 def readyz() -> Response:
-    """Ready only when the database answers and a knowledge base is loaded."""
+    """Ready only when the database answers, a knowledge base is loaded and the log takes writes.
+
+    A check that cannot be logged is refused (fail closed), so a service whose alert log refuses
+    writes (a read-only database, a revoked INSERT grant, a full disk) is not ready either.
+    """
     try:
         with database().transaction(read_only=True) as connection:
             kb = snapshots().get(connection)  # reading the active version tests the database too
+        probe_log_write(database(), kb.version)
     except (SQLAlchemyError, ServiceUnavailable) as error:
         reason = (
             str(error) if isinstance(error, ServiceUnavailable) else "the database is unreachable"

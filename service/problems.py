@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify
+from flask import Response, jsonify, request
 
 PROBLEM_TYPE_BASE = "https://interaction-alerts.example/problems/"
 
@@ -24,10 +24,20 @@ def problem(status: int, title: str, detail: str, slug: str, **extra: Any) -> Re
     return response
 
 
-def unauthorized(detail: str, **extra: Any) -> Response:
+def bearer_challenge(realm: str) -> str:
+    """The ``WWW-Authenticate`` value of a 401 (RFC 6750 §3).
+
+    ``error="invalid_token"`` only when credentials were sent: a request without any gets the bare
+    challenge, as §3.1 asks.
+    """
+    sent = bool(request.headers.get("Authorization") or request.args.get("apiKey"))
+    return f'Bearer realm="{realm}"' + (', error="invalid_token"' if sent else "")
+
+
+def unauthorized(detail: str, *, realm: str = "interaction-alerts", **extra: Any) -> Response:
     """401 with the Bearer challenge the JSON doors share."""
     response = problem(401, "Unauthorized", detail, "unauthorized", **extra)
-    response.headers["WWW-Authenticate"] = 'Bearer realm="interaction-alerts"'
+    response.headers["WWW-Authenticate"] = bearer_challenge(realm)
     return response
 
 

@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from ..appctx import database
 from ..auth import bearer_token
 from ..db.models import User, UserSession, UserToken
-from ..problems import problem
+from ..problems import problem, unauthorized
 
 ROLES = ("auditor", "admin")
 SESSION_KEY = "sid"
@@ -111,14 +111,9 @@ def require_api_role(role: str) -> Callable[[Callable[P, R]], Callable[P, R | Re
                         "Pharmacy API keys cannot read the audit log.",
                         "forbidden",
                     )
-                response = problem(
-                    401,
-                    "Unauthorized",
-                    "Sign in as an auditor or send an auditor token.",
-                    "unauthorized",
+                return unauthorized(
+                    "Sign in as an auditor or send an auditor token.", realm="audit"
                 )
-                response.headers["WWW-Authenticate"] = 'Bearer realm="audit"'
-                return response
             if not has_role(user, role):
                 return problem(403, "Forbidden", f"This needs the {role} role.", "forbidden")
             return view(*args, **kwargs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, render_template, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from ..checking import ServiceUnavailable
 from ..config import MAX_REQUEST_BYTES
@@ -17,12 +17,34 @@ log = logging.getLogger(__name__)
 MACHINE_PATHS = ("/api", "/cds-services", "/REST", "/healthz", "/readyz", "/openapi.json")
 
 
+def _under(prefix: str) -> bool:
+    return request.path == prefix or request.path.startswith(prefix + "/")
+
+
 def _for_a_person() -> bool:
-    return not any(request.path == p or request.path.startswith(p + "/") for p in MACHINE_PATHS)
+    return not any(_under(p) for p in MACHINE_PATHS)
 
 
 def _page(status: int) -> tuple[str, int]:
     return render_template("web/error.html", status=status), status
+
+
+def _method_not_allowed(error: MethodNotAllowed) -> Response:
+    """405 in the door's own error shape, always with ``Allow`` (RFC 9110 §15.5.6 requires it).
+
+    CDS Hooks answers its own 405s as OperationOutcomes before routing gets here
+    (``cds_hooks.views._method_not_allowed``).
+    """
+    allowed = sorted(error.valid_methods or ())
+    detail = f"{request.method} is not allowed here; use {', '.join(allowed) or 'nothing'}."
+    response: Response
+    if _for_a_person():
+        body, status = _page(405)
+        response = Response(body, status=status, mimetype="text/html")
+    else:
+        response = problem(405, "Method not allowed", detail, "method-not-allowed")
+    response.headers["Allow"] = ", ".join(allowed)
+    return response
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -36,6 +58,8 @@ def register_error_handlers(app: Flask) -> None:
             f"The body is larger than {MAX_REQUEST_BYTES // 1024} KiB.",
             "request-too-large",
         )
+
+    app.register_error_handler(MethodNotAllowed, _method_not_allowed)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response | tuple[str, int]:

@@ -32,7 +32,11 @@ class _Strict(BaseModel):
 
 class DailyDose(_Strict):
     value: float = Field(gt=0, le=1_000_000, description="Total amount per day.")
-    unit: str = Field(description=f"One of: {', '.join(DOSE_UNITS)}.", examples=["mg"])
+    unit: str = Field(
+        description=f"One of: {', '.join(DOSE_UNITS)} (any case).",
+        examples=["mg"],
+        json_schema_extra={"enum": list(DOSE_UNITS)},
+    )
 
     @field_validator("unit")
     @classmethod
@@ -47,6 +51,11 @@ RouteLabel = Literal[ROUTE_IDS]  # type: ignore[valid-type]
 
 class MedicationItem(_Strict):
     """A structured item; ``text`` or ``rxcui`` is enough, the rest is optional context."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"anyOf": [{"required": ["text"]}, {"required": ["rxcui"]}]},
+    )
 
     text: ItemText | None = Field(default=None, examples=["Klonopin 2 mg tablet"])
     rxcui: Annotated[str, StringConstraints(pattern=r"^\d{1,12}$")] | None = Field(
@@ -87,14 +96,25 @@ class CheckRequestBody(_Strict):
 
 
 class IngredientRef(BaseModel):
-    name: str = Field(description="RxNorm ingredient name, lower case (alcohol is ethanol).")
-    rxcui: str | None
+    name: str = Field(
+        description="RxNorm ingredient name, lower case (alcohol is ethanol).",
+        examples=["clonazepam"],
+    )
+    rxcui: str | None = Field(
+        description="The ingredient's RxCUI, if it has one.", examples=["2598"]
+    )
 
 
 class MedicationResult(BaseModel):
-    input: str | dict[str, Any] = Field(description="The item exactly as received.")
-    status: Literal["recognized", "unrecognized"]
-    matched: str | None = Field(description="The name or code it was recognised by.")
+    input: str | dict[str, Any] = Field(
+        description="The item exactly as received.", examples=["Klonopin 2 mg tablet"]
+    )
+    status: Literal["recognized", "unrecognized"] = Field(
+        description="unrecognized items were NOT checked (see suggestions)."
+    )
+    matched: str | None = Field(
+        description="The name or code it was recognised by.", examples=["Klonopin"]
+    )
     rxcui: str | None = Field(
         default=None,
         description="RxCUI of the concept recognised, of any term type (IN, BN, SCD, SBD, GPCK, "
@@ -116,14 +136,14 @@ class MedicationResult(BaseModel):
 
 
 class RuleRef(BaseModel):
-    id: str
-    title: str
+    id: str = Field(description="The rule's id (GET /api/v1/rules).", examples=["R1"])
+    title: str = Field(examples=["Opioid with a benzodiazepine"])
 
 
 class SourceRef(BaseModel):
-    id: str
-    label: str
-    url: str
+    id: str = Field(description="The source's id in the knowledge base.")
+    label: str = Field(description="A citation a person can read.")
+    url: str = Field(description="Where the primary source can be read.")
 
 
 _SIGNIFICANCE = "; ".join(
@@ -196,39 +216,53 @@ class Scope(BaseModel):
 
 
 class CheckResponse(BaseModel):
-    check_id: str
-    kb_version: str
-    checked_at: str
+    """A check's answer, exactly as logged. No alerts only ever means "checked, nothing found"."""
+
+    check_id: str = Field(
+        description="The alert-log entry (GET /api/v1/checks/{check_id}).",
+        examples=["01a218b8-dde3-7429-b4c2-2a7b9d027b33"],
+    )
+    kb_version: str = Field(description="The knowledge-base version that answered.")
+    checked_at: str = Field(
+        description="When the answer was logged (UTC, ISO 8601).", examples=["2026-11-26T07:30:00Z"]
+    )
     complete: bool = Field(description="False when any input was not recognised.")
-    highest_severity: SeverityLabel | None
+    highest_severity: SeverityLabel | None = Field(
+        description="The most severe shown alert; null when none is shown."
+    )
     scope: Scope
-    medications: list[MedicationResult]
-    alerts: list[AlertResult]
+    medications: list[MedicationResult] = Field(description="Each input, in the request's order.")
+    alerts: list[AlertResult] = Field(description="The shown alerts, most severe first.")
 
 
 class DrugMatch(BaseModel):
-    name: str
+    name: str = Field(description="A brand or generic name.", examples=["Klonopin"])
     label: str = Field(
         description='How to show it: "Brand (generic)", e.g. "Tylenol (acetaminophen)"; '
         "sent back as a medication, it reads as the name."
     )
-    rxcui: str | None
+    rxcui: str | None = Field(description="The name's RxCUI, if it has one.", examples=["202479"])
     tty: str | None = Field(description="RxNorm term type of the name (IN, BN, ...), if known.")
     ingredients: list[IngredientRef]
 
 
 class DrugSearchResponse(BaseModel):
-    query: str
-    results: list[DrugMatch]
+    query: str = Field(description="The query as understood (trimmed).", examples=["klon"])
+    results: list[DrugMatch] = Field(description="Best matches first.")
 
 
 class RuleResult(BaseModel):
-    id: str
+    id: str = Field(examples=["R1"])
     kind: Literal["interaction", "duplication", "cumulative", "dose"]
-    title: str
+    title: str = Field(examples=["Opioid with a benzodiazepine"])
     severity: SeverityLabel
-    between: list[list[str]] | None
-    criteria: dict[str, Any] | None
+    between: list[list[str]] | None = Field(
+        description="For pair rules: the two sides, each a list of classes or ingredients.",
+        examples=[[["class:opioid"], ["class:benzodiazepine"]]],
+    )
+    criteria: dict[str, Any] | None = Field(
+        description="For duplication, cumulative and dose rules: what makes them fire."
+    )
     summary: str
     effect: str
     mechanism: str
@@ -239,22 +273,47 @@ class RuleResult(BaseModel):
 
 
 class RulesResponse(BaseModel):
-    kb_version: str
+    kb_version: str = Field(description="The active knowledge-base version.")
     rules: list[RuleResult]
 
 
 class KbResponse(BaseModel):
-    version: str
-    activated_at: str
-    scope: str
-    counts: dict[str, int]
+    version: str = Field(description="The active version: a SHA-256 of its content.")
+    activated_at: str = Field(description="When it was activated (UTC).")
+    scope: str = Field(description="What the knowledge base screens for, and what it does not.")
+    counts: dict[str, int] = Field(
+        description="How many of each kind of entry it holds.", examples=[{"rules": 21}]
+    )
 
 
 class Problem(BaseModel):
-    type: str
-    title: str
-    status: int
-    detail: str
-    errors: list[dict[str, str]] | None = Field(
-        default=None, description="For validation errors: which field was wrong and why."
+    """An RFC 9457 problem document (``application/problem+json``)."""
+
+    type: str = Field(
+        description="The problem type: a URI under https://interaction-alerts.example/problems/.",
+        examples=["https://interaction-alerts.example/problems/validation-error"],
     )
+    title: str = Field(
+        description="A short summary of the problem type.", examples=["Invalid request"]
+    )
+    status: int = Field(ge=400, le=599, description="The HTTP status code.", examples=[422])
+    detail: str = Field(
+        description="What went wrong in this request, and how to fix it.",
+        examples=["medications: List should have at least 1 item after validation, not 0"],
+    )
+    errors: list[dict[str, str]] | None = Field(
+        default=None,
+        description="For validation errors: which field was wrong and why.",
+        examples=[[{"field": "medications", "message": "List should have at least 1 item"}]],
+    )
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = Field(description="The process is up.")
+
+
+class Ready(BaseModel):
+    status: Literal["ready"] = Field(
+        description="The database answers, a knowledge base is loaded and the alert log takes writes."
+    )
+    kb_version: str = Field(description="The active knowledge-base version.")

@@ -223,9 +223,9 @@ def report(name: str) -> Response:
         )
     try:
         filters = parse_check_filters(request.args)
+        period = reports.check_report_period(reports.report_period(filters.period))
     except FilterError as error:
         return _invalid(error)
-    period = reports.report_period(filters.period)
     with database().unit_of_work(read_only=True) as session:
         body = _report_body(session, name, filters)
     return jsonify(report=name, period=_period(period), **body)

@@ -24,6 +24,7 @@ EVENT_SORTS = ("time", "seq", "actor", "action", "target", "outcome")
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 MAX_TEXT = 200
+FIRST_YEAR, LAST_YEAR = 1900, 9998
 
 _PATIENT_REF = re.compile(r"^[0-9a-f]{64}$")
 
@@ -119,9 +120,12 @@ def _moment(text: str, *, end_of_day: bool) -> datetime:
             day = date.fromisoformat(text)
             return datetime.combine(day + timedelta(days=1 if end_of_day else 0), time(), UTC)
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
-    except ValueError:
+    except (ValueError, OverflowError):  # 9999-12-31 as an end date overflows
         raise ValueError("must be a date (2026-01-31) or a UTC time (2026-01-31T14:00Z)") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:  # room for a report's default month either side
+        raise ValueError(f"must be between the years {FIRST_YEAR} and {LAST_YEAR}")
+    return moment
 
 
 def _text(args: Mapping[str, str], name: str) -> str | None:

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, case, func, select, true
 from sqlalchemy.orm import Session
 
 from ..db.models import AlertLog, CdsFeedback, LoggedAlert
-from .filters import SEVERITIES, CheckFilters, Period
+from .filters import SEVERITIES, CheckFilters, FilterError, Period
 from .queries import (
     alert_conditions,
     check_conditions,
@@ -45,6 +45,17 @@ def report_period(period: Period, now: datetime | None = None) -> Period:
         (now or datetime.now(UTC)).date() + timedelta(days=1), time(), UTC
     )
     return Period(period.start or end - timedelta(days=DEFAULT_DAYS), end)
+
+
+MAX_REPORT_DAYS = 3660  # ten years of days: alerts-per-day lists every day of the period
+
+
+def check_report_period(period: Period) -> Period:
+    """The period, if a report may cover it; a longer one is refused (``FilterError``), not cut."""
+    assert period.start and period.end
+    if period.end - period.start > timedelta(days=MAX_REPORT_DAYS):
+        raise FilterError({"from": f"a report covers at most {MAX_REPORT_DAYS} days"})
+    return period
 
 
 def _bounded(filters: CheckFilters) -> CheckFilters:

@@ -272,6 +272,7 @@ def reports_page() -> ResponseReturnValue:
     }
     try:
         filters = parse_check_filters(request.args)
+        period = reports.check_report_period(reports.report_period(filters.period))
     except FilterError as error:
         return _render(
             "audit/reports.html",
@@ -281,7 +282,6 @@ def reports_page() -> ResponseReturnValue:
             result=None,
             **context,
         )
-    period = reports.report_period(filters.period)
     with database().unit_of_work(read_only=True) as session:
         result, chart = _run_report(session, name, filters)
     return _render(

@@ -120,13 +120,12 @@ def _recognize_one(index: int, item: MedicationInput, kb: KbSnapshot) -> Medicat
         return Medication(index, item, recognized=False, suggestions=suggestions)
     if reading is not None:
         # What the text says fills only what the caller left out.
-        parsed = reading.parsed
         item = replace(
             item,
             daily_dose_mg=item.daily_dose_mg
             if item.daily_dose_mg is not None
-            else daily_dose_mg(parsed),
-            indication=item.indication or parsed.sig.indication,
+            else daily_dose_mg(reading.parsed),
+            indication=item.indication or reading.parsed.sig.indication,
         )
     from_text = reading.parsed if reading else None
     return Medication(
