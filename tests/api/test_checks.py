@@ -220,3 +220,15 @@ def test_a_medication_answers_the_rxcui_of_the_concept_recognised(client: FlaskC
         {"medications": [{"rxcui": "1364441"}, "apixaban 2.5 MG Oral Tablet [Eliquis]"]},
     ).get_json()
     assert [m["rxcui"] for m in body["medications"]] == ["1364441", "1364441"]
+
+
+def test_long_or_hostile_items_are_refused_or_unrecognised_never_a_5xx(
+    client: FlaskClient,
+) -> None:
+    assert post_check(client, {"medications": ["x" * 10_000]}).status_code == 422
+    hostile = ["\u202eoxycodone\u0007", "клоназепам 2 мг", "😀" * 60, "1-" * 90, "\t\r\n\x0b"]
+    response = post_check(client, {"medications": hostile})
+    assert response.status_code in (200, 422)
+    if response.status_code == 200:
+        statuses = {m["status"] for m in response.get_json()["medications"]}
+        assert response.get_json()["complete"] is False and "unrecognized" in statuses
