@@ -99,7 +99,7 @@ class MedicationResult(BaseModel):
     route: RouteLabel | None = Field(
         default=None,
         description="The route the check used: the caller's, else the product's, else the text's "
-        "(\"IV\", \"patch\", \"cream\"). None means unknown, which counts as systemic.",
+        '("IV", "patch", "cream"). None means unknown, which counts as systemic.',
     )
     dose_form: str | None = Field(
         default=None, description='The dose form the text names ("tablet", "patch", "shampoo").'
@@ -126,10 +126,13 @@ _SIGNIFICANCE = "; ".join(
 class Ncpdp(BaseModel):
     """NCPDP Telecommunication DUR fields, so pharmacy systems can put the alert on a claim."""
 
-    reason_for_service: Literal["DD", "ID", "TD", "HD"] = Field(
-        description="NCPDP 439-E4 Reason for Service: DD drug-drug (and drug-alcohol) interaction, "
-        "ID ingredient duplication (same ingredient twice), TD therapeutic duplication (two drugs "
-        "of one duplication class), HD high dose. Cumulative CNS-depressant alerts use DD."
+    reason_for_service: Literal["DD", "OH", "AT", "ID", "TD", "HD"] = Field(
+        description="NCPDP 439-E4 Reason for Service, decided by the check: DD drug-drug "
+        "interaction; OH alcohol (an interaction in which one ingredient is in the knowledge "
+        "base's alcohol class, e.g. ethanol); AT additive toxicity (the cumulative alert: several "
+        "CNS depressants together); ID ingredient duplication (same ingredient twice); TD "
+        "therapeutic duplication (two drugs of one duplication class); HD high dose.",
+        examples=["DD", "OH", "AT"],
     )
     clinical_significance: Literal["1", "2", "3"] = Field(
         description=f"NCPDP 528-FS Clinical Significance from the alert's severity: {_SIGNIFICANCE} "

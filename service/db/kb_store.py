@@ -57,6 +57,7 @@ def store(session: Session, knowledge: kb.KnowledgeBase) -> tuple[m.KbVersion, b
         naloxone_rxcui=knowledge.naloxone_rxcui,
         routes=[asdict(route) for route in knowledge.routes],
         never_alert=list(knowledge.never_alert),
+        alcohol_class=knowledge.alcohol_class,
     )
     session.add(version)
     _write_content(session, version_id, knowledge)
@@ -279,10 +280,9 @@ def load(session: Session, version_id: str) -> kb.KnowledgeBase:
         ),
         rules=tuple(_rule(r) for r in rules),
         naloxone_rxcui=version.naloxone_rxcui,
-        routes=tuple(
-            kb.Route(r["id"], r["name"], r["systemic"]) for r in version.routes
-        ),
+        routes=tuple(kb.Route(r["id"], r["name"], r["systemic"]) for r in version.routes),
         never_alert=tuple(version.never_alert),
+        alcohol_class=version.alcohol_class,
     )
 
 

@@ -203,10 +203,17 @@ class KnowledgeBase:
     naloxone_rxcui: str | None = None
     routes: tuple[Route, ...] = ()
     never_alert: tuple[str, ...] = ()
+    # The class whose members are alcohol: their interactions are NCPDP "OH" (alcohol), not "DD".
+    alcohol_class: str | None = None
 
     def content_hash(self) -> str:
-        """Order-independent where order means nothing; rules keep theirs (it breaks precedence ties)."""
+        """Order-independent where order means nothing; rules keep theirs (it breaks precedence ties).
+
+        A field added later is left out while empty, so the versions stored before it keep their ids.
+        """
         content = asdict(self)
+        if content["alcohol_class"] is None:
+            del content["alcohol_class"]
         for key, sort_by in (
             ("sources", "id"),
             ("ingredients", "name"),

@@ -187,3 +187,14 @@ def test_an_unknown_route_is_refused(kb_dir: Path) -> None:
 def test_never_alert_names_known_ingredients(kb_dir: Path) -> None:
     _edit(kb_dir / "kb.yaml", "never_alert: [naloxone", "never_alert: [naloxon")
     assert any("never_alert" in p and "naloxon'" in p for p in _problems(kb_dir))
+
+
+def test_the_alcohol_class_must_be_a_class_of_the_knowledge_base(kb_dir: Path) -> None:
+    _edit(kb_dir / "kb.yaml", "alcohol_class: alcohol", "alcohol_class: alcool")
+    assert any("alcohol_class" in p and "alcool'" in p for p in _problems(kb_dir))
+
+
+def test_the_alcohol_class_is_read_from_kb_yaml(kb_dir: Path) -> None:
+    assert read_knowledge_base(kb_dir).alcohol_class == "alcohol"
+    _edit(kb_dir / "kb.yaml", "alcohol_class: alcohol", "")
+    assert read_knowledge_base(kb_dir).alcohol_class is None
