@@ -199,6 +199,17 @@ class CheckResponse(BaseModel):
     scope: Scope
     medications: list[MedicationResult]
     alerts: list[AlertResult]
+    min_severity: SeverityLabel | None = Field(
+        default=None,
+        description="The least severity shown: the higher of the request's min_severity and the "
+        "client's minimum severity (set by an operator), or null when every alert is shown.",
+    )
+    alerts_not_shown: int = Field(
+        default=0,
+        description="How many alerts the check produced below min_severity and left out of "
+        "alerts (the alert log keeps them). Show it: hidden is not the same as none.",
+        examples=[0, 2],
+    )
 
 
 class DrugMatch(BaseModel):
