@@ -676,7 +676,7 @@ def test_interaction_json_needs_one_numeric_rxcui(client: FlaskClient, query: st
         ("klonopin 2 mg tablet", "0", None),
         ("klonopin 2 mg tablet", "1", ["202585"]),
         ("klonopin 2 mg tablet", "2", ["202585"]),
-        ("Oxycodone HCl 5 mg tab", "2", [OXYCODONE]),
+        ("Oxycodone HCl 5 mg tab", "2", ["82063"]),  # the salt (PIN) its name gives
         ("no such drug", "2", None),
         ("oxycodone/acetaminophen", "2", None),  # resolves to ingredients, but has no one RxCUI
     ],
