@@ -378,8 +378,8 @@ def _not_shown_text(hidden: int, min_severity: str | None) -> str:
     floor = f" ({min_severity})" if min_severity else ""
     return (
         f"{alerts} below this client's minimum severity{floor} {'was' if hidden == 1 else 'were'} "
-        "not shown. The alert log keeps them; ask your administrator to lower the threshold to "
-        "see them."
+        f"not shown. The alert log keeps {'it' if hidden == 1 else 'them'}; ask your "
+        f"administrator to lower the threshold to see {'it' if hidden == 1 else 'them'}."
     )
 
 
