@@ -83,9 +83,7 @@ _ACTIVE_BY_KEY_HASH = select(
 ).where(ApiClient.key_hash == bindparam("key_hash"), ApiClient.revoked_at.is_(None))
 
 
-def active_by_key_hash(
-    connection: Connection, key_hash: str
-) -> tuple[str, str, int | None] | None:
+def active_by_key_hash(connection: Connection, key_hash: str) -> tuple[str, str, int | None] | None:
     """(id, min_severity, rxnav_failure_status) of the active client whose key hashes to
     ``key_hash``: one cheap row."""
     row = prepared.fetch_one(connection, _ACTIVE_BY_KEY_HASH, {"key_hash": key_hash})
