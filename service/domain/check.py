@@ -133,9 +133,9 @@ def _recognize_one(index: int, item: MedicationInput, kb: KbSnapshot) -> Medicat
     if concept is None:
         suggestions = kb.suggest(item.text) if item.text else ()
         return Medication(index, item, recognized=False, suggestions=suggestions)
-    if reading is not None:
+    parsed = reading.parsed if reading is not None else None
+    if parsed is not None:
         # What the text says fills only what the caller left out.
-        parsed = reading.parsed
         item = replace(
             item,
             daily_dose_mg=item.daily_dose_mg
@@ -143,7 +143,6 @@ def _recognize_one(index: int, item: MedicationInput, kb: KbSnapshot) -> Medicat
             else daily_dose_mg(parsed),
             indication=item.indication or parsed.sig.indication,
         )
-    parsed = reading.parsed if reading else None
     return Medication(
         index,
         item,
