@@ -51,6 +51,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # The URLs this door serves, by their path under /REST: the others are answered 404 (or 405).
 SERVED = ("interaction/list.json", "interaction/interaction.json", "rxcui.json")
 ALLOWED_METHODS = "GET, HEAD, OPTIONS"
+_FAILURE_GROUPS = ("fullInteractionTypeGroup", "interactionTypeGroup")
+MAX_PATH_SHOWN = 200  # a URL is echoed in failures; a long one is cut
 # Every method but OPTIONS, which Flask answers itself (CORS preflights included).
 _ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 # Werkzeug already turned '+' into a space; a '%2B'-encoded plus arrives as '+'.
@@ -196,7 +198,7 @@ def find_rxcui() -> Response:
 @blueprint.route("/Prescribe/<path:rest>", methods=_ANY_METHOD)
 def not_served(rest: str = "") -> Response:
     """Any other RxNav URL: a visible CHECK FAILED, never a bare 404 read as "no interactions"."""
-    path = request.path
+    path = request.path[:MAX_PATH_SHOWN]
     under_rest = path.removeprefix("/REST/") if path.startswith("/REST/") else None
     caller = _caller_if_known()
     if under_rest in SERVED:
@@ -298,16 +300,10 @@ def _failed(response: Response, caller: Caller | None) -> Response:
     if caller is None or caller.rxnav_failure_status != 200:
         return response
     body = response.get_json()
-    failure = {k: body.pop(k) for k in ("type", "title", "status", "detail")}
-    answer = jsonify(
-        {"nlmDisclaimer": shapes.NOT_NLM, "checkFailed": failure | body}
-        | {
-            k: v
-            for k, v in body.items()
-            if k in ("fullInteractionTypeGroup", "interactionTypeGroup")
-        }
-    )
-    answer.headers["X-Check-Failed"] = str(failure["status"])
+    groups = {k: body.pop(k) for k in _FAILURE_GROUPS if k in body}
+    # The problem document (with its real status) as a member; the entry where clients look.
+    answer = jsonify({"nlmDisclaimer": shapes.NOT_NLM, "checkFailed": body} | groups)
+    answer.headers["X-Check-Failed"] = str(body["status"])
     return answer
 
 
