@@ -191,12 +191,54 @@ _FREQUENCIES = {
 _AS_NEEDED = frozenset(["prn", "as needed", "if needed", "when needed", "as required"])
 _CONNECTORS = frozenset(["/", "&", "+", "w/", "and", "with", "of", "plus"])
 _SIG_STARTS = frozenset(  # words that begin the instructions: the name ends before them
-    ["take", "takes", "give", "apply", "use", "instill", "insert", "place", "dissolve", "administer", "change", "remove", "replace", "rinse", "gargle", "wear", "sig", "then", "start", "until"]
+    [
+        "take",
+        "takes",
+        "give",
+        "apply",
+        "use",
+        "instill",
+        "insert",
+        "place",
+        "dissolve",
+        "administer",
+        "change",
+        "remove",
+        "replace",
+        "rinse",
+        "gargle",
+        "wear",
+        "sig",
+        "then",
+        "start",
+        "until",
+    ]
 )
 _STOPS = frozenset(["disp", "dispense", "qty", "quantity", "refill", "refills", "rf", "dx"])
 _FILLERS = frozenset(
     [
-        *["by", "to", "the", "on", "at", "in", "into", "via", "per", "each", "every", "mouth", "release", "w/o", "mg", "mcg", "ml", "hr", "hrs", "hours"],
+        *[
+            "by",
+            "to",
+            "the",
+            "on",
+            "at",
+            "in",
+            "into",
+            "via",
+            "per",
+            "each",
+            "every",
+            "mouth",
+            "release",
+            "w/o",
+            "mg",
+            "mcg",
+            "ml",
+            "hr",
+            "hrs",
+            "hours",
+        ],
         *["day", "days", "dose", "doses", "skin", "area", "affected", "once", "twice", "x", "or"],
         *["with food", "with meals", "with water", "with a meal", "as directed", "up to"],
         *["w/ food", "w/ meals", "w/ water"],
@@ -237,8 +279,30 @@ _AMOUNT_FORMS = {  # "1 tab" also tells the dose form
 }
 _AMOUNT_UNITS = [
     *_AMOUNT_FORMS,
-    *["puff", "puffs", "pill", "pills", "pump", "pumps", "application", "applications", "applicatorful", "applicatorfuls"],
-    *["inhalation", "inhalations", "actuation", "actuations", "vial", "vials", "packet", "packets", "sachet", "sachets"],
+    *[
+        "puff",
+        "puffs",
+        "pill",
+        "pills",
+        "pump",
+        "pumps",
+        "application",
+        "applications",
+        "applicatorful",
+        "applicatorfuls",
+    ],
+    *[
+        "inhalation",
+        "inhalations",
+        "actuation",
+        "actuations",
+        "vial",
+        "vials",
+        "packet",
+        "packets",
+        "sachet",
+        "sachets",
+    ],
     *["piece", "pieces", "teaspoon", "teaspoons", "tsp", "tablespoon", "tablespoons", "tbsp"],
 ]
 _PERIOD_PER_DAY = {

@@ -332,8 +332,12 @@ class KbSnapshot:
                 partitions[rule.id] = frozenset(parts)
         return partitions
 
-    def _refs(self, ingredient: str, classes: frozenset[str]) -> tuple[str, ...]:
-        return (f"drug:{ingredient}", *(f"class:{c}" for c in classes))
+    def _refs(self, ingredient: str, classes: frozenset[str]) -> frozenset[str]:
+        return frozenset((f"drug:{ingredient}", *(self._class_refs[c] for c in classes)))
+
+    @cached_property
+    def _class_refs(self) -> dict[str, str]:
+        return {class_id: f"class:{class_id}" for class_id in self.classes}
 
     def decide(
         self, a: str, classes_a: frozenset[str], b: str, classes_b: frozenset[str]
@@ -360,12 +364,14 @@ class KbSnapshot:
     ) -> dict[str, Matcher]:
         """Each matching rule once, by its most specific side pair; declared exceptions (P5) apply."""
         found: dict[str, Matcher] = {}
+        refs_b = self._refs(b, classes_b)
         for ref_a in self._refs(a, classes_a):
             by_partner = self._partners.get(ref_a)
             if not by_partner:
                 continue
-            for ref_b in self._refs(b, classes_b):
-                for matcher in by_partner.get(ref_b, ()):
+            # In whichever order side pairs come, the best one not excepted is kept per rule.
+            for ref_b in by_partner.keys() & refs_b:
+                for matcher in by_partner[ref_b]:
                     best = found.get(matcher.rule.id)
                     if best is not None and matcher.specificity <= best.specificity:
                         continue

@@ -99,9 +99,7 @@ def nothing_involving(ingredient: str) -> Expect:
     return Expect("nothing involving", (ingredient,))
 
 
-def case(
-    case_id: str, medications: list[str | MedicationInput], *expectations: Expect
-) -> object:
+def case(case_id: str, medications: list[str | MedicationInput], *expectations: Expect) -> object:
     return pytest.param(medications, expectations, id=case_id)
 
 
