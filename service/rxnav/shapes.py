@@ -135,11 +135,12 @@ def drug_interactions(answer: Json, rxcui: str, ttys: Mapping[str, str], sources
         pairs.append(_interaction_pair(alert, concepts))
     outside: list[str] = answer["scope"]["recognized_without_rules"]
     if outside:
-        pairs.append(_notice_pair(NOT_CHECKED, "NOT CHECKED", _outside_scope_text(outside), drug))
+        text = _outside_scope_text(outside)
+        pairs.append(_notice_pair(NOT_CHECKED, "NOT CHECKED", text, drug, ANY_OTHER))
     hidden = answer.get("alerts_not_shown", 0)
     if hidden:
         text = _not_shown_text(hidden, answer["min_severity"])
-        pairs.append(_notice_pair(NOT_SHOWN, "NOT SHOWN", text, drug))
+        pairs.append(_notice_pair(NOT_SHOWN, "NOT SHOWN", text, drug, ANY_OTHER))
     if pairs:
         resolved = ", ".join(_with_code(i) for i in med["ingredients"])
         interaction_type = {
@@ -274,6 +275,7 @@ def _interaction_pair(alert: Json, ingredients: Sequence[Json]) -> Json:
 
 EVERYTHING = {"rxcui": "", "name": "all drugs in this list", "tty": ""}
 OTHERS = {"rxcui": "", "name": "the other drugs in this list", "tty": ""}
+ANY_OTHER = {"rxcui": "", "name": "any other drug", "tty": ""}
 
 
 def _notice_pair(severity: str, label: str, text: str, *concepts: Json) -> Json:
