@@ -258,12 +258,13 @@ def clients_list() -> None:
         for c in rows:
             status = f"revoked {iso_utc(c.revoked_at)}" if c.revoked_at else "active"
             jwt = f", JWT iss {c.jwt_issuer} ({len(c.keys)} key(s))" if c.jwt_issuer else ""
+            fhir = f", FHIR {' '.join(s.url for s in c.fhir_servers)}" if c.fhir_servers else ""
             rxnav = (
                 f", RxNav failures answered {c.rxnav_failure_status}"
                 if c.rxnav_failure_status
                 else ""
             )
-            click.echo(f"{c.name}\tmin {c.min_severity}\t{status}{jwt}{rxnav}")
+            click.echo(f"{c.name}\tmin {c.min_severity}\t{status}{jwt}{fhir}{rxnav}")
     if not rows:
         click.echo("No clients. Create one: flask --app service clients create NAME")
 
@@ -312,6 +313,30 @@ def clients_set_jwks_url(name: str, url: str, issuer: str | None) -> None:
     with _client_change() as session:
         clients.set_jwks_url(session, name, url, issuer, _operator())
     click.echo(f"Client {name}: keys from {url}.")
+
+
+@clients_cli.command("add-fhir-server")
+@click.argument("name")
+@click.argument("url")
+def clients_add_fhir_server(name: str, url: str) -> None:
+    """Let NAME's CDS requests have the service fetch from the FHIR server at URL (its base URL).
+
+    The service fetches only from registered servers, and only over https unless URL is http.
+    """
+    with _client_change() as session:
+        base = clients.add_fhir_server(session, name, url, _operator())
+    warning = "" if base.startswith("https://") else " (http: tokens and data travel unencrypted)"
+    click.echo(f"Client {name}: FHIR server {base}{warning}.")
+
+
+@clients_cli.command("remove-fhir-server")
+@click.argument("name")
+@click.argument("url")
+def clients_remove_fhir_server(name: str, url: str) -> None:
+    """Stop fetching from the FHIR server at URL for NAME's CDS requests."""
+    with _client_change() as session:
+        base = clients.remove_fhir_server(session, name, url, _operator())
+    click.echo(f"Client {name}: FHIR server {base} removed.")
 
 
 @audit_cli.command("verify")

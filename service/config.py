@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 MAX_REQUEST_BYTES = 64 * 1024
+# A CDS Hooks request carries the patient's whole medication list: 64 KiB is about 50 medications,
+# so the patients on the most drugs would get no cards. The CDS door has its own, larger limit.
+CDS_MAX_REQUEST_BYTES = 2 * 1024 * 1024
 
 
 def from_environment(instance_path: Path) -> dict[str, Any]:
@@ -21,9 +24,27 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "PATIENT_REF_KEY": os.environ.get("PATIENT_REF_KEY", ""),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),
         "CDS_CORS_ORIGINS": os.environ.get("CDS_CORS_ORIGINS", ""),
+        "CDS_MAX_REQUEST_BYTES": _number("CDS_MAX_REQUEST_BYTES", CDS_MAX_REQUEST_BYTES),
+        # Fetching from an EHR's FHIR server: seconds to connect, seconds for everything (all pages),
+        # bytes over all pages, and pages, before the service gives up and answers 412.
+        "CDS_FHIR_CONNECT_TIMEOUT": _number("CDS_FHIR_CONNECT_TIMEOUT", 3.0),
+        "CDS_FHIR_TOTAL_TIMEOUT": _number("CDS_FHIR_TOTAL_TIMEOUT", 10.0),
+        "CDS_FHIR_MAX_BYTES": _number("CDS_FHIR_MAX_BYTES", 8 * 1024 * 1024),
+        "CDS_FHIR_MAX_PAGES": _number("CDS_FHIR_MAX_PAGES", 20),
         "KB_DIR": os.environ.get("KB_DIR")
         or str(Path(__file__).resolve().parents[1] / "seed_data"),
     }
+
+
+def _number(name: str, default: int | float) -> Any:
+    """A positive number from the environment, of the default's type; the default when unset."""
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    value = type(default)(raw)
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, not {raw!r}")
+    return value
 
 
 def _local_secret(instance_path: Path) -> str:

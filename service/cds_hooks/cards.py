@@ -15,12 +15,14 @@ OVERRIDE_REASONS = (
     ("will-monitor", "Will monitor the patient"),
     ("not-clinically-relevant", "Not clinically relevant"),
 )
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>])")
+# Every ASCII punctuation character can be backslash-escaped in CommonMark/GFM; escaping them all
+# leaves no markup, link, autolink (www., https:), HTML tag or entity in the text.
+_MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
 
 
 def escape(text: str) -> str:
-    """Text from the EHR goes into Markdown as text, never as links or markup."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    """Text from the EHR goes into Markdown as text on one line, never as links or markup."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split()))
 
 
 def compact(value: Any) -> Any:
@@ -50,7 +52,11 @@ class CardRenderer:
         self.base_url = base_url
         self.naloxone = naloxone
 
-    def cards(self, answer: dict[str, Any]) -> list[dict[str, Any]]:
+    def cards(self, answer: dict[str, Any], notes: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """One card per shown alert involving a new order, then one card for what was not checked.
+
+        ``notes`` are other things the check could not use (the patient's age), said on that card.
+        """
         has_naloxone = any(
             i["name"] == "naloxone" for m in answer["medications"] for i in m["ingredients"]
         )
@@ -59,13 +65,13 @@ class CardRenderer:
             for alert in answer["alerts"]
             if any(index < self.new_count for index in alert["medications"])
         ]
-        unrecognised = [
+        not_checked = [
             self.orders[i]
             for i, m in enumerate(answer["medications"])
             if m["status"] != "recognized"
         ]
-        if unrecognised:
-            cards.append(self._unrecognised_card(answer, unrecognised))
+        if not_checked or notes:
+            cards.append(self._not_checked_card(answer, not_checked, notes))
         return [compact(card) for card in cards]
 
     def _alert_card(self, alert: dict[str, Any], has_naloxone: bool) -> dict[str, Any]:
@@ -173,17 +179,41 @@ class CardRenderer:
             ],
         }
 
-    def _unrecognised_card(
-        self, answer: dict[str, Any], orders: Sequence[FhirMedication]
+    def _not_checked_card(
+        self, answer: dict[str, Any], orders: Sequence[FhirMedication], notes: Sequence[str]
     ) -> dict[str, Any]:
-        listed = "\n".join(f"- {escape(o.label)} ({escape(o.reference)})" for o in orders)
+        """What the check could not cover, and why: never an empty answer for an unread medication.
+
+        Its uuid is the check's id, so feedback on it finds its check.
+        """
+        unread = [o for o in orders if o.problem]
+        unrecognised = [o for o in orders if not o.problem]
+        sections = []
+        if unread:
+            listed = "\n".join(
+                f"- {escape(o.reference)}: {escape(o.problem or '')}" for o in unread
+            )
+            sections.append(
+                "These could not be read from the EHR's FHIR data, so no interaction check covered "
+                f"them:\n\n{listed}"
+            )
+        if unrecognised:
+            listed = "\n".join(f"- {escape(o.label)} ({escape(o.reference)})" for o in unrecognised)
+            sections.append(
+                f"These were not recognised, so no interaction check covered them:\n\n{listed}"
+            )
+        sections += [escape(note) for note in notes]
+        sections.append(answer["scope"]["statement"])
         count = len(orders)
+        if count:
+            summary = f"{count} medication{'s' if count > 1 else ''} could not be checked for interactions"
+        else:
+            summary = "The interaction check could not use everything it needed"
         return {
-            "uuid": str(uuid.uuid5(uuid.UUID(answer["check_id"]), "unrecognized")),
-            "summary": f"{count} medication{'s' if count > 1 else ''} could not be checked for interactions",
-            "indicator": "info",
-            "detail": "These were not recognised, so no interaction check covered them:\n\n"
-            f"{listed}\n\n{answer['scope']['statement']}",
+            "uuid": answer["check_id"],
+            "summary": summary,
+            "indicator": "warning" if unread else "info",
+            "detail": "\n\n".join(sections),
             "source": {
                 "label": "Interaction alerts knowledge base",
                 "url": f"{self.base_url}/api/v1/kb",

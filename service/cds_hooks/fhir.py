@@ -1,59 +1,188 @@
-"""Read medications and the patient's age out of FHIR R4 resources as EHRs send them."""
+"""Read medications, dose, route and the patient's age out of FHIR R4 resources as EHRs send them.
+
+Everything is validated against FHIR R4 with ``fhir.resources`` (its R4B models: R4B changed no
+element this door reads) before it is read. What cannot be read is never dropped: a value that is
+not a Bundle at all is ``Unreadable`` (the door fetches it again or answers 412); an entry of a
+readable Bundle that is not valid FHIR becomes an unreadable medication, which the check reports as
+not checked and the log records as incomplete.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
+
+from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B.bundle import Bundle
+from pydantic import ValidationError
 
 from ..domain.check import MedicationInput
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+SNOMED = "http://snomed.info/sct"
 MEDICATION_RESOURCES = ("MedicationRequest", "MedicationStatement")
+# Text no medication name can match: what the check is given for an order it could not read, so the
+# order is counted as not checked (and the log says incomplete) without any EHR text reaching
+# recognition.
+UNREADABLE_TEXT = "(unreadable FHIR data)"
+_FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,40}$")
+
+
+class Unreadable(Exception):
+    """A whole value (a prefetch, a fetched page) cannot be read; the message says why, for the EHR."""
 
 
 @dataclass(frozen=True)
 class FhirMedication:
-    """One order or statement, as the check reads it and as the log records it."""
+    """One order or statement, as the check reads it and as the log records it.
+
+    ``problem`` says why it could not be read; its ``item`` then identifies nothing, so the check
+    reports it as not checked.
+    """
 
     reference: str
     origin: str
     item: MedicationInput
+    problem: str | None = None
 
     @property
     def label(self) -> str:
+        if self.problem:
+            return f"{self.reference}: {self.problem}"
         return self.item.text or f"RxCUI {self.item.rxcui}"
 
     def log_entry(self) -> dict[str, Any]:
-        entry = {"reference": self.reference, "from": self.origin, "text": self.item.text}
-        return {k: v for k, v in {**entry, "rxcui": self.item.rxcui}.items() if v}
+        entry = {
+            "reference": self.reference,
+            "from": self.origin,
+            "unreadable": self.problem,
+            "text": None if self.problem else self.item.text,
+            "rxcui": self.item.rxcui,
+            "daily_dose_mg": self.item.daily_dose_mg,
+            "route": self.item.route,
+        }
+        return {k: v for k, v in entry.items() if v is not None and v != ""}
 
 
-def entries(bundle: Any) -> list[dict[str, Any]]:
-    """Resources in a Bundle (or a lone resource); anything else holds none."""
-    if not isinstance(bundle, dict):
-        return []
-    if bundle.get("resourceType") != "Bundle":
-        return [bundle] if "resourceType" in bundle else []
-    found = []
-    for entry in bundle.get("entry") or []:
+def unreadable(reference: str, origin: str, problem: str) -> FhirMedication:
+    """An order or medication that could not be read: reported, never dropped."""
+    return FhirMedication(reference, origin, MedicationInput(text=UNREADABLE_TEXT), problem)
+
+
+@dataclass
+class BundlePage:
+    """A Bundle whose envelope is valid FHIR R4; its entries are validated one by one when read."""
+
+    entries: list[Any]
+    next_url: str | None = None
+    total: int | None = None
+    kind: str | None = None
+    pages: int = 1
+    extra: list[Any] = field(default_factory=list)
+
+
+def bundle_page(value: Any, what: str) -> BundlePage:
+    """The envelope of a Bundle; raises ``Unreadable`` when ``value`` is no valid FHIR R4 Bundle."""
+    if not isinstance(value, dict):
+        raise Unreadable(f"{what} is a JSON {_json_type(value)}, not a FHIR Bundle")
+    if value.get("resourceType") != "Bundle":
+        kind = value.get("resourceType")
+        named = f"resourceType {str(kind)[:40]!r}" if kind is not None else "no resourceType"
+        raise Unreadable(f"{what} has {named}, not a FHIR Bundle")
+    entries = value.get("entry", [])
+    if not isinstance(entries, list):
+        raise Unreadable(f"{what}: Bundle.entry is not a list")
+    # The envelope alone: each entry's resource is validated by itself, so one bad entry does not
+    # hide the others.
+    envelope = {
+        **value,
+        "entry": [
+            {k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e
+            for e in entries
+        ],
+    }
+    try:
+        bundle = Bundle.model_validate(envelope)
+    except ValidationError as error:
+        raise Unreadable(f"{what} is not a valid FHIR R4 Bundle ({_where(error)})") from error
+    next_url = next((link.url for link in bundle.link or [] if link.relation == "next"), None)
+    return BundlePage(entries, next_url, bundle.total, bundle.type)
+
+
+def medications(page: BundlePage, origin: str, *, orders: bool = False) -> list[FhirMedication]:
+    """Every MedicationRequest/MedicationStatement in the Bundle, each resolved to text and RxCUI.
+
+    Entries that cannot be read come back unreadable. With ``orders`` (draftOrders), other request
+    types (ServiceRequest, NutritionOrder, …) are not medications and are left out.
+    """
+    readable: list[dict[str, Any]] = []
+    found: list[FhirMedication] = []
+    for number, entry in enumerate(page.entries, start=1):
         resource = entry.get("resource") if isinstance(entry, dict) else None
-        if isinstance(resource, dict):
-            found.append(resource)
+        where = f"{origin} entry {number}"
+        if not isinstance(resource, dict):
+            found.append(unreadable(where, origin, "the entry has no resource"))
+            continue
+        kind = resource.get("resourceType")
+        model = _model(kind)
+        if model is None:
+            found.append(
+                unreadable(where, origin, "its resourceType is not a FHIR R4 resource type")
+            )
+            continue
+        try:
+            model.model_validate(resource)
+        except ValidationError as error:
+            if kind in (*MEDICATION_RESOURCES, "Medication"):
+                found.append(unreadable(where, origin, f"not valid FHIR R4 ({_where(error)})"))
+            continue  # an invalid resource of another type holds no medication
+        if kind == "OperationOutcome" and _is_error(resource):
+            found.append(
+                unreadable(where, origin, "the FHIR server reported an error in its search")
+            )
+            continue
+        readable.append(resource)
+    shared = {f"Medication/{r.get('id')}": r for r in readable if r["resourceType"] == "Medication"}
+    found += [
+        _medication(resource, shared, origin)
+        for resource in readable
+        if resource["resourceType"] in MEDICATION_RESOURCES
+    ]
+    if not orders and page.kind == "searchset" and page.total is not None:
+        matches = sum(
+            1
+            for e in page.entries
+            if isinstance(e, dict) and (e.get("search") or {}).get("mode", "match") == "match"
+        )
+        if page.total > matches:
+            missing = page.total - matches
+            found.append(
+                unreadable(
+                    f"{origin} (search results)",
+                    origin,
+                    f"the FHIR server counted {page.total} results but sent {matches}; "
+                    f"{missing} were not received",
+                )
+            )
     return found
 
 
-def medications(bundle: Any, origin: str) -> list[FhirMedication]:
-    """Every MedicationRequest/MedicationStatement in ``bundle``, each resolved to text and RxCUI."""
-    resources = entries(bundle)
-    shared = {
-        f"Medication/{r.get('id')}": r for r in resources if r.get("resourceType") == "Medication"
-    }
-    return [
-        _medication(resource, shared, origin)
-        for resource in resources
-        if resource.get("resourceType") in MEDICATION_RESOURCES
-    ]
+def _model(kind: Any) -> Any:
+    if not isinstance(kind, str) or not _FIELD_NAME.match(kind):
+        return None
+    try:
+        return get_fhir_model_class(kind)
+    except (ValueError, KeyError, AttributeError, ImportError):
+        return None
+
+
+def _is_error(outcome: dict[str, Any]) -> bool:
+    return any(i.get("severity") in ("error", "fatal") for i in outcome.get("issue") or [])
 
 
 def _medication(resource: dict[str, Any], shared: dict[str, Any], origin: str) -> FhirMedication:
@@ -67,9 +196,13 @@ def _medication(resource: dict[str, Any], shared: dict[str, Any], origin: str) -
             concept = {"text": resource["medicationReference"]["display"]}
     rxcui, text = _code_and_text(concept or {})
     if not rxcui and not text:
-        # Never drop an order we cannot read: it comes back unrecognised, by reference.
-        text = f"{reference} (no medication code or name)"
-    return FhirMedication(reference, origin, MedicationInput(text=text, rxcui=rxcui))
+        # Never drop an order we cannot read: it comes back not checked, by reference.
+        return unreadable(reference, origin, "it names no medication code or name")
+    dosage = [d for d in resource.get("dosageInstruction") or resource.get("dosage") or []]
+    item = MedicationInput(
+        text=text, rxcui=rxcui, daily_dose_mg=daily_dose_mg(dosage), route=route(dosage)
+    )
+    return FhirMedication(reference, origin, item)
 
 
 def _referenced(
@@ -90,21 +223,238 @@ def _code_and_text(concept: dict[str, Any]) -> tuple[str | None, str | None]:
     text = concept.get("text") or next(
         (c.get("display") for c in codings if c.get("display")), None
     )
-    return (str(rxnorm["code"]) if rxnorm else None), (str(text).strip()[:200] if text else None)
+    # One line: EHR text goes into Markdown, where a line break could start a heading or a list.
+    flat = " ".join(str(text).split())[:200] if text else None
+    return (str(rxnorm["code"]) if rxnorm else None), (flat or None)
 
 
-def patient_age(patient: Any, today: date) -> int | None:
-    """Age in whole years from Patient.birthDate (a year or year-month counts from its start)."""
-    resources = entries(patient)
-    birth = next(
-        (r.get("birthDate") for r in resources if r.get("resourceType") == "Patient"), None
-    )
-    if not isinstance(birth, str) or len(birth) < 4 or not birth[:4].isdigit():
+# Milligrams per unit, by UCUM code or the unit words EHRs print.
+_MG_PER_UNIT = {"mg": 1.0, "g": 1000.0, "ug": 0.001, "mcg": 0.001, "µg": 0.001, "ng": 1e-6}
+# UCUM period units in days.
+_DAYS = {"s": 1 / 86400, "min": 1 / 1440, "h": 1 / 24, "d": 1.0, "wk": 7.0, "mo": 30.0, "a": 365.0}
+# HL7 v3 GTSAbbreviation timing codes: administrations per day.
+_PER_DAY = {
+    "QD": 1,
+    "AM": 1,
+    "PM": 1,
+    "BED": 1,
+    "BID": 2,
+    "TID": 3,
+    "QID": 4,
+    "Q1H": 24,
+    "Q2H": 12,
+    "Q3H": 8,
+    "Q4H": 6,
+    "Q6H": 4,
+    "Q8H": 3,
+    "QOD": 0.5,
+    "WK": 1 / 7,
+    "MO": 1 / 30,
+}
+
+
+def daily_dose_mg(dosage: Iterable[dict[str, Any]]) -> float | None:
+    """Milligrams a day from dose times frequency per period, when every part is stated in units we know.
+
+    Instructions with the same ``sequence`` run together and add up; sequential ones (a taper) are
+    read as their largest. A dose range counts its high end, a frequency range its maximum, and a
+    stated maximum per period wins when larger: the dose alerts ask how much could be taken.
+    """
+    by_sequence: dict[int, float] = defaultdict(float)
+    for instruction in dosage:
+        daily = _instruction_daily_mg(instruction)
+        if daily is None:
+            continue
+        by_sequence[int(instruction.get("sequence") or 0)] += daily
+    return round(max(by_sequence.values()), 6) if by_sequence else None
+
+
+def _instruction_daily_mg(instruction: dict[str, Any]) -> float | None:
+    per_day = _per_day(instruction.get("timing") or {})
+    doses = [_dose_mg(d) for d in instruction.get("doseAndRate") or []]
+    known = [d for d in doses if d is not None]
+    scheduled = max(known) * per_day if known and per_day is not None else None
+    stated_max = _max_per_day(instruction.get("maxDosePerPeriod"))
+    candidates = [d for d in (scheduled, stated_max) if d is not None]
+    return max(candidates) if candidates else None
+
+
+def _dose_mg(dose_and_rate: dict[str, Any]) -> float | None:
+    quantity = dose_and_rate.get("doseQuantity")
+    if quantity is None and dose_and_rate.get("doseRange"):
+        quantity = dose_and_rate["doseRange"].get("high")
+    return _mg(quantity)
+
+
+def _mg(quantity: dict[str, Any] | None) -> float | None:
+    if not quantity or quantity.get("value") is None:
         return None
-    parts = [int(p) for p in birth.split("-")[:3] if p.isdigit()]
+    unit = str(quantity.get("code") or quantity.get("unit") or "").strip().lower()
+    factor = _MG_PER_UNIT.get(unit)
+    return float(Decimal(str(quantity["value"]))) * factor if factor is not None else None
+
+
+def _per_day(timing: dict[str, Any]) -> float | None:
+    repeat = timing.get("repeat") or {}
+    frequency = repeat.get("frequencyMax") or repeat.get("frequency")
+    if frequency is None and repeat.get("timeOfDay"):
+        frequency = len(repeat["timeOfDay"])
+    period, unit = repeat.get("period"), repeat.get("periodUnit")
+    if frequency is not None and period and unit in _DAYS:
+        return float(frequency) / (float(period) * _DAYS[unit])
+    codes = [c.get("code") for c in (timing.get("code") or {}).get("coding") or []]
+    return next((float(_PER_DAY[c]) for c in codes if c in _PER_DAY), None)
+
+
+def _max_per_day(ratio: dict[str, Any] | None) -> float | None:
+    if not ratio:
+        return None
+    amount = _mg(ratio.get("numerator"))
+    denominator = ratio.get("denominator") or {}
+    unit = str(denominator.get("code") or denominator.get("unit") or "").strip().lower()
+    value = denominator.get("value")
+    if amount is None or not value or unit not in _DAYS:
+        return None
+    return amount / (float(value) * _DAYS[unit])
+
+
+# SNOMED CT route concepts (the FHIR route value set) and HL7 v3 RouteOfAdministration codes.
+_ROUTE_CODES = {
+    "26643006": "oral",
+    "PO": "oral",
+    "37839007": "sublingual",
+    "SL": "sublingual",
+    "54471007": "buccal",
+    "BUC": "buccal",
+    "372473007": "mucosal",
+    "46713006": "nasal",
+    "NASAL": "nasal",
+    "NASINHL": "nasal",
+    "447694001": "inhalation",
+    "18679011000001101": "inhalation",
+    "IPINHL": "inhalation",
+    "ORINHL": "inhalation",
+    "47625008": "injectable",
+    "78421000": "injectable",
+    "34206005": "injectable",
+    "IV": "injectable",
+    "IVINJ": "injectable",
+    "IVINJBOL": "injectable",
+    "IVINFUS": "injectable",
+    "IM": "injectable",
+    "SQ": "injectable",
+    "SC": "injectable",
+    "45890007": "transdermal",
+    "TRNSDERM": "transdermal",
+    "37161004": "rectal",
+    "RECTAL": "rectal",
+    "6064005": "topical",
+    "TOPICAL": "topical",
+    "54485002": "ophthalmic",
+    "OPTHALTA": "ophthalmic",
+    "10547007": "otic",
+    "OT": "otic",
+    "16857009": "vaginal",
+    "VAGINS": "vaginal",
+    "372449004": "dental",
+    "DENTAL": "dental",
+    "419993007": "intrauterine",
+    "IUINSTIL": "intrauterine",
+}
+_ROUTE_WORDS = (
+    ("sublingual", "sublingual"),
+    ("buccal", "buccal"),
+    ("transdermal", "transdermal"),
+    ("ophthalmic", "ophthalmic"),
+    ("otic", "otic"),
+    ("vaginal", "vaginal"),
+    ("rectal", "rectal"),
+    ("intrauterine", "intrauterine"),
+    ("inhal", "inhalation"),
+    ("nasal", "nasal"),
+    ("intravenous", "injectable"),
+    ("intramuscular", "injectable"),
+    ("subcutaneous", "injectable"),
+    ("injection", "injectable"),
+    ("topical", "topical"),
+    ("cutaneous", "topical"),
+    ("dental", "dental"),
+    ("oral", "oral"),
+    ("by mouth", "oral"),
+)
+
+
+def route(dosage: Iterable[dict[str, Any]]) -> str | None:
+    """The route id of the first instruction whose route we know; None (systemic) otherwise."""
+    for instruction in dosage:
+        concept = instruction.get("route") or {}
+        for coding in concept.get("coding") or []:
+            found = _ROUTE_CODES.get(str(coding.get("code") or "").upper()) or _ROUTE_CODES.get(
+                str(coding.get("code") or "")
+            )
+            if found:
+                return found
+        words = " ".join(
+            str(t).lower()
+            for t in [concept.get("text"), *[c.get("display") for c in concept.get("coding") or []]]
+            if t
+        )
+        for word, route_id in _ROUTE_WORDS:
+            if word in words:
+                return route_id
+    return None
+
+
+def patient_age(patient: Any, today: date) -> tuple[int | None, str | None]:
+    """Age in whole years from Patient.birthDate, and why it could not be read when it could not.
+
+    A year or year-month counts from its start. ``None`` (no data) or a Patient without birthDate
+    has no age and no problem: there was nothing to read.
+    """
+    if patient is None:
+        return None, None
+    candidates = [patient]
+    if isinstance(patient, dict) and patient.get("resourceType") == "Bundle":
+        candidates = [e.get("resource") for e in patient.get("entry") or [] if isinstance(e, dict)]
+    found = next(
+        (r for r in candidates if isinstance(r, dict) and r.get("resourceType") == "Patient"), None
+    )
+    if found is None:
+        return None, "the patient prefetch holds no Patient resource"
+    try:
+        get_fhir_model_class("Patient").model_validate(found)
+    except ValidationError as error:
+        return None, f"the Patient resource is not valid FHIR R4 ({_where(error)})"
+    birth = found.get("birthDate")
+    if not birth:
+        return None, None
+    parts = [int(p) for p in str(birth).split("-")[:3]]
     year, month, day = [*parts, 1, 1][:3]
     try:
         born = date(year, month, day)
     except ValueError:
-        return None
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+        return None, "the Patient's birthDate is not a date"
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day)), None
+
+
+def _where(error: ValidationError) -> str:
+    """Where validation failed, by FHIR element names only (never the values the EHR sent)."""
+    places = []
+    for item in error.errors()[:3]:
+        parts = [
+            f"[{p}]" if isinstance(p, int) else (p if _FIELD_NAME.match(str(p)) else "?")
+            for p in item["loc"]
+        ]
+        place = ".".join(parts).replace(".[", "[") or "the resource"
+        kind = "unknown element" if item["type"] == "extra_forbidden" else "invalid"
+        if item["type"] == "extra_forbidden" and parts and parts[-1] == "?":
+            place = ".".join(parts[:-1]).replace(".[", "[") or "the resource"
+        places.append(f"{place}: {kind}" if "missing" not in item["type"] else f"{place}: missing")
+    more = len(error.errors()) - len(places)
+    return "; ".join(places) + (f"; and {more} more" if more > 0 else "")
+
+
+def _json_type(value: Any) -> str:
+    return {str: "string", list: "array", bool: "boolean", int: "number", float: "number"}.get(
+        type(value), "value"
+    )

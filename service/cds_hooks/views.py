@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
-import requests
 from flask import Response, current_app, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from ..appctx import database, request_id, snapshots
 from ..auth import bearer_token, caller_from_api_key
 from ..checking import Caller, CheckRequest, ServiceUnavailable, run_check
-from ..db import events, logged_alerts
+from ..db import clients, events, logged_alerts
 from ..db.models import AlertLog, CdsFeedback, LoggedAlert
 from ..domain.check import CheckContext
 from ..pseudonyms import patient_ref
 from . import blueprint, fhir
 from .cards import CardRenderer
+from .fetch import FetchFailed, FhirServer, Limits
 from .tokens import InvalidToken, verify
 
 log = logging.getLogger(__name__)
@@ -66,8 +67,60 @@ def _authenticate(*audiences: str) -> Caller | None:
 
 
 def _unauthorized() -> Response:
-    """A bare 401: the spec says not to tell a caller why its token failed."""
-    return Response(status=401)
+    """A 401 with an empty body: the spec says not to tell a caller why its token failed."""
+    response = Response(status=401)
+    response.headers["WWW-Authenticate"] = 'Bearer realm="cds-services"'
+    return response
+
+
+@blueprint.before_request
+def _body_limit() -> None:
+    """CDS requests carry whole medication lists: their own, larger limit (``CDS_MAX_REQUEST_BYTES``)."""
+    request.max_content_length = current_app.config["CDS_MAX_REQUEST_BYTES"]
+
+
+@blueprint.errorhandler(RequestEntityTooLarge)
+def _too_large(_error: RequestEntityTooLarge) -> Response:
+    limit = current_app.config["CDS_MAX_REQUEST_BYTES"]
+    return operation_outcome(
+        413, "too-costly", f"The request body is larger than this service accepts ({limit} bytes)."
+    )
+
+
+@blueprint.errorhandler(HTTPException)
+def _http_error(error: HTTPException) -> Response:
+    return operation_outcome(error.code or 500, "processing", error.description or "")
+
+
+@blueprint.errorhandler(ServiceUnavailable)
+def _unavailable(error: ServiceUnavailable) -> Response:
+    log.warning("service unavailable: %s", error)
+    return operation_outcome(503, "transient", f"No alerts were produced because {error}.")
+
+
+@blueprint.errorhandler(Exception)
+def _unexpected(error: Exception) -> Response:
+    # Still an OperationOutcome, and never cards: the EHR must not read a failure as "no alerts".
+    log.exception("unhandled error in a CDS Hooks call", exc_info=error)
+    return operation_outcome(500, "exception", "The request failed; no interaction check was done.")
+
+
+@blueprint.before_app_request
+def _method_not_allowed() -> Response | None:
+    """A wrong method on a CDS URL: 405 with ``Allow``, as an OperationOutcome like every CDS error.
+
+    Routing fails before any blueprint is chosen, so this runs for the whole app and acts only on
+    CDS paths (no PUT/PATCH/DELETE routes are registered just to refuse them).
+    """
+    error = request.routing_exception
+    if not isinstance(error, MethodNotAllowed) or not (
+        request.path == blueprint.url_prefix or request.path.startswith(f"{blueprint.url_prefix}/")
+    ):
+        return None
+    allowed = ", ".join(sorted(error.valid_methods or []))
+    response = operation_outcome(405, "not-supported", f"This URL answers {allowed} only.")
+    response.headers["Allow"] = allowed
+    return response
 
 
 @blueprint.get("")
@@ -94,7 +147,8 @@ class _Context(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     userId: str = Field(min_length=1)
-    patientId: str = Field(min_length=1)
+    # A FHIR id: it goes into the prefetch queries, so nothing that could change their path or query.
+    patientId: str = Field(pattern=r"^[A-Za-z0-9\-.]{1,64}$")
     draftOrders: dict[str, Any]
     selections: list[str] | None = None
 
@@ -107,11 +161,18 @@ class _HookRequest(BaseModel):
     fhirServer: str | None = None
     fhirAuthorization: dict[str, Any] | None = None
     context: _Context
-    prefetch: dict[str, Any] | None = None
+    # Read by this door, not by the model: a malformed prefetch is 412 (fetch it), not 400.
+    prefetch: Any = None
+
+    @model_validator(mode="after")
+    def _server_with_authorization(self) -> _HookRequest:
+        if self.fhirAuthorization is not None and not self.fhirServer:
+            raise ValueError("fhirServer is required when fhirAuthorization is present (cds-r-1)")
+        return self
 
 
 class _PrefetchMissing(Exception):
-    pass
+    """Required data could not be read completely, from the prefetch or the FHIR server: 412."""
 
 
 @blueprint.post("/<service_id>")
@@ -133,31 +194,37 @@ def call_service(service_id: str) -> Response:
     context = hook_request.context
     if hook == "order-select" and not context.selections:
         return operation_outcome(400, "required", "order-select needs context.selections.")
-    if context.draftOrders.get("resourceType") != "Bundle":
-        return operation_outcome(400, "invalid", "context.draftOrders must be a FHIR Bundle.")
     try:
-        active = _prefetched(hook_request, ACTIVE_MEDICATIONS, required=True)
-        patient = _prefetched(hook_request, PATIENT, required=False)
+        drafts_page = fhir.bundle_page(context.draftOrders, "context.draftOrders")
+    except fhir.Unreadable as error:
+        return operation_outcome(400, "invalid", f"{error}.")
+    drafts = fhir.medications(drafts_page, "draftOrders", orders=True)
+    try:
+        new = _new_orders(hook, context, drafts)
+    except ValueError as error:
+        return operation_outcome(400, "invalid", str(error))
+    if not new:
+        # Only other kinds of orders (a lab test, a referral): nothing for this service to check.
+        return jsonify(cards=[])
+    pending = [d for d in drafts if d not in new]
+
+    server = _LazyServer(hook_request, caller)
+    try:
+        active = _active_medications(hook_request, server)
+        age, age_problem = _patient_age(hook_request, server)
     except _PrefetchMissing as error:
         return operation_outcome(412, "required", str(error))
+    finally:
+        server.close()
 
-    drafts = fhir.medications(context.draftOrders, "draftOrders")
-    selected = set(context.selections or [d.reference for d in drafts])
-    new = [d for d in drafts if d.reference in selected]
-    pending = [d for d in drafts if d.reference not in selected]
     seen = {d.reference for d in drafts}
-    current = [m for m in fhir.medications(active, ACTIVE_MEDICATIONS) if m.reference not in seen]
+    current = [m for m in active if m.problem or m.reference not in seen]
     orders = new + pending + current
-    if not new:
-        return operation_outcome(
-            400, "invalid", "None of the selected orders is a medication order."
-        )
-
     items = [o.log_entry() for o in orders]
     check_request = CheckRequest(
         raw_items=items,
         items=[o.item for o in orders],
-        context=CheckContext(patient_age=fhir.patient_age(patient, date.today())),
+        context=CheckContext(patient_age=age),
         min_severity=None,
         raw_request={"hook": hook, "hookInstance": hook_request.hookInstance, "medications": items},
     )
@@ -175,47 +242,159 @@ def call_service(service_id: str) -> Response:
         return operation_outcome(503, "transient", f"No alerts were produced because {error}.")
     naloxone = _naloxone(answer["kb_version"])
     renderer = CardRenderer(orders, len(new), context.patientId, _base_url(), naloxone)
-    return jsonify(cards=renderer.cards(answer))
+    notes = [f"The patient's age could not be read: {age_problem}."] if age_problem else []
+    return jsonify(cards=renderer.cards(answer, notes))
 
 
-def _prefetched(hook_request: _HookRequest, key: str, *, required: bool) -> Any:
-    """The prefetched value, else fetched from the EHR's FHIR server, else 412 when required.
+def _new_orders(
+    hook: str, context: _Context, drafts: list[fhir.FhirMedication]
+) -> list[fhir.FhirMedication]:
+    """The orders to check as new: the selected ones (order-select) or all drafts (order-sign).
 
-    An absent key means "not provided"; a null value means "no data" (CDS Hooks §Prefetch).
+    A draft that could not be read may be the one selected, so it is always checked as new.
     """
-    prefetch = hook_request.prefetch or {}
-    if key in prefetch and not _is_operation_outcome(prefetch[key]):
-        return prefetch[key]
-    server, authorization = hook_request.fhirServer, hook_request.fhirAuthorization or {}
-    query = PREFETCH[key].replace("{{context.patientId}}", hook_request.context.patientId)
-    if server:
-        try:
-            response = requests.get(
-                f"{server.rstrip('/')}/{query}",
-                headers={
-                    "Accept": "application/fhir+json",
-                    **(
-                        {"Authorization": f"Bearer {authorization['access_token']}"}
-                        if authorization.get("access_token")
-                        else {}
-                    ),
-                },
-                timeout=5,
-            )
-            if response.ok:
-                return response.json()
-            log.warning("FHIR server answered %s for %s", response.status_code, key)
-        except (requests.RequestException, ValueError) as error:
-            log.warning("could not fetch %s from the FHIR server: %s", key, type(error).__name__)
-    if required:
-        raise _PrefetchMissing(
-            f"Prefetch {key!r} ({PREFETCH[key]}) is missing and could not be fetched from fhirServer."
+    if hook != "order-select":
+        return list(drafts)
+    selected = set(context.selections or [])
+    readable = {d.reference for d in drafts if not d.problem}
+    missing = sorted(
+        s for s in selected if s not in readable and s.split("/")[0] in fhir.MEDICATION_RESOURCES
+    )
+    if missing and not any(d.problem for d in drafts):
+        raise ValueError(f"context.selections names orders not in draftOrders: {missing}.")
+    return [d for d in drafts if d.reference in selected or d.problem]
+
+
+class _LazyServer:
+    """Access to the EHR's FHIR server, opened on first use, or why there is none."""
+
+    def __init__(self, hook_request: _HookRequest, caller: Caller) -> None:
+        self._request = hook_request
+        self._caller = caller
+        self._server: FhirServer | None = None
+        self._why_not: str | None = None
+
+    def get(self) -> FhirServer:
+        """The server; raises ``_PrefetchMissing`` naming why the service may not fetch."""
+        if self._server is None and self._why_not is None:
+            self._server, self._why_not = self._open()
+        if self._server is None:
+            raise _PrefetchMissing(self._why_not or "no FHIR server")
+        return self._server
+
+    def _open(self) -> tuple[FhirServer | None, str | None]:
+        given = self._request
+        if not given.fhirServer or not given.fhirAuthorization:
+            return None, "the request lacks fhirServer and fhirAuthorization to fetch it with"
+        token = given.fhirAuthorization.get("access_token")
+        if not isinstance(token, str) or not token:
+            return None, "fhirAuthorization has no access_token to fetch it with"
+        base = clients.normalize_fhir_base(given.fhirServer)
+        with database().unit_of_work(read_only=True) as session:
+            registered = clients.fhir_servers(session, self._caller.client_id)
+        if base is None or base not in registered:
+            log.warning("refused to fetch from a fhirServer not registered for the client")
+            return None, "fhirServer is not a FHIR server registered for this client"
+        config = current_app.config
+        limits = Limits(
+            connect_timeout=float(config["CDS_FHIR_CONNECT_TIMEOUT"]),
+            total_timeout=float(config["CDS_FHIR_TOTAL_TIMEOUT"]),
+            max_bytes=int(config["CDS_FHIR_MAX_BYTES"]),
+            max_pages=int(config["CDS_FHIR_MAX_PAGES"]),
         )
-    return None
+        return FhirServer(base, token, limits), None
+
+    def fetch(self, query_or_url: str, what: str) -> Any:
+        """A query relative to the base, or a ``next`` URL; raises ``_PrefetchMissing`` on failure."""
+        server = self.get()
+        try:
+            if "://" in query_or_url:
+                return server.get(query_or_url)
+            return server.query(query_or_url)
+        except FetchFailed as error:
+            log.warning("could not fetch %s from the FHIR server: %s", what, error)
+            raise _PrefetchMissing(f"{what} could not be fetched: {error}") from error
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
 
 
-def _is_operation_outcome(value: Any) -> bool:
-    return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
+def _prefetched(hook_request: _HookRequest, key: str) -> tuple[bool, Any]:
+    """(provided, value). An absent key, or an OperationOutcome in its place, is not provided; a
+    null value is provided and means "no data" (CDS Hooks §Prefetch)."""
+    prefetch = hook_request.prefetch
+    if not isinstance(prefetch, dict) or key not in prefetch:
+        return False, None
+    value = prefetch[key]
+    if isinstance(value, dict) and value.get("resourceType") == "OperationOutcome":
+        return False, None
+    return True, value
+
+
+def _query(hook_request: _HookRequest, key: str) -> str:
+    return PREFETCH[key].replace("{{context.patientId}}", hook_request.context.patientId)
+
+
+def _active_medications(
+    hook_request: _HookRequest, server: _LazyServer
+) -> list[fhir.FhirMedication]:
+    """Every active medication, from the prefetch or the FHIR server, every page of it; or 412."""
+    what = f"prefetch {ACTIVE_MEDICATIONS!r} ({PREFETCH[ACTIVE_MEDICATIONS]})"
+    provided, value = _prefetched(hook_request, ACTIVE_MEDICATIONS)
+    if provided and value is None:
+        return []
+    first: fhir.BundlePage | None = None
+    problem = f"{what} is missing"
+    if provided:
+        try:
+            first = fhir.bundle_page(value, what)
+        except fhir.Unreadable as error:
+            problem = str(error)
+    if first is None:
+        try:
+            server.get()
+        except _PrefetchMissing as why_not:
+            raise _PrefetchMissing(f"{problem}, and {why_not}.") from None
+        fetched = server.fetch(_query(hook_request, ACTIVE_MEDICATIONS), ACTIVE_MEDICATIONS)
+        first = _page(fetched, f"the FHIR server's answer to {PREFETCH[ACTIVE_MEDICATIONS]}")
+    entries, page = list(first.entries), first
+    while page.next_url:
+        try:
+            server.get()
+        except _PrefetchMissing as why_not:
+            raise _PrefetchMissing(
+                f"{what} has more pages (Bundle.link next) that were not sent, and {why_not}."
+            ) from None
+        number = len(entries)
+        page = _page(server.fetch(page.next_url, f"{ACTIVE_MEDICATIONS} page"), "a next page")
+        entries += page.entries
+        if len(entries) == number and page.next_url:
+            raise _PrefetchMissing(f"{what}: a next page was empty but pointed to another.")
+    combined = fhir.BundlePage(entries, None, first.total, first.kind)
+    return fhir.medications(combined, ACTIVE_MEDICATIONS)
+
+
+def _page(value: Any, what: str) -> fhir.BundlePage:
+    try:
+        return fhir.bundle_page(value, what)
+    except fhir.Unreadable as error:
+        raise _PrefetchMissing(f"{error}.") from error
+
+
+def _patient_age(hook_request: _HookRequest, server: _LazyServer) -> tuple[int | None, str | None]:
+    """The age from the Patient prefetch, else fetched; unknown when neither can be had."""
+    provided, value = _prefetched(hook_request, PATIENT)
+    if not provided:
+        try:
+            server.get()
+        except _PrefetchMissing:
+            return None, None  # optional: without it, age-dependent rules assume no age
+        try:
+            value = server.fetch(_query(hook_request, PATIENT), PATIENT)
+        except _PrefetchMissing as error:
+            return None, str(error).removeprefix("patient could not be fetched: ")
+    return fhir.patient_age(value, date.today())
 
 
 def _naloxone(kb_version: str) -> dict[str, str] | None:
@@ -228,12 +407,53 @@ def _naloxone(kb_version: str) -> dict[str, str] | None:
     return {"rxcui": rxcui, "name": concept.display if concept else "naloxone nasal spray"}
 
 
+class _Coding(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    system: str = Field(min_length=1)
+    code: str = Field(min_length=1)
+    display: str | None = None
+
+
+class _AcceptedSuggestion(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(min_length=1, max_length=200)
+
+
+class _OverrideReason(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    reason: _Coding | None = None
+    userComment: str | None = Field(default=None, max_length=4000)
+
+    @model_validator(mode="after")
+    def _says_something(self) -> _OverrideReason:
+        if self.reason is None and not self.userComment:
+            raise ValueError("overrideReason needs a reason or a userComment (cds-fb-3)")
+        return self
+
+
 class _Feedback(BaseModel):
-    card: str
-    outcome: str = Field(pattern="^(accepted|overridden)$")
-    outcomeTimestamp: datetime
-    acceptedSuggestions: list[dict[str, Any]] = []
-    overrideReason: dict[str, Any] | None = None
+    """One card's outcome, with the spec's rules: an error in any item refuses the whole batch."""
+
+    model_config = ConfigDict(extra="allow")
+
+    card: str = Field(min_length=1, max_length=200)
+    outcome: Literal["accepted", "overridden"]
+    outcomeTimestamp: AwareDatetime  # RFC 3339, so with a time zone
+    acceptedSuggestions: list[_AcceptedSuggestion] | None = None
+    overrideReason: _OverrideReason | None = None
+
+    @model_validator(mode="after")
+    def _fits_the_outcome(self) -> _Feedback:
+        if self.outcome == "accepted" and not self.acceptedSuggestions:
+            raise ValueError("an accepted card needs acceptedSuggestions (cds-fb-2)")
+        if self.outcome == "accepted" and self.overrideReason is not None:
+            raise ValueError("overrideReason is for an overridden card only")
+        if self.outcome == "overridden" and self.acceptedSuggestions:
+            raise ValueError("acceptedSuggestions are for an accepted card only")
+        return self
 
 
 class _FeedbackRequest(BaseModel):
@@ -251,6 +471,7 @@ def feedback(service_id: str) -> Response:
         body = _FeedbackRequest.model_validate(request.get_json(force=True, silent=True))
     except ValidationError as error:
         return operation_outcome(400, "invalid", f"Not valid CDS Hooks feedback: {error}")
+    cards = list({f.card for f in body.feedback})
     logged_alerts.catch_up(database())  # the cards answered so far are in the index
     with database().unit_of_work() as session:
         # Each card's check and its time, copied onto the feedback for the auditors' filters.
@@ -260,45 +481,65 @@ def feedback(service_id: str) -> Response:
                 select(LoggedAlert.uuid, AlertLog.id, AlertLog.created_at)
                 .join(AlertLog, AlertLog.id == LoggedAlert.alert_log_id)
                 .where(
-                    LoggedAlert.uuid.in_([f.card for f in body.feedback]),
+                    LoggedAlert.uuid.in_(cards),
                     AlertLog.client_id == caller.client_id,
                     AlertLog.channel == "cds-hooks",
                 )
             )
         }
-        unknown = [f.card for f in body.feedback if f.card not in known]
+        # The "could not be checked" card is the check's own: its uuid is the check's id.
+        checks = set(
+            session.scalars(
+                select(AlertLog.id).where(
+                    AlertLog.id.in_([c for c in cards if c not in known]),
+                    AlertLog.client_id == caller.client_id,
+                    AlertLog.channel == "cds-hooks",
+                )
+            )
+        )
+        unknown = [c for c in cards if c not in known and c not in checks]
         if unknown:
             return operation_outcome(404, "not-found", f"Unknown card(s): {', '.join(unknown)}.")
         now = datetime.now(UTC)
         for item in body.feedback:
-            check_id, check_created_at = known[item.card]
-            row = CdsFeedback(
-                alert_uuid=item.card,
-                alert_log_id=check_id,
-                check_created_at=check_created_at,
-                client_id=caller.client_id,
-                outcome=item.outcome,
-                accepted_suggestions=[str(s.get("id")) for s in item.acceptedSuggestions],
-                override_reason=(item.overrideReason or {}).get("reason"),
-                override_comment=(item.overrideReason or {}).get("userComment"),
-                outcome_at=item.outcomeTimestamp,
-                received_at=now,
-            )
-            session.add(row)
-            session.flush()
+            accepted = [s.id for s in item.acceptedSuggestions or []]
+            reason = item.overrideReason
+            details: dict[str, Any] = {
+                "accepted_suggestions": accepted,
+                "override_reason": reason.reason.model_dump(exclude_none=True)
+                if reason and reason.reason
+                else None,
+                "override_comment": reason.userComment if reason else None,
+                "outcome_at": item.outcomeTimestamp.isoformat(),
+            }
+            if item.card in checks:
+                # No alert to attach it to: it is kept in the hash-chained event log only.
+                details["check_id"] = item.card
+                details["card"] = "not-checked"
+            else:
+                check_id, check_created_at = known[item.card]
+                row = CdsFeedback(
+                    alert_uuid=item.card,
+                    alert_log_id=check_id,
+                    check_created_at=check_created_at,
+                    client_id=caller.client_id,
+                    outcome=item.outcome,
+                    accepted_suggestions=accepted,
+                    override_reason=details["override_reason"],
+                    override_comment=details["override_comment"],
+                    outcome_at=item.outcomeTimestamp,
+                    received_at=now,
+                )
+                session.add(row)
+                session.flush()
+                details["feedback_id"] = row.id
             # The feedback also enters the hash-chained event log, so altering it is detectable.
             events.record_event(
                 session,
                 actor=f"client:{caller.client_id}",
                 action=f"cds.feedback.{item.outcome}",
                 target=item.card,
-                details={
-                    "feedback_id": row.id,
-                    "accepted_suggestions": row.accepted_suggestions,
-                    "override_reason": row.override_reason,
-                    "override_comment": row.override_comment,
-                    "outcome_at": item.outcomeTimestamp.isoformat(),
-                },
+                details=details,
             )
         session.commit()
     return Response(status=200)

@@ -7,13 +7,14 @@ import secrets
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from . import prepared
 from .events import record_event
-from .models import ApiClient, ClientKey
+from .models import ApiClient, ClientFhirServer, ClientKey
 
 KEY_PREFIX = "ia_"
 
@@ -163,3 +164,71 @@ def _set_issuer(session: Session, client: ApiClient, issuer: str | None) -> None
         client.jwt_issuer = issuer
     if not client.jwt_issuer:
         raise ClientError("give --issuer: the JWT iss value this client signs with")
+
+
+def normalize_fhir_base(url: str) -> str | None:
+    """``url`` as a FHIR base URL compares (scheme and host lower-cased, no trailing slash), or None.
+
+    Only http(s) URLs with a host and without credentials, query or fragment are FHIR base URLs.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    if parts.username or parts.password or parts.query or parts.fragment:
+        return None
+    host = parts.hostname.lower()
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc += f":{port}"
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path.rstrip("/"), "", ""))
+
+
+def add_fhir_server(session: Session, name: str, url: str, actor: str) -> str:
+    """Allow NAME's CDS requests to have the service fetch from the FHIR server at ``url``.
+
+    https is expected; an http URL is allowed only because an operator registered it, so a test or
+    an internal server can be used knowingly. Returns the URL as stored.
+    """
+    client = by_name(session, name)
+    base = normalize_fhir_base(url)
+    if base is None:
+        raise ClientError(
+            f"{url!r} is not a FHIR base URL (http or https, a host, no query, fragment or password)"
+        )
+    if any(s.url == base for s in client.fhir_servers):
+        raise ClientError(f"client {name!r} already has FHIR server {base}")
+    client.fhir_servers.append(ClientFhirServer(url=base, added_at=datetime.now(UTC)))
+    record_event(
+        session, actor=actor, action="client.add_fhir_server", target=name, details={"url": base}
+    )
+    return base
+
+
+def remove_fhir_server(session: Session, name: str, url: str, actor: str) -> str:
+    """Stop fetching from ``url`` for NAME's requests."""
+    client = by_name(session, name)
+    base = normalize_fhir_base(url) or url
+    found = next((s for s in client.fhir_servers if s.url == base), None)
+    if found is None:
+        raise ClientError(f"client {name!r} has no FHIR server {base}")
+    client.fhir_servers.remove(found)
+    session.delete(found)
+    record_event(
+        session, actor=actor, action="client.remove_fhir_server", target=name, details={"url": base}
+    )
+    return base
+
+
+def fhir_servers(session: Session, client_id: str) -> list[str]:
+    """The FHIR base URLs registered for a client, as stored (normalised)."""
+    return list(
+        session.scalars(
+            select(ClientFhirServer.url)
+            .where(ClientFhirServer.client_id == client_id)
+            .order_by(ClientFhirServer.id)
+        )
+    )

@@ -305,6 +305,7 @@ class ApiClient(Base):
     # failure's "CHECK FAILED" entry reaches the screen. None: failures keep their HTTP status.
     rxnav_failure_status: Mapped[int | None] = mapped_column(Integer)
     keys: Mapped[list[ClientKey]] = relationship(order_by="ClientKey.id")
+    fhir_servers: Mapped[list[ClientFhirServer]] = relationship(order_by="ClientFhirServer.id")
 
 
 class ClientKey(Base):
@@ -319,6 +320,22 @@ class ClientKey(Base):
     )
     kid: Mapped[str] = mapped_column(String(200))
     jwk: Mapped[dict[str, Any]]
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ClientFhirServer(Base):
+    """A FHIR base URL a CDS client's requests may name as ``fhirServer``: the only ones fetched from."""
+
+    __tablename__ = "client_fhir_server"
+    __table_args__ = (
+        UniqueConstraint("client_id", "url", name="uq_client_fhir_server_client_url"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("api_client.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(String(2000))
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -110,8 +110,10 @@ def fhir_server() -> Iterator[str]:
 
 
 def test_missing_prefetch_is_fetched_from_the_fhir_server(
-    client: FlaskClient, fhir_server: str
+    client: FlaskClient, session: Session, fhir_server: str
 ) -> None:
+    clients.add_fhir_server(session, "test-pharmacy", fhir_server, actor="test")
+    session.commit()
     _Fhir.answer = bundle(
         coded_request("a1", "197527", "clonazepam 0.5 MG Oral Tablet", status="active"),
         kind="searchset",
