@@ -38,7 +38,7 @@ def caller_for_key(connection: Connection, key: str) -> Caller | None:
     """The active client holding ``key``, in the caller's transaction; a revoked key is no key."""
     key_hash = clients.hash_key(key)
     client = clients.active_by_key_hash(connection, key_hash)
-    caller = Caller(client[0], Severity(client[1])) if client else None
+    caller = Caller(client[0], Severity(client[1]), client[2]) if client else None
     with _RECENT_LOCK:
         if caller is None:
             _RECENT.pop(key_hash, None)

@@ -104,10 +104,15 @@ def active_snapshot(db: Database, snapshots: SnapshotCache) -> KbSnapshot:
 
 @dataclass(frozen=True)
 class Caller:
-    """The authenticated client a door resolved, and the least severity it is to be shown."""
+    """The authenticated client a door resolved, and the least severity it is to be shown.
+
+    ``rxnav_failure_status``: the HTTP status the RxNav door answers this client's failures with
+    (200 for clients that drop non-200 bodies), or None for the failure's own status.
+    """
 
     client_id: str
     min_severity: Severity
+    rxnav_failure_status: int | None = None
 
 
 @dataclass(frozen=True)
@@ -346,6 +351,9 @@ def answer_document(entry: AlertLog | dict[str, Any], kb: KbSnapshot) -> dict[st
         "scope": row["scope"],
         "medications": row["medications"],
         "alerts": shown,
+        # Hidden is never silent: how many alerts the minimum severity kept out of ``alerts``.
+        "min_severity": row["min_severity"],
+        "alerts_not_shown": len(row["alerts"]) - len(shown),
     }
 
 

@@ -249,11 +249,22 @@ def _operator() -> str:
 @clients_cli.command("create")
 @click.argument("name")
 @click.option("--min-severity", type=SEVERITY_CHOICE, default="minor", show_default=True)
-def clients_create(name: str, min_severity: str) -> None:
+@click.option(
+    "--rxnav-failure-status",
+    type=click.Choice([str(s) for s in clients.RXNAV_FAILURE_STATUSES]),
+    help="For RxNav clients that drop the body of any non-200 answer (OpenEMR 5.0.x): answer "
+    "their failures with this status, so the CHECK FAILED entry is shown. Default: the "
+    "failure's own status (400, 401, 404, 503).",
+)
+def clients_create(name: str, min_severity: str, rxnav_failure_status: str | None) -> None:
     """Create a client; its API key is printed once, as the last line."""
+    status = int(rxnav_failure_status) if rxnav_failure_status else None
     with _client_change() as session:
-        client, key = clients.create(session, name, min_severity, _operator())
-    click.echo(f"Created client {client.name} (minimum severity {client.min_severity}).")
+        client, key = clients.create(
+            session, name, min_severity, _operator(), rxnav_failure_status=status
+        )
+    failures = f", RxNav failures answered {status}" if status else ""
+    click.echo(f"Created client {client.name} (minimum severity {client.min_severity}{failures}).")
     click.echo("Its API key follows; it is shown only now and cannot be recovered:")
     click.echo(key)
 
@@ -267,7 +278,12 @@ def clients_list() -> None:
             status = f"revoked {iso_utc(c.revoked_at)}" if c.revoked_at else "active"
             jwt = f", JWT iss {c.jwt_issuer} ({len(c.keys)} key(s))" if c.jwt_issuer else ""
             fhir = f", FHIR {' '.join(s.url for s in c.fhir_servers)}" if c.fhir_servers else ""
-            click.echo(f"{c.name}\tmin {c.min_severity}\t{status}{jwt}{fhir}")
+            rxnav = (
+                f", RxNav failures answered {c.rxnav_failure_status}"
+                if c.rxnav_failure_status
+                else ""
+            )
+            click.echo(f"{c.name}\tmin {c.min_severity}\t{status}{jwt}{fhir}{rxnav}")
     if not rows:
         click.echo("No clients. Create one: flask --app service clients create NAME")
 

@@ -154,10 +154,13 @@ _SIGNIFICANCE = "; ".join(
 class Ncpdp(BaseModel):
     """NCPDP Telecommunication DUR fields, so pharmacy systems can put the alert on a claim."""
 
-    reason_for_service: Literal["DD", "ID", "TD", "HD"] = Field(
-        description="NCPDP 439-E4 Reason for Service: DD drug-drug (and drug-alcohol) interaction, "
-        "ID ingredient duplication (same ingredient twice), TD therapeutic duplication (two drugs "
-        "of one duplication class), HD high dose. Cumulative CNS-depressant alerts use DD."
+    reason_for_service: Literal["DD", "OH", "AT", "ID", "TD", "HD"] = Field(
+        description="NCPDP 439-E4 Reason for Service, decided by the check: DD drug-drug "
+        "interaction; OH alcohol (an interaction in which one ingredient is in the knowledge "
+        "base's alcohol class, e.g. ethanol); AT additive toxicity (the cumulative alert: several "
+        "CNS depressants together); ID ingredient duplication (same ingredient twice); TD "
+        "therapeutic duplication (two drugs of one duplication class); HD high dose.",
+        examples=["DD", "OH", "AT"],
     )
     clinical_significance: Literal["1", "2", "3"] = Field(
         description=f"NCPDP 528-FS Clinical Significance from the alert's severity: {_SIGNIFICANCE} "
@@ -233,6 +236,17 @@ class CheckResponse(BaseModel):
     scope: Scope
     medications: list[MedicationResult] = Field(description="Each input, in the request's order.")
     alerts: list[AlertResult] = Field(description="The shown alerts, most severe first.")
+    min_severity: SeverityLabel | None = Field(
+        default=None,
+        description="The least severity shown: the higher of the request's min_severity and the "
+        "client's minimum severity (set by an operator), or null when every alert is shown.",
+    )
+    alerts_not_shown: int = Field(
+        default=0,
+        description="How many alerts the check produced below min_severity and left out of "
+        "alerts (the alert log keeps them). Show it: hidden is not the same as none.",
+        examples=[0, 2],
+    )
 
 
 class DrugMatch(BaseModel):

@@ -28,8 +28,26 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def create(session: Session, name: str, min_severity: str, actor: str) -> tuple[ApiClient, str]:
-    """A new client and its key; the key is returned once and never stored."""
+RXNAV_FAILURE_STATUSES = (200,)
+
+
+def create(
+    session: Session,
+    name: str,
+    min_severity: str,
+    actor: str,
+    *,
+    rxnav_failure_status: int | None = None,
+) -> tuple[ApiClient, str]:
+    """A new client and its key; the key is returned once and never stored.
+
+    ``rxnav_failure_status`` 200 is for RxNav clients that drop the body of every non-200 answer:
+    their failures are answered 200, so the "CHECK FAILED" entry in the body reaches the screen.
+    """
+    if rxnav_failure_status is not None and rxnav_failure_status not in RXNAV_FAILURE_STATUSES:
+        raise ClientError(
+            f"rxnav failure status {rxnav_failure_status} is not supported (only 200, or none)"
+        )
     if session.scalar(select(ApiClient.id).filter_by(name=name)):
         raise ClientError(f"a client named {name!r} already exists")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
@@ -39,6 +57,7 @@ def create(session: Session, name: str, min_severity: str, actor: str) -> tuple[
         key_hash=hash_key(key),
         min_severity=min_severity,
         created_at=datetime.now(UTC),
+        rxnav_failure_status=rxnav_failure_status,
     )
     session.add(client)
     record_event(
@@ -46,7 +65,7 @@ def create(session: Session, name: str, min_severity: str, actor: str) -> tuple[
         actor=actor,
         action="client.create",
         target=name,
-        details={"min_severity": min_severity},
+        details={"min_severity": min_severity, "rxnav_failure_status": rxnav_failure_status},
     )
     return client, key
 
@@ -60,15 +79,16 @@ def by_name(session: Session, name: str) -> ApiClient:
     return client
 
 
-_ACTIVE_BY_KEY_HASH = select(ApiClient.id, ApiClient.min_severity).where(
-    ApiClient.key_hash == bindparam("key_hash"), ApiClient.revoked_at.is_(None)
-)
+_ACTIVE_BY_KEY_HASH = select(
+    ApiClient.id, ApiClient.min_severity, ApiClient.rxnav_failure_status
+).where(ApiClient.key_hash == bindparam("key_hash"), ApiClient.revoked_at.is_(None))
 
 
-def active_by_key_hash(connection: Connection, key_hash: str) -> tuple[str, str] | None:
-    """(id, min_severity) of the active client whose key hashes to ``key_hash``: one cheap row."""
+def active_by_key_hash(connection: Connection, key_hash: str) -> tuple[str, str, int | None] | None:
+    """(id, min_severity, rxnav_failure_status) of the active client whose key hashes to
+    ``key_hash``: one cheap row."""
     row = prepared.fetch_one(connection, _ACTIVE_BY_KEY_HASH, {"key_hash": key_hash})
-    return (row[0], row[1]) if row else None
+    return (row[0], row[1], row[2]) if row else None
 
 
 def by_issuer(session: Session, issuer: str) -> ApiClient | None:

@@ -60,6 +60,7 @@ def store(session: Session, knowledge: kb.KnowledgeBase) -> tuple[m.KbVersion, b
         routes=[asdict(route) for route in knowledge.routes],
         never_alert=list(knowledge.never_alert),
         vocabulary_id=_store_vocabulary(session, knowledge.vocabulary),
+        alcohol_class=knowledge.alcohol_class,
     )
     session.add(version)
     _write_content(session, version_id, knowledge)
@@ -340,6 +341,7 @@ def load(session: Session, version_id: str) -> kb.KnowledgeBase:
         vocabulary=load_vocabulary(session, version.vocabulary_id)
         if version.vocabulary_id
         else None,
+        alcohol_class=version.alcohol_class,
     )
 
 

@@ -63,6 +63,7 @@ class KbVersion(Base):
     naloxone_rxcui: Mapped[str | None] = mapped_column(String(12))
     routes: Mapped[list[Any]] = mapped_column(JSON, default=list)
     never_alert: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    alcohol_class: Mapped[str | None] = mapped_column(String(64))
     # The bulk RxNorm vocabulary this version recognises; its digest is part of the version's id.
     vocabulary_id: Mapped[str | None] = mapped_column(ForeignKey("rxnorm_vocabulary.id"))
 
@@ -331,6 +332,9 @@ class ApiClient(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     jwt_issuer: Mapped[str | None] = mapped_column(String(300), unique=True)
     jwks_url: Mapped[str | None] = mapped_column(Text)
+    # For RxNav clients that drop the body of any non-200 answer (OpenEMR 5.0.x): 200, so that a
+    # failure's "CHECK FAILED" entry reaches the screen. None: failures keep their HTTP status.
+    rxnav_failure_status: Mapped[int | None] = mapped_column(Integer)
     keys: Mapped[list[ClientKey]] = relationship(order_by="ClientKey.id")
     fhir_servers: Mapped[list[ClientFhirServer]] = relationship(order_by="ClientFhirServer.id")
 

@@ -56,6 +56,21 @@ class CheckContext:
     patient_age: int | None = None
 
 
+# NCPDP Reason for Service (439-E4) codes, standards.md section 4.2. The check decides them: a door
+# only copies them into its answer.
+DRUG_DRUG = "DD"
+DRUG_ALCOHOL = "OH"  # an interaction with an ingredient of the KB's alcohol class
+ADDITIVE_TOXICITY = "AT"  # the cumulative alert: many drugs adding up to one toxicity
+INGREDIENT_DUPLICATION = "ID"
+THERAPEUTIC_DUPLICATION = "TD"
+HIGH_DOSE = "HD"
+
+
+def interaction_reason(ingredients: Sequence[str], kb: KbSnapshot) -> str:
+    """``OH`` when one of an interaction's ingredients is in the KB's alcohol class, else ``DD``."""
+    return DRUG_ALCOHOL if kb.alcohol.intersection(ingredients) else DRUG_DRUG
+
+
 @dataclass(frozen=True)
 class Alert:
     """``rule`` decided severity and words; ``also_applies`` matched too (P3), in display order."""
@@ -68,7 +83,7 @@ class Alert:
     medications: tuple[int, ...]
     summary: str
     also_applies: tuple[Rule, ...] = ()
-    reason_for_service: str = "DD"
+    reason_for_service: str = DRUG_DRUG
 
     @property
     def rules(self) -> tuple[Rule, ...]:
@@ -118,16 +133,16 @@ def _recognize_one(index: int, item: MedicationInput, kb: KbSnapshot) -> Medicat
     if concept is None:
         suggestions = kb.suggest(item.text) if item.text else ()
         return Medication(index, item, recognized=False, suggestions=suggestions)
-    if reading is not None:
+    parsed = reading.parsed if reading is not None else None
+    if parsed is not None:
         # What the text says fills only what the caller left out.
         item = replace(
             item,
             daily_dose_mg=item.daily_dose_mg
             if item.daily_dose_mg is not None
-            else daily_dose_mg(reading.parsed),
-            indication=item.indication or reading.parsed.sig.indication,
+            else daily_dose_mg(parsed),
+            indication=item.indication or parsed.sig.indication,
         )
-    from_text = reading.parsed if reading else None
     return Medication(
         index,
         item,
@@ -135,8 +150,8 @@ def _recognize_one(index: int, item: MedicationInput, kb: KbSnapshot) -> Medicat
         concept.ingredients,
         concept.display,
         concept.rxcui,
-        route=item.route or concept.route or (from_text.route if from_text else None),
-        dose_form=from_text.dose_form if from_text else None,
+        route=item.route or concept.route or (parsed.route if parsed else None),
+        dose_form=parsed.dose_form if parsed else None,
     )
 
 
@@ -173,7 +188,8 @@ def _interactions(
             continue
         decision = kb.decide(a, classes[a], b, classes[b])
         if decision is not None:
-            alerts.append(_alert(decision, (a, b), meds_a + meds_b))
+            reason = interaction_reason((a, b), kb)
+            alerts.append(_alert(decision, (a, b), meds_a + meds_b, reason=reason))
     return alerts
 
 
@@ -187,7 +203,9 @@ def _duplications(
         assert criteria is not None
         for ingredient, meds in repeated:
             if not kb.in_any(ingredient, classes[ingredient], criteria.except_refs):
-                alerts.append(_alert(Decision(rule, ()), (ingredient,), meds, reason="ID"))
+                alerts.append(
+                    _alert(Decision(rule, ()), (ingredient,), meds, reason=INGREDIENT_DUPLICATION)
+                )
     for rule in kb.index.triggered(kb.index.same_class, classes):
         criteria = rule.duplication
         assert criteria is not None
@@ -197,7 +215,11 @@ def _duplications(
         for a, b in sorted(pairs):
             meds_a, meds_b = occurrences[a], occurrences[b]
             if not (len(meds_a) == 1 and meds_a == meds_b):
-                alerts.append(_alert(Decision(rule, ()), (a, b), meds_a + meds_b, reason="TD"))
+                alerts.append(
+                    _alert(
+                        Decision(rule, ()), (a, b), meds_a + meds_b, reason=THERAPEUTIC_DUPLICATION
+                    )
+                )
     return alerts
 
 
@@ -234,7 +256,15 @@ def _cumulative(
         if severity is not None:
             ingredients = tuple(sorted(involved))
             meds = [m for i in ingredients for m in occurrences[i]]
-            alerts.append(_alert(Decision(rule, ()), ingredients, meds, severity=severity))
+            alerts.append(
+                _alert(
+                    Decision(rule, ()),
+                    ingredients,
+                    meds,
+                    severity=severity,
+                    reason=ADDITIVE_TOXICITY,
+                )
+            )
     return alerts
 
 
@@ -262,7 +292,9 @@ def _dose(meds: Sequence[Medication], kb: KbSnapshot) -> list[Alert]:
         if exceeded:
             exceeded.sort(key=lambda r: (-r.severity.rank, r.id))
             decision = Decision(exceeded[0], tuple(exceeded[1:]))
-            alerts.append(_alert(decision, (ingredient,), [m.index for m in dosed], reason="HD"))
+            alerts.append(
+                _alert(decision, (ingredient,), [m.index for m in dosed], reason=HIGH_DOSE)
+            )
     return alerts
 
 
@@ -282,7 +314,7 @@ def _alert(
     ingredients: tuple[str, ...],
     medications: Sequence[int],
     *,
-    reason: str = "DD",
+    reason: str = DRUG_DRUG,
     severity: Severity | None = None,
 ) -> Alert:
     rule = decision.rule

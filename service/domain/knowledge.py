@@ -267,17 +267,22 @@ class KnowledgeBase:
     routes: tuple[Route, ...] = ()
     never_alert: tuple[str, ...] = ()
     vocabulary: Vocabulary | None = None
+    # The class whose members are alcohol: their interactions are NCPDP "OH" (alcohol), not "DD".
+    alcohol_class: str | None = None
 
     def content_hash(self) -> str:
         """Order-independent where order means nothing; rules keep theirs (it breaks precedence ties).
 
         The bulk vocabulary enters by its own digest (hashing 40k concepts through ``asdict`` would
-        make every load slow), so the id still changes with any concept.
+        make every load slow), so the id still changes with any concept. A field added later is
+        left out while empty, so the versions stored before it keep their ids.
         """
         content = asdict(replace(self, vocabulary=None))
         del content["vocabulary"]
         if self.vocabulary is not None:
             content["vocabulary"] = self.vocabulary.digest
+        if content["alcohol_class"] is None:
+            del content["alcohol_class"]
         for key, sort_by in (
             ("sources", "id"),
             ("ingredients", "name"),

@@ -130,6 +130,10 @@ class KbSnapshot:
         self.never_alert = frozenset(kb.never_alert)
         self._class_depth = {c.id: self._depth(c) for c in kb.classes}
         self.members = self._expand_members()
+        # Ingredients that are alcohol, by the KB's own class (none when it names no such class).
+        self.alcohol: frozenset[str] = (
+            self.members.get(kb.alcohol_class, frozenset()) if kb.alcohol_class else frozenset()
+        )
         self._classes_by_route: dict[str | None, dict[str, frozenset[str]]] = {}
         self._product_classes_of = self._index_product_classes()
         names = index_names(kb)

@@ -130,6 +130,9 @@ def read_knowledge_base(directory: Path) -> KnowledgeBase:
     for ingredient in never_alert:
         if ingredient not in known_ingredients:
             problems.add(meta, f"never_alert: unknown ingredient {ingredient!r}")
+    alcohol_class = str(meta.data.get("alcohol_class") or "").strip() or None
+    if alcohol_class and alcohol_class not in {c.id for c in classes}:
+        problems.add(meta, f"alcohol_class: unknown class {alcohol_class!r}")
     if problems.items:
         raise KbValidationError(problems.items)
     return KnowledgeBase(
@@ -143,6 +146,7 @@ def read_knowledge_base(directory: Path) -> KnowledgeBase:
         routes=tuple(routes),
         never_alert=never_alert,
         vocabulary=vocabulary,
+        alcohol_class=alcohol_class,
     )
 
 

@@ -118,6 +118,20 @@ def test_min_severity_hides_lower_alerts_but_the_log_keeps_them(
     assert row is not None
     hidden = [a for a in row.alerts if not a["shown"]]
     assert any(a["severity"] == "moderate" for a in hidden)
+    # Hidden is not silent: the answer says how many were left out, and below what.
+    assert body["alerts_not_shown"] == len(hidden) and body["min_severity"] == "major"
+    CheckResponse.model_validate(body)
+
+
+def test_an_answer_with_nothing_hidden_says_so(client: FlaskClient) -> None:
+    body = post_check(client, {"medications": ["clonazepam", "oxycodone"]}).get_json()
+    assert body["alerts_not_shown"] == 0 and body["min_severity"] == "minor"  # the client's own
+
+
+def test_drug_alcohol_and_cumulative_alerts_carry_oh_and_at(client: FlaskClient) -> None:
+    body = post_check(client, {"medications": ["clonazepam", "oxycodone", "alcohol"]}).get_json()
+    codes = {a["rule"]["id"]: a["ncpdp"]["reason_for_service"] for a in body["alerts"]}
+    assert codes == {"R1": "DD", "R4": "OH", "R5": "OH", "C1": "AT"}
 
 
 def test_every_logged_alert_is_a_row_for_the_auditors_filters(

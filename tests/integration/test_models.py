@@ -52,7 +52,7 @@ def test_a_logged_check_is_served_from_its_row(
 ) -> None:
     owner = clients.active_by_key_hash(session.connection(), clients.hash_key(api_key))
     assert owner is not None
-    owner_id, _ = owner
+    owner_id, *_ = owner
     version = kb_store.active_version_id(session)
     entry = AlertLogFactory(
         client_id=owner_id,

@@ -31,6 +31,7 @@ ETHANOL = "448"
 LAMOTRIGINE = "28439"
 OXYBATE = "2387302"
 LISINOPRIL = "29046"  # recognised, but no rule covers it
+SERTRALINE = "36437"  # with clonazepam: checked, and no rule fires
 # acetaminophen 325 MG / oxycodone hydrochloride 5 MG Oral Tablet [Percocet]
 PERCOCET_5_SBD = "1049640"
 CLONAZEPAM_ODT_SCD = "349198"  # clonazepam 0.5 MG Disintegrating Oral Tablet
@@ -125,7 +126,9 @@ NLM_DRUG_EXAMPLE: dict[str, Any] = {
 # Members we add (documented in service/rxnav/shapes.py), by where they sit; everywhere else the keys
 # are NLM's. NLM documents no userInput for interaction.json (standards.md 3.3).
 OUR_ADDITIONS = {
-    "$": frozenset({"checkId", "unrecognizedRxcuis", "note", "userInput"}),
+    "$": frozenset(
+        {"checkId", "unrecognizedRxcuis", "outsideScope", "alertsNotShown", "note", "userInput"}
+    ),
     "$.fullInteractionTypeGroup.fullInteractionType": frozenset({"kind"}),
 }
 
@@ -194,7 +197,25 @@ def rule_ids(items: list[dict[str, Any]]) -> list[str]:
     return [p["interactionConcept"][0]["sourceConceptItem"]["id"] for p in items]
 
 
-PREFIX_RANK = {"CONTRAINDICATED": 4, "MAJOR": 3, "MODERATE": 2, "MINOR": 1, "NOT CHECKED": 0}
+PREFIX_RANK = {
+    "CONTRAINDICATED": 4,
+    "MAJOR": 3,
+    "MODERATE": 2,
+    "MINOR": 1,
+    "NOT CHECKED": 0,
+    "NOT SHOWN": 0,
+}
+ALERT_KINDS = frozenset({"interaction", "duplication", "cumulative", "dose"})
+
+
+def alert_entries(body: Any) -> list[dict[str, Any]]:
+    """The entries that are alerts, without the notices after them (not checked, not shown)."""
+    entries = body.get("fullInteractionTypeGroup", [{}])[0].get("fullInteractionType", [])
+    return [item for item in entries if item["kind"] in ALERT_KINDS]
+
+
+def alert_pairs(body: Any) -> list[dict[str, Any]]:
+    return [item["interactionPair"][0] for item in alert_entries(body)]
 
 
 def rank_of(description: str) -> int:
@@ -315,7 +336,7 @@ def test_a_product_level_rxcui_resolves_to_its_ingredients(
     client: FlaskClient, rxcui: str, name: str, tty: str
 ) -> None:
     body = interactions(client, rxcui, CLONAZEPAM_ODT_SCD)
-    (item,) = body["fullInteractionTypeGroup"][0]["fullInteractionType"]
+    (item,) = alert_entries(body)
     assert item["minConcept"] == [
         {"rxcui": rxcui, "name": name, "tty": tty},
         {
@@ -346,13 +367,40 @@ def test_the_same_drug_twice_is_shown_as_a_duplication(client: FlaskClient) -> N
 # --- list.json: unknown is not "nothing found" ------------------------------------------------------
 
 
-def test_checked_and_nothing_found_has_no_group_and_no_unrecognised_note(
+def test_checked_and_nothing_found_has_no_group_and_no_note(
     client: FlaskClient,
 ) -> None:
-    body = interactions(client, CLONAZEPAM, LISINOPRIL)
+    body = interactions(client, CLONAZEPAM, SERTRALINE)
     assert "fullInteractionTypeGroup" not in body
     assert "unrecognizedRxcuis" not in body and "note" not in body
+    assert "outsideScope" not in body and "alertsNotShown" not in body
     assert openemr_reads(body) == "No interactions found"
+
+
+def test_a_recognised_drug_no_rule_covers_gets_one_visible_not_checked_entry(
+    client: FlaskClient,
+) -> None:
+    body = interactions(client, CLONAZEPAM, LISINOPRIL, "6809")  # and metformin
+    assert body["outsideScope"] == ["lisinopril", "metformin"]
+    shown = openemr_reads(body)
+    assert isinstance(shown, list) and len(shown) == 1
+    (row,) = shown
+    assert row["severity"] == "not checked"  # never "N/A", which clients read as "no interaction"
+    assert row["description"].startswith(
+        "NOT CHECKED: The interactions of lisinopril, metformin were NOT checked"
+    )
+    assert (row["drug1"], row["drug2"]) == ("lisinopril", "metformin")
+    assert "not a full drug compendium" in row["comment"]
+    (entry,) = body["fullInteractionTypeGroup"][0]["fullInteractionType"]
+    assert entry["kind"] == "outside-scope"
+    assert_nlm_shape(body, NLM_LIST_EXAMPLE)
+
+
+def test_one_drug_outside_the_scope_is_named_with_the_other_drugs(client: FlaskClient) -> None:
+    shown = openemr_reads(interactions(client, CLONAZEPAM, OXYCODONE, LISINOPRIL))
+    assert isinstance(shown, list)
+    assert [row["severity"] for row in shown] == ["high", "not checked"]
+    assert (shown[1]["drug1"], shown[1]["drug2"]) == ("lisinopril", "the other drugs in this list")
 
 
 def test_an_unknown_rxcui_alone_with_no_alerts_is_shown_as_not_checked(
@@ -364,7 +412,7 @@ def test_an_unknown_rxcui_alone_with_no_alerts_is_shown_as_not_checked(
     assert "NOT checked" in body["note"]
     shown = openemr_reads(body)
     assert isinstance(shown, list) and len(shown) == 1
-    assert shown[0]["severity"] == "N/A"
+    assert shown[0]["severity"] == "not checked"
     assert shown[0]["description"].startswith(f"NOT CHECKED: RxCUI {UNKNOWN} was not recognised")
     assert f"RxCUI {UNKNOWN}" in shown[0]["drug1"]
 
@@ -376,7 +424,7 @@ def test_an_unknown_rxcui_is_listed_after_the_interactions_that_were_found(
     assert_nlm_shape(body, NLM_LIST_EXAMPLE)
     shown = openemr_reads(body)
     assert isinstance(shown, list)
-    assert [row["severity"] for row in shown] == ["high", "N/A"]
+    assert [row["severity"] for row in shown] == ["high", "not checked"]
     assert shown[0]["description"].startswith("MAJOR: Clonazepam + oxycodone")
     assert body["unrecognizedRxcuis"] == [UNKNOWN]
 
@@ -473,7 +521,7 @@ def test_openemr_shows_a_rejected_key_as_a_failed_check_not_as_no_interactions(
     assert response.status_code == 401
     shown = openemr_reads(response.get_json())
     assert isinstance(shown, list) and len(shown) == 1
-    assert shown[0]["severity"] == "N/A"
+    assert shown[0]["severity"] == "check failed"
     assert "API key" in shown[0]["description"] and "NOTHING was checked" in shown[0]["comment"]
 
 
@@ -517,11 +565,20 @@ def test_the_clients_minimum_severity_filters_list_answers_but_the_log_keeps_all
     assert "R14" in rule_ids(pairs_of(everything))
 
     body = interactions(major_only, CLONAZEPAM, LAMOTRIGINE, OXYCODONE)
-    assert rule_ids(pairs_of(body)) == ["C1", "R1"]  # both major; R14 (moderate) is hidden
+    assert rule_ids(alert_pairs(body)) == ["C1", "R1"]  # both major; R14 (moderate) is hidden
+    # ... and hidden is not silent: the last entry says so, where OpenEMR reads.
+    shown = openemr_reads(body)
+    assert isinstance(shown, list) and shown[-1]["severity"] == "not shown"
+    assert shown[-1]["description"] == (
+        "NOT SHOWN: 2 alerts below this client's minimum severity (major) were not shown. The "
+        "alert log keeps them; ask your administrator to lower the threshold to see them."
+    )
+    assert body["alertsNotShown"] == "2"
     row = session.get(AlertLog, body["checkId"])
     assert row is not None and row.channel == "rxnav" and row.min_severity == "major"
-    shown = {a["rule"]["id"]: a["shown"] for a in row.alerts}
-    assert shown["R1"] is True and shown["R14"] is False
+    flags = {a["rule"]["id"]: a["shown"] for a in row.alerts}
+    assert flags["R1"] is True and flags["R14"] is False
+    assert sum(not shown for shown in flags.values()) == 2
 
 
 def test_the_clients_minimum_severity_filters_drug_answers_but_the_log_keeps_all(
@@ -529,11 +586,15 @@ def test_the_clients_minimum_severity_filters_drug_answers_but_the_log_keeps_all
 ) -> None:
     body = major_only.get(f"{DRUG}?rxcui={CLONAZEPAM}").get_json()
     pairs = body["interactionTypeGroup"][0]["interactionType"][0]["interactionPair"]
-    assert {p["description"].split(":")[0] for p in pairs} == {"MAJOR"}
+    *alerts, notice = pairs
+    assert {p["description"].split(":")[0] for p in alerts} == {"MAJOR"}
     row = session.get(AlertLog, body["checkId"])
     assert row is not None and row.channel == "rxnav"
     assert any(a["rule"]["id"] == "R14" and not a["shown"] for a in row.alerts)
-    assert len(pairs) == sum(a["shown"] for a in row.alerts)
+    assert len(alerts) == sum(a["shown"] for a in row.alerts)
+    hidden = sum(not a["shown"] for a in row.alerts)
+    assert notice["severity"] == "not shown"
+    assert notice["description"].startswith(f"NOT SHOWN: {hidden} alerts below this client's")
 
 
 # --- failing closed ---------------------------------------------------------------------------------
@@ -548,10 +609,14 @@ def test_a_log_that_cannot_be_written_gives_503_never_an_empty_answer(
     assert response.status_code == 503
     assert response.mimetype == "application/problem+json"
     body = response.get_json()
-    assert "interactionTypeGroup" not in body and "checkId" not in body
+    assert "checkId" not in body
     if url.startswith(LIST):
         shown = openemr_reads(body)
         assert isinstance(shown, list) and shown[0]["description"].startswith("CHECK FAILED: ")
+    else:
+        (entry,) = body["interactionTypeGroup"][0]["interactionType"]
+        assert entry["kind"] == "check-failed"
+        assert entry["interactionPair"][0]["severity"] == "check failed"
 
 
 @pytest.mark.parametrize("url", EVERY_URL)
@@ -632,12 +697,16 @@ def test_interaction_json_is_logged(client: FlaskClient, session: Session) -> No
     assert len(pairs) == len(row.alerts) and all(a["medications"] == [0] for a in row.alerts)
 
 
-def test_interaction_json_for_a_drug_with_no_interactions_has_no_group(
+def test_interaction_json_for_a_drug_no_rule_covers_says_it_was_not_checked(
     client: FlaskClient,
 ) -> None:
     response = client.get(f"{DRUG}?rxcui={LISINOPRIL}")
     assert response.status_code == 200
-    assert "interactionTypeGroup" not in response.get_json()
+    body = response.get_json()
+    assert_nlm_shape(body, NLM_DRUG_EXAMPLE)
+    (pair,) = body["interactionTypeGroup"][0]["interactionType"][0]["interactionPair"]
+    assert pair["severity"] == "not checked"
+    assert pair["description"].startswith("NOT CHECKED: The interactions of lisinopril were NOT")
 
 
 def test_interaction_json_for_an_unknown_rxcui_is_a_404_problem_and_is_logged(

@@ -217,3 +217,14 @@ def test_a_malformed_vocabulary_row_is_refused_naming_its_line(kb_dir: Path) -> 
     lines[5] = lines[5].split(",")[0] + ",a name,XYZ,44,"
     path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
     assert any(p.startswith("rxnorm/rxnorm-2025-10.csv.gz:6:") for p in _problems(kb_dir))
+
+
+def test_the_alcohol_class_must_be_a_class_of_the_knowledge_base(kb_dir: Path) -> None:
+    _edit(kb_dir / "kb.yaml", "alcohol_class: alcohol", "alcohol_class: alcool")
+    assert any("alcohol_class" in p and "alcool'" in p for p in _problems(kb_dir))
+
+
+def test_the_alcohol_class_is_read_from_kb_yaml(kb_dir: Path) -> None:
+    assert read_knowledge_base(kb_dir).alcohol_class == "alcohol"
+    _edit(kb_dir / "kb.yaml", "alcohol_class: alcohol", "")
+    assert read_knowledge_base(kb_dir).alcohol_class is None
