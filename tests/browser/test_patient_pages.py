@@ -16,6 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 README_SCREENSHOT = ROOT / "docs" / "screenshot-result.png"
 
 
+KLONOPIN = "Klonopin (clonazepam)"  # as suggestions label it: "Brand (generic)"
+
+
 def expect(locator: Any) -> Any:
     from playwright.sync_api import expect as playwright_expect
 
@@ -64,15 +67,15 @@ def test_two_medicines_chosen_from_the_suggestions_raise_a_serious_warning(
 
     first = medicine(page, 1)
     first.press_sequentially("klon", delay=40)
-    page.get_by_role("option", name="Klonopin", exact=True).click()
-    expect(first).to_have_value("Klonopin")
+    page.get_by_role("option", name="Klonopin (clonazepam)", exact=True).click()
+    expect(first).to_have_value("Klonopin (clonazepam)")
 
     page.get_by_role("button", name="Add another medicine").click()
     second = medicine(page, 2)
     expect(second).to_be_focused()
     second.press_sequentially("perc", delay=40)
-    page.get_by_role("option", name="Percocet", exact=True).click()
-    expect(second).to_have_value("Percocet")
+    page.get_by_role("option", name="Percocet (acetaminophen / oxycodone)", exact=True).click()
+    expect(second).to_have_value("Percocet (acetaminophen / oxycodone)")
 
     check_button(page).click()
     expect(verdict(page)).to_have_text("1 serious warning")
@@ -80,7 +83,9 @@ def test_two_medicines_chosen_from_the_suggestions_raise_a_serious_warning(
     card = page.locator("article.card")
     expect(card).to_have_count(1)
     expect(card.locator(".badge")).to_have_text("Serious")
-    expect(card.locator(".card-title")).to_have_text("Klonopin and Percocet")
+    expect(card.locator(".card-title")).to_have_text(
+        f"{KLONOPIN} and Percocet (acetaminophen / oxycodone)"
+    )
     expect(card).to_contain_text("You could breathe too slowly or not wake up")
     expect(card.get_by_text("Sources for this warning")).to_be_visible()
     expect(page.get_by_role("heading", name="Call 911 right away if someone:")).to_be_visible()
@@ -124,9 +129,9 @@ def test_a_typo_is_not_checked_and_its_did_you_mean_runs_the_check_again(
     expect(not_checked).to_contain_text("klonopinn")
     expect(page.get_by_text("No warnings found")).to_have_count(0)
 
-    page.get_by_role("button", name=re.compile(r"^Did you mean Klonopin\?")).click()
+    page.get_by_role("button", name=re.compile(r"^Did you mean Klonopin \(clonazepam\)\?")).click()
     expect(verdict(page)).to_have_text("1 serious warning")
-    expect(page.locator("article.card .card-title")).to_have_text("Klonopin and oxycodone")
+    expect(page.locator("article.card .card-title")).to_have_text(f"{KLONOPIN} and oxycodone")
     expect(page.locator("section.not-checked")).to_have_count(0)
 
 
@@ -157,10 +162,10 @@ def test_the_form_can_be_used_with_the_keyboard_alone(page: Any, live_server: st
 
     # Autocomplete by keyboard: type, arrow down, Enter chooses (and does not submit).
     keyboard.type("klon", delay=40)
-    expect(page.get_by_role("option", name="Klonopin", exact=True)).to_be_visible()
+    expect(page.get_by_role("option", name="Klonopin (clonazepam)", exact=True)).to_be_visible()
     keyboard.press("ArrowDown")
     keyboard.press("Enter")
-    expect(medicine(page, 1)).to_have_value("Klonopin")
+    expect(medicine(page, 1)).to_have_value("Klonopin (clonazepam)")
     expect(page.get_by_role("listbox")).to_be_hidden()
 
     keyboard.press("Tab")
@@ -189,7 +194,7 @@ def test_the_form_can_be_used_with_the_keyboard_alone(page: Any, live_server: st
     expect(verdict(page)).to_contain_text("serious warnings")
     expect(verdict(page)).to_be_focused()
     titles = page.locator("article.card .card-title").all_text_contents()
-    assert "Klonopin and oxycodone" in titles and "Klonopin and alcohol" in titles
+    assert f"{KLONOPIN} and oxycodone" in titles and f"{KLONOPIN} and alcohol" in titles
 
 
 def test_the_printed_result_keeps_the_answer_and_drops_the_controls(
@@ -205,7 +210,8 @@ def test_the_printed_result_keeps_the_answer_and_drops_the_controls(
     expect(page.locator("section.emergency")).to_be_visible()
     expect(
         page.get_by_role(
-            "button", name="Did you mean Klonopin? Check again with Klonopin instead of klonopinn"
+            "button",
+            name=f"Did you mean {KLONOPIN}? Check again with {KLONOPIN} instead of klonopinn",
         )
     ).to_be_visible()
     expect(page.locator(".actions")).to_be_hidden()

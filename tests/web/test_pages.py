@@ -103,7 +103,7 @@ def test_an_unrecognised_medicine_is_never_a_blank_no_problems(anonymous: FlaskC
     assert verdict(page) == "We could not check all your medicines"
     assert "No warnings found" not in page
     assert "Medicines we could not check" in page and "klonopinn" in page
-    assert 'name="replace" value="0|Klonopin"' in page
+    assert 'name="replace" value="0|Klonopin (clonazepam)"' in page
 
 
 def test_a_did_you_mean_choice_checks_again_with_the_suggestion_in_place(
