@@ -543,6 +543,20 @@ def _rxnav() -> dict[str, Any]:
                         example="2598+7804+448",
                     ),
                     _SOURCES,
+                    _query(
+                        "age",
+                        {"type": "string", "pattern": r"^[0-9]{1,3}$"},
+                        "Extension (not NLM's): the patient's age in whole years, 0-130; it "
+                        "matters for the Beers rule at 65 and older.",
+                        example="70",
+                    ),
+                    _query(
+                        "indication",
+                        {"type": "string", "minLength": 1, "maxLength": 200},
+                        "Extension (not NLM's): why the drugs are taken, e.g. 'seizure disorder' "
+                        "(the clonazepam dose limit does not apply to it).",
+                        example="seizure disorder",
+                    ),
                 ],
             )
         },
