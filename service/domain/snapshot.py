@@ -526,10 +526,8 @@ class Choices:
     """The names offered by "did you mean" and autocomplete: ingredients, brands and the names of
     ``names.csv`` (never an accepted misspelling, never a long clinical-drug string), keyed once."""
 
-    def __init__(self, choices: list[Choice], screened: frozenset[str] = frozenset()) -> None:
+    def __init__(self, choices: list[Choice]) -> None:
         self.sorted = sorted(choices, key=lambda c: c.key)
-        # Keys of names with an ingredient the rules screen: typed prefixes offer these first.
-        self.screened = screened
         self.keys = [c.key for c in self.sorted]
         self.by_key = {c.key: c for c in self.sorted}
         # By length: a ratio of FUZZY_CUTOFF needs lengths within 2/3 to 3/2 of each other, so a
@@ -547,11 +545,7 @@ class Choices:
             if key in misspellings or concept.tty not in _OFFERED_TTYS:
                 continue
             found.append(Choice(key, _label(concept), concept, _rank(key, concept)))
-        with_rules = kb.ingredients_with_rules
-        screened = frozenset(
-            c.key for c in found if any(i in with_rules for i in c.concept.ingredients)
-        )
-        return cls(found, screened)
+        return cls(found)
 
     def fuzzy(self, query: str, limit: int, *, plain_first: bool = True) -> list[Choice]:
         matches: list[tuple[Choice, float]] = []
@@ -595,10 +589,7 @@ class Choices:
             return []
         start = bisect_left(self.keys, key)
         end = bisect_left(self.keys, key + "\uffff", lo=start)
-        prefix = sorted(
-            self.sorted[start:end],
-            key=lambda c: (c.key != key, c.key not in self.screened, c.rank, c.key),
-        )
+        prefix = sorted(self.sorted[start:end], key=lambda c: (c.key != key, c.rank, c.key))
         found = dict.fromkeys(c.key for c in prefix[:limit])
         if len(found) < limit:
             word = " " + key

@@ -855,4 +855,8 @@ def test_a_pack_rxcui_of_the_rxnorm_vocabulary_is_checked_with_its_term_type(
 def test_a_branded_drug_no_rule_mentions_is_checked_not_skipped(client: FlaskClient) -> None:
     eliquis_sbd = "1364441"  # apixaban 2.5 MG Oral Tablet [Eliquis], from the RxNorm vocabulary
     body = interactions(client, eliquis_sbd, OXYCODONE)
-    assert not any(p["description"].startswith("NOT CHECKED") for p in pairs_of(body))
+    kinds = [item["kind"] for item in body["fullInteractionTypeGroup"][0]["fullInteractionType"]]
+    # Recognised (not "not-checked" as unknown), and said to be outside the rules' scope.
+    assert kinds == ["outside-scope"]
+    (pair,) = pairs_of(body)
+    assert "apixaban were NOT checked" in pair["description"]
