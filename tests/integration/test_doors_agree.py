@@ -14,9 +14,7 @@ involving the new order, so every case's alerts all involve the last drug.
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
-from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -26,7 +24,8 @@ from sqlalchemy.orm import Session
 from service.db.models import AlertLog
 from service.domain.severity import Severity
 
-RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+from ..cds_hooks.fhir_samples import bundle, coded_request, hook_request, patient
+
 SELECT = "/cds-services/interaction-alerts-order-select"
 NAMES = {
     "2598": "clonazepam",
@@ -37,20 +36,6 @@ NAMES = {
     "448": "ethanol",
 }
 Alerts = set[tuple[str, str]]
-
-
-def _request(res_id: str, rxcui: str, status: str) -> dict[str, Any]:
-    return {
-        "resourceType": "MedicationRequest",
-        "id": res_id,
-        "status": status,
-        "intent": "order",
-        "subject": {"reference": "Patient/example"},
-        "medicationCodeableConcept": {
-            "coding": [{"system": RXNORM, "code": rxcui, "display": NAMES[rxcui]}],
-            "text": NAMES[rxcui],
-        },
-    }
 
 
 def _birth_date(age: int) -> str:
@@ -69,31 +54,20 @@ def by_json(client: FlaskClient, rxcuis: list[str], age: int) -> Alerts:
 
 def by_cds(client: FlaskClient, session: Session, rxcuis: list[str], age: int) -> Alerts:
     *active, new = rxcuis
-    body = {
-        "hook": "order-select",
-        "hookInstance": str(uuid.uuid4()),
-        "context": {
-            "userId": "Practitioner/example",
-            "patientId": "example",
-            "selections": ["MedicationRequest/new"],
-            "draftOrders": {
-                "resourceType": "Bundle",
-                "type": "collection",
-                "entry": [{"resource": _request("new", new, "draft")}],
-            },
-        },
-        "prefetch": {
-            "activeMedications": {
-                "resourceType": "Bundle",
-                "type": "searchset",
-                "entry": [
-                    {"resource": _request(f"old{i}", rxcui, "active")}
+    body = hook_request(
+        "order-select",
+        drafts=[coded_request("new", new, NAMES[new])],
+        prefetch={
+            "activeMedications": bundle(
+                *(
+                    coded_request(f"old{i}", rxcui, NAMES[rxcui], status="active")
                     for i, rxcui in enumerate(active)
-                ],
-            },
-            "patient": {"resourceType": "Patient", "id": "example", "birthDate": _birth_date(age)},
+                ),
+                kind="searchset",
+            ),
+            "patient": patient(_birth_date(age)),
         },
-    }
+    )
     response = client.post(SELECT, json=body)
     assert response.status_code == 200, response.get_data(as_text=True)
     cards = [c for c in response.get_json()["cards"] if "topic" in c["source"]]
