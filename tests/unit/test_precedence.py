@@ -34,16 +34,11 @@ ROUTES = (
 )
 
 
-def interaction(
-    rule_id: str,
-    severity: str,
-    left: tuple[str, ...],
-    right: tuple[str, ...],
-    **fields: object,
-) -> Rule:
+def rule(rule_id: str, kind: AlertKind, severity: str, **fields: object) -> Rule:
+    """A rule whose texts only name it: these tests are about which rule decides."""
     return Rule(
         id=rule_id,
-        kind=AlertKind.INTERACTION,
+        kind=kind,
         title=f"Rule {rule_id}",
         severity=Severity(severity),
         summary=f"{rule_id} summary.",
@@ -52,9 +47,19 @@ def interaction(
         management=f"{rule_id} management.",
         patient_text=f"{rule_id} patient text.",
         sources=("L1",),
-        between=(tuple(map(Ref.parse, left)), tuple(map(Ref.parse, right))),
         **fields,  # type: ignore[arg-type]
     )
+
+
+def interaction(
+    rule_id: str,
+    severity: str,
+    left: tuple[str, ...],
+    right: tuple[str, ...],
+    **fields: object,
+) -> Rule:
+    between = (tuple(map(Ref.parse, left)), tuple(map(Ref.parse, right)))
+    return rule(rule_id, AlertKind.INTERACTION, severity, between=between, **fields)
 
 
 def classes() -> tuple[DrugClass, ...]:
@@ -210,18 +215,8 @@ def test_a_fallback_rule_stands_aside_for_rules_at_least_as_severe_but_never_low
 
 
 def test_naloxone_never_alerts_not_even_as_a_duplicate() -> None:
-    duplication = Rule(
-        id="D1",
-        kind=AlertKind.DUPLICATION,
-        title="Same ingredient twice",
-        severity=Severity.MAJOR,
-        summary="s",
-        effect="e",
-        mechanism="m",
-        management="g",
-        patient_text="p",
-        sources=("L1",),
-        duplication=DuplicationCriteria(same_ingredient=True),
+    duplication = rule(
+        "D1", AlertKind.DUPLICATION, "major", duplication=DuplicationCriteria(same_ingredient=True)
     )
     kb = snapshot(
         interaction("R78", "contraindicated", ("drug:naloxone",), ("class:benzodiazepines",)),
@@ -253,17 +248,10 @@ def test_flags_and_required_wording_of_any_matching_rule_apply() -> None:
 
 
 def test_an_indication_matches_in_any_case_or_near_spelling() -> None:
-    dose = Rule(
-        id="H2",
-        kind=AlertKind.DOSE,
-        title="Clonazepam above 4 mg a day",
-        severity=Severity.MODERATE,
-        summary="s",
-        effect="e",
-        mechanism="m",
-        management="g",
-        patient_text="p",
-        sources=("L1",),
+    dose = rule(
+        "H2",
+        AlertKind.DOSE,
+        "moderate",
         dose_limit=DoseLimit("clonazepam", 4.0, ("epilepsy", "Lennox-Gastaut syndrome")),
     )
     kb = snapshot(dose)
