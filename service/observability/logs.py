@@ -53,6 +53,8 @@ def configure_logging(level: str) -> None:
         handler.setFormatter(JsonFormatter())
         root.addHandler(handler)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # chatty at import
-    # The development server's access lines carry raw URLs (query strings name medications);
-    # the service logs each request itself, without them.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # These log what requests carry, which may name medications or patients, even at DEBUG: the
+    # development server's access lines (raw URLs), SQL parameters (the logged inputs) and the URLs
+    # of FHIR queries (patient ids). The service logs each request itself, without them.
+    for talkative in ("werkzeug", "sqlalchemy.engine", "urllib3"):
+        logging.getLogger(talkative).setLevel(logging.WARNING)
