@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 from flask import Flask, Response, g, request
 
@@ -22,6 +23,9 @@ access_log = logging.getLogger("service.access")
 def init_app(app: Flask) -> None:
     """Call first in ``create_app``, so the timing starts before any other hook and ends after all."""
     configure_logging(app.config["LOG_LEVEL"])
+    if shared := app.config.get("PROMETHEUS_MULTIPROC_DIR"):
+        # prometheus_client writes there at the first count and fails if the directory is missing.
+        Path(shared).mkdir(parents=True, exist_ok=True)
     app.before_request(_start)
     app.after_request(_finish)
     app.register_blueprint(metrics_blueprint)

@@ -121,3 +121,11 @@ def test_gunicorn_start_empties_the_directory_of_an_earlier_run(
     gunicorn_hooks.on_starting(None)
     assert directory.is_dir() and not list(directory.iterdir())
     assert REQUESTS not in pooled(directory)
+
+
+def test_a_worker_creates_a_missing_directory_rather_than_failing_its_first_request(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "not-yet" / "metrics"
+    run_worker(missing, f"sqlite:///{tmp_path / 'unused.sqlite3'}", "version-a")
+    assert pooled(missing)[REQUESTS] == 2
