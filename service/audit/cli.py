@@ -20,9 +20,9 @@ from .filters import (
     CheckFilters,
     EventFilters,
     FilterError,
-    parse_check_filters,
     parse_event_filters,
 )
+from .resolve import read_check_filters
 
 
 @click.command("export")
@@ -69,7 +69,7 @@ def export_command(
         raise click.UsageError(f"{options_text} do(es) not apply to the {log} log.")
     try:
         filters: CheckFilters | EventFilters = (
-            parse_check_filters(given) if log == "checks" else parse_event_filters(given)
+            read_check_filters(given) if log == "checks" else parse_event_filters(given)
         )
     except FilterError as error:
         raise click.UsageError(str(error)) from error

@@ -74,7 +74,7 @@ def _specs() -> list[Spec]:
     """24 checks over 8 days: every channel, two clients and none, ties in time, every outcome."""
     rules = [
         Alert("R1", "major", ("clonazepam", "oxycodone")),
-        Alert("R5", "contraindicated", ("sodium oxybate", "alcohol")),
+        Alert("R5", "contraindicated", ("sodium oxybate", "ethanol")),
         Alert("R11", "moderate", ("clonazepam", "zolpidem")),
         Alert("D1", "minor", ("clonazepam",)),
         Alert("R12", "moderate", ("oxycodone", "zolpidem")),
