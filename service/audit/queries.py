@@ -116,6 +116,12 @@ def check_conditions(filters: CheckFilters) -> list[ColumnElement[bool]]:
             CdsFeedback.outcome == f.outcome,
             *_period_conditions(CdsFeedback.check_created_at, f.period),
         )
+        if f.rule:
+            # With a rule, the answer is to that rule's alert: "R1, overridden" lists the checks
+            # whose R1 alert was overridden, the ones the override reports count for R1.
+            answered = answered.join(LoggedAlert, LoggedAlert.uuid == CdsFeedback.alert_uuid).where(
+                LoggedAlert.rule_code == f.rule
+            )
         conditions.append(AlertLog.id.in_(answered))
     elif f.outcome == "none":
         # An alert the clinician saw and nobody answered; checks without alerts have nothing to answer.
