@@ -278,7 +278,9 @@ def reports_page() -> ResponseReturnValue:
             "audit/reports.html",
             400,
             errors=error.errors,
-            filters=CheckFilters(),
+            filters=CheckFilters(
+                params={k: v for k, v in request.args.items() if k in CHECK_FILTER_NAMES}
+            ),
             result=None,
             **context,
         )
