@@ -26,24 +26,34 @@ def read_check_filters(args: Mapping[str, str]) -> CheckFilters:
     filters = parse_check_filters(args)
     if not (filters.ingredients or filters.client or filters.rule):
         return filters
-    kb = active_snapshot(database(), snapshots())
+    # The snapshot only when names must be read: a process that has answered no check yet would
+    # otherwise build it to resolve a client.
+    kb = active_snapshot(database(), snapshots()) if filters.ingredients else None
     with database().unit_of_work(read_only=True) as session:
         return resolve_check_filters(session, kb, filters)
 
 
-def resolve_check_filters(session: Session, kb: KbSnapshot, filters: CheckFilters) -> CheckFilters:
-    """``filters`` with ingredients as the KB names them, the client's id and the rule's code."""
+def resolve_check_filters(
+    session: Session, kb: KbSnapshot | None, filters: CheckFilters
+) -> CheckFilters:
+    """``filters`` with ingredients as the KB names them, the client's id and the rule's code.
+
+    ``kb`` may be None only when the filters name no ingredient.
+    """
     errors: dict[str, str] = {}
     ingredients: list[str] = []
-    unknown: list[str] = []
-    for name in filters.ingredients:
-        concept = kb.lookup_text(name)
-        if concept is None:
-            unknown.append(name)
-        else:
-            ingredients.extend(concept.ingredients)
-    if unknown:
-        errors["ingredient"] = "; ".join(_unknown_medicine(name, kb) for name in unknown)
+    if filters.ingredients:
+        if kb is None:
+            raise ValueError("ingredient names are read with a knowledge-base snapshot")
+        unknown: list[str] = []
+        for name in filters.ingredients:
+            concept = kb.lookup_text(name)
+            if concept is None:
+                unknown.append(name)
+            else:
+                ingredients.extend(concept.ingredients)
+        if unknown:
+            errors["ingredient"] = "; ".join(_unknown_medicine(name, kb) for name in unknown)
     client = filters.client
     if client is not None:
         client = session.scalar(
