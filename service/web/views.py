@@ -14,8 +14,8 @@ from ..checking import CheckRequest, ServiceUnavailable, run_check
 from ..domain.check import CheckContext, MedicationInput
 from ..domain.severity import Severity
 from . import blueprint, forms
-from .forms import MedicineForm, read_choice, read_form
-from .presenting import SEVERITIES, result_view
+from .forms import MedicineForm, read_corrections, read_form
+from .presenting import SEVERITIES, ResultView, result_view
 from .security import protect_form_posts
 
 blueprint.before_request(protect_form_posts)
@@ -41,18 +41,42 @@ def form_page() -> str:
 
 @blueprint.post("/")
 def submit() -> ResponseReturnValue:
-    """Check the list, or (without JavaScript) add a field, edit the list, or take a suggestion."""
+    """Check the list, or (without JavaScript) add a field, edit the list, or take suggestions."""
     form = read_form(request.form)
-    choice = read_choice(request.form)
+    corrections = read_corrections(request.form)
     action = request.form.get("action", "check")
-    if choice is not None:
-        form = form.substituted(*choice)
+    if corrections:
+        form = form.corrected(corrections)
     elif action == "add":
         return render_template("web/form.html", form=form.with_another_field(), focus_last=True)
     elif action == "edit":
         return render_template("web/form.html", form=form.for_editing())
     if form.errors:
         return render_template("web/form.html", form=form), 422
+    checked = _check(form)
+    if not isinstance(checked, ResultView):
+        return checked
+    return render_template("web/result.html", form=form, result=checked)
+
+
+@blueprint.post("/card")
+def wallet_card() -> ResponseReturnValue:
+    """The result as a one-page card to print or save as PDF and show a pharmacist.
+
+    The list comes in the post, as on the result page, and is checked again (and logged again):
+    nothing about a check is kept where a later request could read it back.
+    """
+    form = read_form(request.form)
+    if form.errors:
+        return render_template("web/form.html", form=form), 422
+    checked = _check(form)
+    if not isinstance(checked, ResultView):
+        return checked
+    return render_template("web/card.html", form=form, result=checked)
+
+
+def _check(form: MedicineForm) -> ResultView | ResponseReturnValue:
+    """One logged check of the form's list, as the page's view, or the friendly 503 page."""
     check_request = CheckRequest(
         raw_items=list(form.checked_items),
         items=[MedicationInput(text=text) for text in form.checked_items],
@@ -78,8 +102,7 @@ def submit() -> ResponseReturnValue:
         )
     except ServiceUnavailable:
         return render_template("web/error.html", status=503, form=form), 503
-    view = result_view(answer, form.entered, form.drinks_alcohol)
-    return render_template("web/result.html", form=form, result=view)
+    return result_view(answer, form.entered, form.drinks_alcohol)
 
 
 @blueprint.errorhandler(CSRFError)
