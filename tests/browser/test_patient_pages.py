@@ -144,11 +144,13 @@ def test_the_form_can_be_used_with_the_keyboard_alone(page: Any, live_server: st
     page.goto(live_server)
     keyboard = page.keyboard
 
-    # Focus order: skip link, site name, the first medicine.
+    # Focus order: skip link, site name, the language switch, the first medicine.
     keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
     keyboard.press("Tab")
     expect(page.get_by_role("link", name="Medicine check")).to_be_focused()
+    keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Español")).to_be_focused()
     keyboard.press("Tab")
     expect(medicine(page, 1)).to_be_focused()
     outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
@@ -216,7 +218,7 @@ def test_the_pages_fit_a_360_pixel_phone(
     assert no_horizontal_scroll(page), "the form scrolls sideways at 360 px"
     enter(page, "Klonopin", "Percocet", "x" * 200)
     check_button(page).click()
-    expect(verdict(page)).to_have_text("1 serious warning")
+    expect(verdict(page)).to_have_text("1 serious warning; 1 medicine not checked")
     assert no_horizontal_scroll(page), "the result scrolls sideways at 360 px"
     page.screenshot(path=str(artifacts / "result-360px.png"), full_page=True)
 

@@ -179,6 +179,10 @@ def test_the_wallet_card_prints_on_one_page(
     page.pdf(path=str(pdf), format="Letter")
     pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf.read_bytes()))
     assert pages == 1, f"the card prints on {pages} pages"
+    shot = artifacts / f"patient-wallet-card-{language}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        shutil.copyfile(shot, DOCS / shot.name)
 
 
 @pytest.mark.parametrize("language", ["en", "es"])

@@ -132,3 +132,10 @@ def test_the_committed_spanish_catalogue_is_compiled_from_the_po() -> None:
     assert (SPANISH / "messages.mo").read_bytes() == compiled.getvalue(), (
         "messages.mo is out of date: run make translations"
     )
+
+
+def test_the_friendly_error_pages_speak_spanish_too(anonymous: FlaskClient) -> None:
+    response = anonymous.get("/no-such-page", headers={"Accept-Language": "es"})
+    page = text(response)
+    assert response.status_code == 404 and language_of(page) == "es"
+    assert heading(page) == "No encontramos la página"
