@@ -71,14 +71,25 @@ def open_result(page: Any, live_server: str, language: str) -> None:
     expect(verdict(page)).to_have_text(WORDS[language]["verdict"])
 
 
+# The longest verdict we can think of: two dangerous combinations, serious and moderate warnings, and
+# two names recognised as nothing at all.
+LONGEST_VERDICT_LIST = ("sodium oxybate", "zolpidem", "clonazepam", "oxycodone", "xyzzy", "qwerty")
+
+
 @pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize(
+    "names", [FRIGHTENING_LIST, LONGEST_VERDICT_LIST], ids=["issue", "longest"]
+)
 def test_on_a_phone_the_911_signs_are_on_screen_before_any_scrolling(
-    phone: Any, live_server: str, language: str
+    phone: Any, live_server: str, language: str, names: tuple[str, ...]
 ) -> None:
-    open_result(phone, live_server, language)
+    phone.goto(f"{live_server}/?lang={language}")
+    fill(phone, language, names, alcohol=True)
+    expect(phone.locator("article.card").first).to_be_attached()
     assert phone.evaluate("() => window.scrollY") == 0
     box = phone.locator("section.emergency").bounding_box()
     assert box is not None
+    print(f"911 box bottom: {box['y'] + box['height']:.0f} px")
     assert box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"], (
         f"the 911 box ends at {box['y'] + box['height']:.0f} px, below the {PHONE['height']} px screen"
     )
