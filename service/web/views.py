@@ -53,10 +53,7 @@ def submit() -> ResponseReturnValue:
         return render_template("web/form.html", form=form.for_editing())
     if form.errors:
         return render_template("web/form.html", form=form), 422
-    checked = _check(form)
-    if not isinstance(checked, ResultView):
-        return checked
-    return render_template("web/result.html", form=form, result=checked)
+    return render_template("web/result.html", form=form, result=_check(form))
 
 
 @blueprint.post("/card")
@@ -69,14 +66,12 @@ def wallet_card() -> ResponseReturnValue:
     form = read_form(request.form)
     if form.errors:
         return render_template("web/form.html", form=form), 422
-    checked = _check(form)
-    if not isinstance(checked, ResultView):
-        return checked
-    return render_template("web/card.html", form=form, result=checked)
+    return render_template("web/card.html", form=form, result=_check(form))
 
 
-def _check(form: MedicineForm) -> ResultView | ResponseReturnValue:
-    """One logged check of the form's list, as the page's view, or the friendly 503 page."""
+def _check(form: MedicineForm) -> ResultView:
+    """One logged check of the form's list, as the page shows it (``ServiceUnavailable`` fails
+    closed: see ``not_checked_now``)."""
     check_request = CheckRequest(
         raw_items=list(form.checked_items),
         items=[MedicationInput(text=text) for text in form.checked_items],
@@ -89,20 +84,24 @@ def _check(form: MedicineForm) -> ResultView | ResponseReturnValue:
             "age": form.age,
         },
     )
-    try:
-        answer = run_check(
-            database(),
-            snapshots(),
-            check_request,
-            channel="web",
-            # A fresh id, never the caller's X-Request-ID: that could link this check to a
-            # proxy's access log line, which holds the address.
-            request_id=uuid.uuid4().hex,
-            caller=None,
-        )
-    except ServiceUnavailable:
-        return render_template("web/error.html", status=503, form=form), 503
+    answer = run_check(
+        database(),
+        snapshots(),
+        check_request,
+        channel="web",
+        # A fresh id, never the caller's X-Request-ID: that could link this check to a
+        # proxy's access log line, which holds the address.
+        request_id=uuid.uuid4().hex,
+        caller=None,
+    )
     return result_view(answer, form.entered, form.drinks_alcohol)
+
+
+@blueprint.errorhandler(ServiceUnavailable)
+def not_checked_now(_error: ServiceUnavailable) -> ResponseReturnValue:
+    """No answer without a logged check: say so, and keep the list to try again in one press."""
+    form = read_form(request.form).corrected(read_corrections(request.form))
+    return render_template("web/error.html", status=503, form=form), 503
 
 
 @blueprint.errorhandler(CSRFError)
