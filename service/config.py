@@ -31,6 +31,14 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "CDS_FHIR_TOTAL_TIMEOUT": _number("CDS_FHIR_TOTAL_TIMEOUT", 10.0),
         "CDS_FHIR_MAX_BYTES": _number("CDS_FHIR_MAX_BYTES", 8 * 1024 * 1024),
         "CDS_FHIR_MAX_PAGES": _number("CDS_FHIR_MAX_PAGES", 20),
+        # Staff sign-in: attempts per address (any names); staff sessions end after this long idle,
+        # and this long after sign-in whatever happens; the cookie is Secure unless set to 0 (unset:
+        # Secure outside debug and testing).
+        "LOGIN_ADDRESS_RATE_LIMIT": os.environ.get("LOGIN_ADDRESS_RATE_LIMIT")
+        or "30 per 15 minutes",
+        "SESSION_IDLE_MINUTES": _number("SESSION_IDLE_MINUTES", 30),
+        "SESSION_MAX_HOURS": _number("SESSION_MAX_HOURS", 12),
+        "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),
         "KB_DIR": os.environ.get("KB_DIR")
         or str(Path(__file__).resolve().parents[1] / "seed_data"),
     }
@@ -45,6 +53,18 @@ def _number(name: str, default: int | float) -> Any:
     if value <= 0:
         raise ValueError(f"{name} must be positive, not {raw!r}")
     return value
+
+
+def _flag(name: str) -> bool | None:
+    """True or False from the environment (1/0, true/false, yes/no, on/off); None when unset."""
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return None
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be 1 or 0 (true or false), not {raw!r}")
 
 
 def _local_secret(instance_path: Path) -> str:
