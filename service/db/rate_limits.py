@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from . import Database
 from .models import RateLimitCounter
 
+SWEEP_ROWS = 100  # ended counters deleted per hit: more than hits create, so the table stays small
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _RATE = re.compile(r"\s*(\d+)\s*(?:per|/)\s*(\d+)?\s*(second|minute|hour|day)s?\s*", re.I)
 
@@ -58,12 +59,12 @@ class Verdict:
 def hit(database: Database, key: str, rate: Rate, *, now: float | None = None) -> Verdict:
     """Count one hit under ``key`` and say whether it is within ``rate``.
 
-    One upsert, atomic on both backends: concurrent workers never lose a count. Expired rows of any
-    key are swept in the same transaction (an index on ``resets_at`` keeps that cheap).
+    One upsert, atomic on both backends: concurrent workers never lose a count. Then a few ended
+    windows of any key are swept, skipping rows another transaction holds: a sweep never waits,
+    so two workers cannot each wait for a row the other swept (a deadlock on PostgreSQL).
     """
     now = time.time() if now is None else now
     with database.unit_of_work() as session:
-        session.execute(delete(RateLimitCounter).where(RateLimitCounter.resets_at < now - 1))
         row = RateLimitCounter
         insert = (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)(row)
         running = row.resets_at > now  # in SET, the row's values from before this hit
@@ -79,6 +80,13 @@ def hit(database: Database, key: str, rate: Rate, *, now: float | None = None) -
             .returning(row.hits, row.resets_at)
         )
         hits, resets_at = session.execute(statement).one()
+        ended = (
+            select(row.key)
+            .where(row.resets_at < now)
+            .limit(SWEEP_ROWS)
+            .with_for_update(skip_locked=True)
+        )
+        session.execute(delete(row).where(row.key.in_(ended)))
         session.commit()
     return _verdict(hits, resets_at, rate, now, counting=True)
 
