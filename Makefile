@@ -26,8 +26,9 @@ run: install
 	$(BIN)/flask --app service db upgrade
 	$(BIN)/flask --app service kb load --activate
 	@echo "Serving on http://127.0.0.1:$${PORT:-8000}"
+	PROMETHEUS_MULTIPROC_DIR=$${PROMETHEUS_MULTIPROC_DIR:-$(CURDIR)/instance/metrics} \
 	exec $(BIN)/gunicorn --bind 127.0.0.1:$${PORT:-8000} --workers $${WORKERS:-3} \
-		--access-logfile - --access-logformat '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss' 'service:create_app()'
+		--config python:service.observability.gunicorn_hooks 'service:create_app()'
 
 # Idempotent: npm runs only when the pinned version is not there yet. Without npm (or the registry)
 # the scan is skipped locally, and fails under REQUIRE_BROWSER=1 or CI=true, as .ci/run sets.

@@ -6,7 +6,6 @@ to use (the accounts and admin pages here, the audit pages too).
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 from flask import Flask, Response, current_app, request
@@ -30,10 +29,6 @@ def configure(app: Flask) -> None:
         app.config["SESSION_COOKIE_SECURE"] = not (app.debug or app.testing)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_MAX_HOURS"])
     Rate.parse(app.config["LOGIN_ADDRESS_RATE_LIMIT"])  # a typo stops the start, not a sign-in
-    app.config.setdefault("LOGIN_MAX_FAILURES", int(os.environ.get("LOGIN_MAX_FAILURES") or 5))
-    app.config.setdefault(
-        "LOGIN_LOCKOUT_MINUTES", int(os.environ.get("LOGIN_LOCKOUT_MINUTES") or 15)
-    )
     if (
         "csrf" not in app.extensions
     ):  # the web door normally sets it up; we ask for checks ourselves

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from flask import Flask, Response, current_app, request
 from flask_wtf.csrf import CSRFProtect  # type: ignore[import-untyped]
 
@@ -11,15 +9,11 @@ from ..db.rate_limits import Rate
 from ..page_security import strict_headers
 from ..rate_limiting import RateLimited, client_address, count
 
-DEFAULT_RATE_LIMIT = "30 per minute"
-
-
 csrf = CSRFProtect()
 
 
 def init_security(app: Flask) -> None:
     """Attach CSRF checks, the rate limit and the headers to the web door only."""
-    app.config.setdefault("WEB_RATE_LIMIT", os.environ.get("WEB_RATE_LIMIT") or DEFAULT_RATE_LIMIT)
     Rate.parse(app.config["WEB_RATE_LIMIT"])  # a typo stops the start, not the first check
     # The machine doors authenticate with bearer keys, not cookies, so CSRF is not theirs:
     # the web door asks for the check itself (below) instead of Flask-WTF guarding every POST.
