@@ -22,6 +22,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .db.rate_limits import Rate
+
 MAX_REQUEST_BYTES = 64 * 1024
 # A CDS Hooks request carries the patient's whole medication list: 64 KiB is about 50 medications,
 # so the patients on the most drugs would get no cards. The CDS door has its own, larger limit.
@@ -120,6 +122,12 @@ class Settings(BaseSettings):
         default=None,
         description="staff session cookie Secure; unset: on, except in debug and testing mode",
     )
+
+    @field_validator("WEB_RATE_LIMIT", "LOGIN_ADDRESS_RATE_LIMIT")
+    @classmethod
+    def _a_rate(cls, text: str) -> str:
+        Rate.parse(text)  # a typo stops the start, not the first form post or sign-in
+        return text
 
     @field_validator("LOG_LEVEL", mode="before")
     @classmethod

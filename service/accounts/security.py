@@ -11,7 +11,6 @@ from datetime import timedelta
 from flask import Flask, Response, current_app, request
 from flask_wtf.csrf import CSRFProtect  # type: ignore[import-untyped]
 
-from ..db.rate_limits import Rate
 from ..page_security import strict_headers
 
 
@@ -28,7 +27,6 @@ def configure(app: Flask) -> None:
     if app.config.get("SESSION_COOKIE_SECURE") is None:
         app.config["SESSION_COOKIE_SECURE"] = not (app.debug or app.testing)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_MAX_HOURS"])
-    Rate.parse(app.config["LOGIN_ADDRESS_RATE_LIMIT"])  # a typo stops the start, not a sign-in
     if (
         "csrf" not in app.extensions
     ):  # the web door normally sets it up; we ask for checks ourselves

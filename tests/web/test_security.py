@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from service import create_app
 from service.checking import SnapshotCache
+from service.config import ConfigurationError
 from service.db import Database
 from service.db.models import AlertLog
 
@@ -107,13 +108,13 @@ def test_the_limit_is_shared_by_every_worker(limited_app: Flask) -> None:
     assert post_form(browsers[0], ["clonazepam"]).status_code == 429
 
 
-def test_a_limit_that_is_not_a_rate_stops_the_start(tmp_path: Path) -> None:
-    settings = {
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}",
-        "SECRET_KEY": "test",
-        "WEB_RATE_LIMIT": "thirty a minute",
-    }
-    with pytest.raises(ValueError, match="not a rate"):
+@pytest.mark.parametrize("name", ["WEB_RATE_LIMIT", "LOGIN_ADDRESS_RATE_LIMIT"])
+def test_a_limit_that_is_not_a_rate_stops_the_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str
+) -> None:
+    monkeypatch.setenv(name, "thirty a minute")
+    settings = {"DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}", "SECRET_KEY": "test"}
+    with pytest.raises(ConfigurationError, match=f"{name}: not a rate like '30 per minute'"):
         create_app(settings)
 
 
