@@ -35,10 +35,10 @@ class Rate:
     def parse(cls, text: str) -> Rate:
         """``"30 per minute"``, ``"20 per 5 minutes"`` or ``"100/hour"``."""
         match = _RATE.fullmatch(text)
-        if not match or int(match.group(1)) < 1 or match.group(2) == "0":
+        limit, units = (int(match.group(1)), int(match.group(2) or 1)) if match else (0, 0)
+        if not match or limit < 1 or units < 1:
             raise ValueError(f"not a rate like '30 per minute' or '20 per 5 minutes': {text!r}")
-        count = int(match.group(2) or 1)
-        return cls(int(match.group(1)), count * _UNITS[match.group(3).lower()])
+        return cls(limit, units * _UNITS[match.group(3).lower()])
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,9 @@ def test_rates_read_as_operators_write_them(text: str, rate: Rate) -> None:
     assert Rate.parse(text) == rate
 
 
-@pytest.mark.parametrize("text", ["", "per minute", "0 per minute", "5 per 0 minutes", "5 a week"])
+@pytest.mark.parametrize(
+    "text", ["", "per minute", "0 per minute", "5 per 0 minutes", "5 per 00 minutes", "5 a week"]
+)
 def test_a_rate_that_is_not_one_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="not a rate"):
         Rate.parse(text)
