@@ -39,11 +39,14 @@ class Paused:
     retry_after: int
 
 
-def address_rate() -> Rate:
+_ADDRESS, _FAILURES = "login-address", "login-failures"  # the counters' scopes
+
+
+def _address_rate() -> Rate:
     return Rate.parse(str(current_app.config["LOGIN_ADDRESS_RATE_LIMIT"]))
 
 
-def failure_rate() -> Rate:
+def _failure_rate() -> Rate:
     minutes = int(current_app.config["LOGIN_LOCKOUT_MINUTES"])
     return Rate(int(current_app.config["LOGIN_MAX_FAILURES"]), minutes * 60)
 
@@ -51,12 +54,12 @@ def failure_rate() -> Rate:
 def before_attempt(name: str) -> Paused | None:
     """Count the attempt against its address; refuse it if either limit is already reached."""
     address = client_address()
-    verdict = count("login-address", address_rate(), address)
+    verdict = count(_ADDRESS, _address_rate(), address)
     if not verdict.allowed:
         if verdict.just_exceeded:
             _record_pause("address", name, address, verdict)
         return Paused("address", verdict.retry_after)
-    failures = rate_limits.peek(database(), _failures_key(name), failure_rate())
+    failures = rate_limits.peek(database(), key(_FAILURES, *_failure_parts(name)), _failure_rate())
     if not failures.allowed:
         return Paused("name", failures.retry_after)
     return None
@@ -65,10 +68,10 @@ def before_attempt(name: str) -> Paused | None:
 def after_attempt(name: str, *, succeeded: bool) -> Paused | None:
     """A success clears its failures; a failure counts, and the one that reaches the limit pauses."""
     if succeeded:
-        rate_limits.clear(database(), _failures_key(name))
+        rate_limits.clear(database(), key(_FAILURES, *_failure_parts(name)))
         return None
-    rate = failure_rate()
-    verdict = count("login-failures", rate, users.attempted_name(name), client_address())
+    rate = _failure_rate()
+    verdict = count(_FAILURES, rate, *_failure_parts(name))
     if verdict.hits < rate.limit:
         return None
     if verdict.hits == rate.limit:
@@ -76,8 +79,9 @@ def after_attempt(name: str, *, succeeded: bool) -> Paused | None:
     return Paused("name", verdict.retry_after)
 
 
-def _failures_key(name: str) -> str:
-    return key("login-failures", users.attempted_name(name), client_address())
+def _failure_parts(name: str) -> tuple[str, str]:
+    """Failures are counted per name *and* address: never per name alone (see the module's note)."""
+    return users.attempted_name(name), client_address()
 
 
 def _record_pause(scope: Scope, name: str, address: str, verdict: Verdict) -> None:
