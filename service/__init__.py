@@ -51,7 +51,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(audit_blueprint)
     app.register_blueprint(audit_api_blueprint)
     init_web(app)  # the patients' pages at /, with CSRF, a rate limit and strict headers
-    init_accounts(app)  # sign-in, /account, /admin: people's sessions, lockout and roles
+    init_accounts(app)  # sign-in, /account, /admin: sessions, sign-in limits and roles
     origins = [o.strip() for o in app.config.get("CDS_CORS_ORIGINS", "").split(",") if o.strip()]
     if origins:
         # Browser-based CDS clients (the CDS Hooks sandbox) need CORS; only vetted origins get it.

@@ -22,6 +22,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .db.rate_limits import Rate
+
 MAX_REQUEST_BYTES = 64 * 1024
 # A CDS Hooks request carries the patient's whole medication list: 64 KiB is about 50 medications,
 # so the patients on the most drugs would get no cards. The CDS door has its own, larger limit.
@@ -74,7 +76,7 @@ class Settings(BaseSettings):
     KB_DIR: Path = Field(default=SEED_DATA, description="what `kb load` reads without an argument")
     PUBLIC_BASE_URL: str = Field(
         default="",
-        description="external base URL (CDS Hooks JWT audience, card links); unset: the Host",
+        description="external base URL: CDS Hooks JWT audience (JWTs refused when unset), card links",
     )
     CDS_CORS_ORIGINS: str = Field(
         default="",
@@ -98,19 +100,34 @@ class Settings(BaseSettings):
     )
     WEB_RATE_LIMIT: str = Field(
         default="30 per minute",
-        description="web form checks per client address (Flask-Limiter notation)",
+        description="web form checks per client address (`N per minute`, `N per 5 minutes`, `N/hour`)",
     )
-    WEB_RATE_LIMIT_STORAGE: str = Field(
-        default="memory://", description="Flask-Limiter storage URI; memory:// counts per process"
-    )
-    SESSION_COOKIE_SECURE: bool = Field(
-        default=False,
-        description="mark the staff session cookie Secure (set it when serving HTTPS)",
+    LOGIN_ADDRESS_RATE_LIMIT: str = Field(
+        default="30 per 15 minutes",
+        description="staff sign-in attempts per client address, any names",
     )
     LOGIN_MAX_FAILURES: PositiveInt = Field(
-        default=5, description="failed sign-ins in a row before a name is paused"
+        default=5, description="failed sign-ins at one name from one address before that is paused"
     )
-    LOGIN_LOCKOUT_MINUTES: PositiveInt = Field(default=15, description="how long that pause lasts")
+    LOGIN_LOCKOUT_MINUTES: PositiveInt = Field(
+        default=15, description="the window those failures are counted in, so the longest pause"
+    )
+    SESSION_IDLE_MINUTES: PositiveInt = Field(
+        default=30, description="a staff session ends after this many minutes unused"
+    )
+    SESSION_MAX_HOURS: PositiveInt = Field(
+        default=12, description="a staff session ends this many hours after sign-in, used or not"
+    )
+    SESSION_COOKIE_SECURE: bool | None = Field(
+        default=None,
+        description="staff session cookie Secure; unset: on, except in debug and testing mode",
+    )
+
+    @field_validator("WEB_RATE_LIMIT", "LOGIN_ADDRESS_RATE_LIMIT")
+    @classmethod
+    def _a_rate(cls, text: str) -> str:
+        Rate.parse(text)  # a typo stops the start, not the first form post or sign-in
+        return text
 
     @field_validator("LOG_LEVEL", mode="before")
     @classmethod

@@ -6,13 +6,13 @@ import uuid
 
 from flask import Response, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError  # type: ignore[import-untyped]
 
 from ..appctx import database, snapshots
 from ..checking import CheckRequest, ServiceUnavailable, run_check
 from ..domain.check import CheckContext, MedicationInput
 from ..domain.severity import Severity
+from ..rate_limiting import RateLimited, with_retry_after
 from . import blueprint, forms
 from .forms import MedicineForm, read_corrections, read_form
 from .presenting import SEVERITIES, ResultView, result_view
@@ -112,11 +112,12 @@ def form_expired(_error: CSRFError) -> ResponseReturnValue:
     ), 400
 
 
-@blueprint.errorhandler(RateLimitExceeded)
-def too_many(_error: RateLimitExceeded) -> ResponseReturnValue:
+@blueprint.errorhandler(RateLimited)
+def too_many(error: RateLimited) -> ResponseReturnValue:
     """Over the limit: nothing is checked; keep the list so that trying again later is one press."""
     form = read_form(request.form).for_editing() if request.method == "POST" else None
-    return render_template("web/error.html", status=429, form=form), 429
+    page = Response(render_template("web/error.html", status=429, form=form), 429)
+    return with_retry_after(page, error.verdict.retry_after)
 
 
 @blueprint.get("/severity.css")

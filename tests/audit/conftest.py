@@ -208,7 +208,8 @@ def make_user(session: Session, name: str, role: str) -> User:
 def signed_in(app: Flask, session: Session, user: User) -> FlaskClient:
     """A browser whose cookie names a fresh server-side session of ``user``."""
     sid = secrets.token_hex(32)
-    session.add(UserSession(id=sid, user_id=user.id, created_at=datetime.now(UTC)))
+    now = datetime.now(UTC)
+    session.add(UserSession(id=sid, user_id=user.id, created_at=now, last_seen_at=now))
     session.commit()
     browser = app.test_client()
     with browser.session_transaction() as cookie:

@@ -74,7 +74,8 @@ def audit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
         session.add(user)
         session.flush()
         sid = secrets.token_hex(32)
-        session.add(UserSession(id=sid, user_id=user.id, created_at=datetime.now(UTC)))
+        now = datetime.now(UTC)
+        session.add(UserSession(id=sid, user_id=user.id, created_at=now, last_seen_at=now))
         session.commit()
     assert app.test_cli_runner().invoke(args=["audit", "verify"]).exit_code == 0
     cookie = app.session_interface.get_signing_serializer(app).dumps({"sid": sid})  # type: ignore[attr-defined]
