@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 from rapidfuzz import fuzz, process
 
-from .knowledge import SYSTEMIC, DrugClass, Ingredient, KnowledgeBase, Ref, Route, Rule, Source
+from .knowledge import SOURCE_LANGUAGE, SYSTEMIC, DrugClass, Ingredient, KnowledgeBase, Ref, Route, Rule, Source
 from .medtext import ParsedText, parse
 from .severity import AlertKind
 from .text import bare_key, candidate_keys, combination_parts, name_key
@@ -32,7 +32,6 @@ class RuleWording:
     """A rule's texts as every answer renders them, built once per KB version."""
 
     clinician_details: str
-    patient_text: str
     management: str
     sources: tuple[dict[str, str | None], ...]
 
@@ -154,7 +153,6 @@ class KbSnapshot:
         return {
             rule.id: RuleWording(
                 clinician_details=" ".join([rule.effect, rule.mechanism, rule.management]),
-                patient_text=rule.patient_text,
                 management=rule.management,
                 sources=tuple(
                     {"id": s, "label": self.sources[s].label, "url": self.sources[s].url}
@@ -164,15 +162,30 @@ class KbSnapshot:
             for rule in self.kb.rules
         }
 
-    def required_wording(self, rule_ids: Iterable[str]) -> tuple[list[str], list[str]]:
-        """P4: what any matching rule says must always be said, for clinicians and for patients,
-        once each, unless the deciding rule (the first) already says it."""
+    def required_wording(self, rule_ids: Iterable[str]) -> list[str]:
+        """P4: what any matching rule says clinicians must always hear, once each, unless the
+        deciding rule (the first) already says it."""
         rules = [self.rules[rule_id] for rule_id in rule_ids]
         decider = rules[0]
         clinician = [decider.management, decider.effect, decider.mechanism]
-        say = _unique_new((r.always_say for r in rules), clinician)
-        tell = _unique_new((r.always_tell_patient for r in rules), [decider.patient_text])
-        return say, tell
+        return _unique_new((r.always_say for r in rules), clinician)
+
+    def patient_wording(self, rule_ids: Sequence[str], language: str) -> tuple[str, str]:
+        """An alert's patient text and the language it is in: the deciding rule's text, then
+        every matching rule's required sentence (P4) once each.
+
+        English when any of the rules lacks ``language`` (a version stored before it was
+        translated): one paragraph is never written in two languages.
+        """
+        rules = [self.rules[rule_id] for rule_id in rule_ids]
+        texts = [r.patient_texts(language) for r in rules]
+        if any(t is None for t in texts):
+            language = SOURCE_LANGUAGE
+            texts = [r.patient_texts(language) for r in rules]
+        found = [t for t in texts if t is not None]
+        decider_text = found[0][0]
+        tell = _unique_new((must_tell for _, must_tell in found), [decider_text])
+        return " ".join([decider_text, *tell]), language
 
     def also_applies_entry(self, rule_id: str) -> dict[str, str]:
         """How another matching rule is listed beside the deciding one (P3)."""
