@@ -10,7 +10,17 @@ from functools import cached_property
 
 from rapidfuzz import fuzz, process
 
-from .knowledge import SOURCE_LANGUAGE, SYSTEMIC, DrugClass, Ingredient, KnowledgeBase, Ref, Route, Rule, Source
+from .knowledge import (
+    SOURCE_LANGUAGE,
+    SYSTEMIC,
+    DrugClass,
+    Ingredient,
+    KnowledgeBase,
+    Ref,
+    Route,
+    Rule,
+    Source,
+)
 from .medtext import ParsedText, parse
 from .severity import AlertKind
 from .text import bare_key, candidate_keys, combination_parts, name_key
