@@ -11,6 +11,7 @@ from functools import cached_property
 from rapidfuzz import fuzz, process
 
 from .knowledge import (
+    PATIENT_LANGUAGES,
     SOURCE_LANGUAGE,
     SYSTEMIC,
     DrugClass,
@@ -155,6 +156,7 @@ class KbSnapshot:
         self.index = RuleIndex(kb.rules)
         self._decisions: dict[tuple[str, frozenset[str], str, frozenset[str]], Decision | None] = {}
         self._texts: dict[str, Reading] = {}
+        self._patient_wordings: dict[tuple[tuple[str, ...], str], tuple[str, str]] = {}
         # Built now, not on the first typo: it then lives in the frozen heap with the rest.
         self._choices = Choices.build(self)
 
@@ -185,17 +187,26 @@ class KbSnapshot:
         every matching rule's required sentence (P4) once each.
 
         English when any of the rules lacks ``language`` (a version stored before it was
-        translated): one paragraph is never written in two languages.
+        translated): one paragraph is never written in two languages. Memoised, as every answer
+        and every logged check read back asks again for the same few combinations.
         """
-        rules = [self.rules[rule_id] for rule_id in rule_ids]
-        texts = [r.patient_texts(language) for r in rules]
+        key = (tuple(rule_ids), language if language in PATIENT_LANGUAGES else SOURCE_LANGUAGE)
+        if (known := self._patient_wordings.get(key)) is not None:
+            return known
+        rules = [self.rules[rule_id] for rule_id in key[0]]
+        texts = [r.patient_texts(key[1]) for r in rules]
+        used = key[1]
         if any(t is None for t in texts):
-            language = SOURCE_LANGUAGE
-            texts = [r.patient_texts(language) for r in rules]
+            used = SOURCE_LANGUAGE
+            texts = [r.patient_texts(used) for r in rules]
         found = [t for t in texts if t is not None]
         decider_text = found[0][0]
         tell = _unique_new((must_tell for _, must_tell in found), [decider_text])
-        return " ".join([decider_text, *tell]), language
+        wording = " ".join([decider_text, *tell]), used
+        if len(self._patient_wordings) > MAX_MEMOISED_TEXTS:
+            self._patient_wordings.clear()  # bounded memory, whatever the logs hold
+        self._patient_wordings[key] = wording
+        return wording
 
     def also_applies_entry(self, rule_id: str) -> dict[str, str]:
         """How another matching rule is listed beside the deciding one (P3)."""
