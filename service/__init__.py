@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from . import config
 from .checking import SnapshotCache
 from .db import Database
 from .jsonio import OrjsonProvider
+from .observability.requests import init_app as init_observability
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -23,10 +23,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(config.from_environment(Path(app.instance_path)))
     if overrides:
         app.config.from_mapping(overrides)
-    logging.basicConfig(
-        level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # chatty at import
+    # First, so a request's timing and id start before any other hook and its log line comes last.
+    init_observability(app)
 
     # DATABASE and SNAPSHOTS let an embedding process or a test hand in its own.
     database = app.config.get("DATABASE") or Database.from_url(app.config["DATABASE_URL"])

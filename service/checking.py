@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from .domain.document import (
 from .domain.knowledge import SOURCE_LANGUAGE
 from .domain.severity import Severity
 from .domain.snapshot import KbSnapshot
+from .observability import metrics
 
 
 class ServiceUnavailable(Exception):
@@ -73,11 +75,13 @@ class SnapshotCache:
         if snapshot is not None and snapshot.version == version_id:
             return snapshot
         with self._lock:
-            snapshot = self._snapshot
+            previous = self._snapshot
+            snapshot = previous
             if snapshot is None or snapshot.version != version_id:
                 with Session(bind=connection) as session:
                     snapshot = KbSnapshot(version_id, kb_store.load(session, version_id))
                 self._snapshot = snapshot
+                metrics.record_kb_version(previous.version if previous else None, version_id)
                 _freeze_long_lived_heap()
         return snapshot
 
@@ -199,6 +203,7 @@ def answer_and_log(
     answer states the caller and KB version current when it was logged. A read comes first only
     when nothing is known yet. The auditors' index of the alerts follows the log in bulk.
     """
+    started = time.perf_counter()
     kb = snapshots.current()
     for _ in range(ATTEMPTS):
         if kb is None or (authenticate is not None and caller is None):
@@ -223,7 +228,9 @@ def answer_and_log(
                 caller = None
             continue
         except SQLAlchemyError as error:
+            metrics.record_log_write_failure(channel)
             raise ServiceUnavailable("the alert log could not be written") from error
+        metrics.record_check(channel, entry, time.perf_counter() - started)
         logged_alerts.keep_up(db, entry["seq"])
         return answer_document(entry, kb, language)
     raise ServiceUnavailable("the knowledge base kept changing while the check was evaluated")

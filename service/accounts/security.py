@@ -6,7 +6,6 @@ to use (the accounts and admin pages here, the audit pages too).
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 from flask import Flask, Response, current_app, request
@@ -17,20 +16,13 @@ from ..page_security import strict_headers
 
 
 def configure(app: Flask) -> None:
-    """Session cookie flags, the lockout policy and CSRF, each overridable by config or environment.
+    """Session cookie flags and CSRF; the Secure flag and the lockout policy are settings.
 
-    ``SESSION_COOKIE_SECURE=1`` in the environment (or the config key) marks the cookie Secure; it
-    is off by default only so a plain-HTTP local install can sign in at all.
+    ``SESSION_COOKIE_SECURE`` is off by default only so a plain-HTTP local install can sign in at all.
     """
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     if not app.config.get("SESSION_COOKIE_SAMESITE"):
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    if os.environ.get("SESSION_COOKIE_SECURE", "").lower() in ("1", "true", "yes", "on"):
-        app.config["SESSION_COOKIE_SECURE"] = True
-    app.config.setdefault("LOGIN_MAX_FAILURES", int(os.environ.get("LOGIN_MAX_FAILURES") or 5))
-    app.config.setdefault(
-        "LOGIN_LOCKOUT_MINUTES", int(os.environ.get("LOGIN_LOCKOUT_MINUTES") or 15)
-    )
     if (
         "csrf" not in app.extensions
     ):  # the web door normally sets it up; we ask for checks ourselves

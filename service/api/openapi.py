@@ -71,6 +71,8 @@ class Reply:
         if self.model is not None:
             schema = {"$ref": _REF.format(model=self.model.__name__)}
             rendered["content"] = {self.media: {"schema": schema}}
+        elif self.media != JSON:  # a text download (CSV): its columns are in the description
+            rendered["content"] = {self.media: {"schema": {"type": "string"}}}
         if self.headers:
             rendered["headers"] = self.headers
         return rendered
@@ -357,12 +359,29 @@ def _paging(sorts: tuple[str, ...]) -> list[dict[str, Any]]:
 _CHECK_FILTERS = [
     *_PERIOD,
     _choice("channel", CHANNELS, "The door the check came through."),
-    _text_filter("client", "An API client's id or name.", "north-pharmacy"),
+    _text_filter(
+        "client", "An API client's id or name (any case); an unknown client is a 422.", "north"
+    ),
     _choice("severity", SEVERITIES, "The check's highest severity."),
     _choice("alert_severity", SEVERITIES, "Checks with any alert of this severity."),
-    _text_filter("ingredient", "Checks with an alert involving this ingredient.", "clonazepam"),
-    _text_filter("rule", "Checks with an alert of this rule.", "R1"),
-    _choice("outcome", OUTCOMES, "CDS feedback: accepted, overridden, or none (shown, no answer)."),
+    _text_filter(
+        "ingredient",
+        "Checks with an alert involving any of these medicines (comma-separated or repeated): "
+        "ingredients, synonyms or brands, read as a check reads them (alcohol is ethanol, Xanax "
+        "alprazolam). A name the knowledge base does not know is a 422.",
+        "alcohol, Xanax",
+    ),
+    _text_filter(
+        "rule",
+        "Checks with an alert of this rule (any case); a rule no version has is a 422.",
+        "R1",
+    ),
+    _choice(
+        "outcome",
+        OUTCOMES,
+        "CDS feedback: accepted, overridden, or none (shown, no answer). With `rule`, the "
+        "answer is to that rule's alert.",
+    ),
     _query(
         "patient_ref",
         {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
@@ -371,7 +390,9 @@ _CHECK_FILTERS = [
 ]
 _EVENT_FILTERS = [
     *_PERIOD,
-    _text_filter("actor", "Part of the actor, any case.", "user:morgan"),
+    _text_filter(
+        "actor", "Part of the actor or of an acting client's name, any case.", "user:morgan"
+    ),
     _text_filter("action", "An action, or a family such as cds.feedback.", "client.revoke"),
     _text_filter("target", "The target of the action.", "north-pharmacy"),
     _choice("outcome", EVENT_OUTCOMES, "success or failure."),
@@ -435,6 +456,33 @@ def _auditor_api() -> dict[str, Any]:
                         {"type": "string", "enum": list(REPORTS)},
                         "The report.",
                         "top-rules",
+                    ),
+                    *_CHECK_FILTERS,
+                ],
+            )
+        },
+        "/api/v1/audit/reports/{name}.csv": {
+            "get": _operation(
+                "auditReportCsv",
+                "A report as a CSV download, one row per counted thing",
+                "audit",
+                {
+                    200: Reply(
+                        "The report's table as CSV, with a header row; the columns depend on "
+                        "the report.",
+                        media="text/csv",
+                    ),
+                    **common,
+                    404: _problem("No such report."),
+                    422: _AUDIT_422,
+                },
+                security=["auditorToken"],
+                parameters=[
+                    _path(
+                        "name",
+                        {"type": "string", "enum": list(REPORTS)},
+                        "The report.",
+                        "override-matrix",
                     ),
                     *_CHECK_FILTERS,
                 ],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 
 from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter
@@ -13,18 +12,11 @@ from flask_wtf.csrf import CSRFProtect  # type: ignore[import-untyped]
 from ..page_security import strict_headers
 from . import blueprint
 
-DEFAULT_RATE_LIMIT = "30 per minute"
-
-
 csrf = CSRFProtect()
 
 
 def init_security(app: Flask) -> None:
     """Attach CSRF checks, the rate limit and the headers to the web door only."""
-    app.config.setdefault("WEB_RATE_LIMIT", os.environ.get("WEB_RATE_LIMIT") or DEFAULT_RATE_LIMIT)
-    app.config.setdefault(
-        "WEB_RATE_LIMIT_STORAGE", os.environ.get("WEB_RATE_LIMIT_STORAGE") or "memory://"
-    )
     # The machine doors authenticate with bearer keys, not cookies, so CSRF is not theirs:
     # the web door asks for the check itself (below) instead of Flask-WTF guarding every POST.
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
