@@ -165,6 +165,22 @@ def _operation(
 # ---- the JSON API -------------------------------------------------------------------------------
 
 _KEY_401 = _unauthorized("No valid API key (checked before the body is read).")
+_ACCEPT_LANGUAGE = {
+    "name": "Accept-Language",
+    "in": "header",
+    "required": False,
+    "description": "The language for patient_text: en (the default) or es, quality values "
+    "honoured (es-MX reads as es). Clinician texts are always English.",
+    "schema": {"type": "string"},
+    "example": "es-MX, es;q=0.9, en;q=0.5",
+}
+_CONTENT_LANGUAGE = {
+    "Content-Language": {
+        "description": "The languages patient_text is in: the one asked for, or en where the "
+        "knowledge-base version has no translation.",
+        "schema": {"type": "string", "examples": ["es", "en"]},
+    }
+}
 
 
 def _json_api() -> dict[str, Any]:
@@ -176,7 +192,9 @@ def _json_api() -> dict[str, Any]:
                 "checks",
                 {
                     200: Reply(
-                        "The alerts, most severe first; logged before it is sent.", CheckResponse
+                        "The alerts, most severe first; logged before it is sent.",
+                        CheckResponse,
+                        headers=_CONTENT_LANGUAGE,
                     ),
                     400: _problem("The body is empty or not JSON."),
                     401: _KEY_401,
@@ -186,6 +204,7 @@ def _json_api() -> dict[str, Any]:
                     503: _UNAVAILABLE,
                 },
                 security=["apiKey"],
+                parameters=[_ACCEPT_LANGUAGE],
                 body=CheckRequestBody,
             )
         },
@@ -195,7 +214,11 @@ def _json_api() -> dict[str, Any]:
                 "A logged check, as it was answered",
                 "checks",
                 {
-                    200: Reply("The answer as it was given.", CheckResponse),
+                    200: Reply(
+                        "The answer as it was given (patient texts in the language asked for now).",
+                        CheckResponse,
+                        headers=_CONTENT_LANGUAGE,
+                    ),
                     401: _KEY_401,
                     404: _problem("No such check for this client."),
                     503: _UNAVAILABLE,
@@ -203,7 +226,8 @@ def _json_api() -> dict[str, Any]:
                 description="A client sees only its own checks.",
                 security=["apiKey"],
                 parameters=[
-                    _path("check_id", {"type": "string"}, "The answer's check_id.", _CHECK_ID)
+                    _path("check_id", {"type": "string"}, "The answer's check_id.", _CHECK_ID),
+                    _ACCEPT_LANGUAGE,
                 ],
             )
         },
@@ -239,7 +263,11 @@ def _json_api() -> dict[str, Any]:
                 "listRules",
                 "The active rules with their sources",
                 "knowledge base",
-                {200: Reply("Every rule.", RulesResponse), 503: _UNAVAILABLE},
+                {
+                    200: Reply("Every rule.", RulesResponse, headers=_CONTENT_LANGUAGE),
+                    503: _UNAVAILABLE,
+                },
+                parameters=[_ACCEPT_LANGUAGE],
             )
         },
         "/api/v1/kb": {

@@ -255,6 +255,8 @@ class Rule(_Versioned, Base):
     unconfirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     always_say: Mapped[str] = mapped_column(Text, default="")
     always_tell_patient: Mapped[str] = mapped_column(Text, default="")
+    # {"es": {"patient_text": ..., "always_tell_patient": ...}}; None in versions stored before.
+    translations: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     parties: Mapped[list[RuleParty]] = relationship(order_by="RuleParty.position")
     sources: Mapped[list[Source]] = relationship(
         secondary="rule_source", order_by="RuleSource.position"
