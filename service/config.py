@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from .db.timeouts import Timeouts
 
 MAX_REQUEST_BYTES = 64 * 1024
 # A CDS Hooks request carries the patient's whole medication list: 64 KiB is about 50 medications,
@@ -18,6 +21,18 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
     return {
         "DATABASE_URL": os.environ.get("DATABASE_URL")
         or f"sqlite:///{instance_path / 'alerts.sqlite3'}",
+        # The owner role's URL, for ``db upgrade`` and ``kb load``/``kb activate``; the service
+        # itself connects with DATABASE_URL's role, which may only add to the logs (README).
+        "MIGRATIONS_DATABASE_URL": os.environ.get("MIGRATIONS_DATABASE_URL", ""),
+        # Seconds the service waits for its database before answering 503: to connect, for one
+        # statement, for a lock (SQLite: the busy timeout), and before PostgreSQL ends a session
+        # left idle inside a transaction.
+        "DATABASE_CONNECT_TIMEOUT": _number("DATABASE_CONNECT_TIMEOUT", 3.0),
+        "DATABASE_STATEMENT_TIMEOUT": _number("DATABASE_STATEMENT_TIMEOUT", 5.0),
+        "DATABASE_LOCK_TIMEOUT": _number("DATABASE_LOCK_TIMEOUT", 3.0),
+        "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT": _number(
+            "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT", 10.0
+        ),
         "SECRET_KEY": os.environ.get("SECRET_KEY") or _local_secret(instance_path),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").upper(),
         "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,
@@ -34,6 +49,16 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "KB_DIR": os.environ.get("KB_DIR")
         or str(Path(__file__).resolve().parents[1] / "seed_data"),
     }
+
+
+def database_timeouts(settings: Mapping[str, Any]) -> Timeouts:
+    """The service's waits for its database, from the ``DATABASE_*_TIMEOUT`` settings."""
+    return Timeouts(
+        connect=settings["DATABASE_CONNECT_TIMEOUT"],
+        statement=settings["DATABASE_STATEMENT_TIMEOUT"],
+        lock=settings["DATABASE_LOCK_TIMEOUT"],
+        idle_in_transaction=settings["DATABASE_IDLE_IN_TRANSACTION_TIMEOUT"],
+    )
 
 
 def _number(name: str, default: int | float) -> Any:

@@ -97,6 +97,7 @@ def test_writers_checkpoint_the_wal_themselves_after_their_turn(tmp_path: Path) 
         with connection.begin():
             connection.execute(text("INSERT INTO t VALUES (-1)"))
         assert database.stat().st_size > size_before  # copied into the database file
+        assert database.with_name("wal.sqlite3-wal").stat().st_size == 0  # and the WAL truncated
     engine.dispose()
 
 
