@@ -70,7 +70,8 @@ def test_a_full_disk_gives_503s_and_freeing_a_little_brings_the_checks_back(
     shutil.copy(built, database)
     rows_before = log_rows(database)
     url = f"sqlite:///{database}"
-    client = service_on(url).test_client()
+    app = service_on(url)
+    client = app.test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {key}"
     answered: list[str] = []
 
@@ -109,3 +110,4 @@ def test_a_full_disk_gives_503s_and_freeing_a_little_brings_the_checks_back(
     assert wal.stat().st_size < wal_before  # truncated, then grown by the 60 checks only
     assert logged_ids(url, answered) == set(answered)
     assert log_rows(database) == rows_before + len(answered)
+    app.extensions["database"].dispose()  # before the file system goes
