@@ -101,3 +101,25 @@ def test_a_stopped_server_gives_503_and_checks_resume_once_it_is_started(
     again = check(base_url, api_key)
     assert again.status_code == 200
     assert logged_ids(server.url, [again.json()["check_id"]]) == {again.json()["check_id"]}
+
+
+def test_the_services_sessions_carry_its_timeouts(server: PostgresServer) -> None:
+    app = service_on(server.url, DATABASE_STATEMENT_TIMEOUT=4.0, DATABASE_LOCK_TIMEOUT=1.5)
+    database = app.extensions["database"]
+    try:
+        with database.transaction(read_only=True) as connection:
+            shown = {
+                name: connection.exec_driver_sql(f"SHOW {name}").scalar_one()
+                for name in (
+                    "statement_timeout",
+                    "lock_timeout",
+                    "idle_in_transaction_session_timeout",
+                )
+            }
+    finally:
+        database.dispose()
+    assert shown == {
+        "statement_timeout": "4s",
+        "lock_timeout": "1500ms",
+        "idle_in_transaction_session_timeout": "10s",
+    }
