@@ -62,8 +62,10 @@ class AnsweringConnection(psycopg.Connection[Any]):
     answer_timeout: float | None = None
 
     def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+        if timeout is not None or self.answer_timeout is None:  # psycopg's own, timed waits
+            return super().wait(gen, interval, timeout)
         try:
-            return super().wait(gen, interval, self.answer_timeout if timeout is None else timeout)
+            return super().wait(gen, interval, self.answer_timeout)
         except pg_errors._WaitTimeout as error:
             # The protocol is mid-exchange: the connection cannot be used again. Closed, it is
             # counted as a disconnect, so the pool drops it instead of handing it out again.
