@@ -25,13 +25,15 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         # itself connects with DATABASE_URL's role, which may only add to the logs (README).
         "MIGRATIONS_DATABASE_URL": os.environ.get("MIGRATIONS_DATABASE_URL", ""),
         # Seconds the service waits for its database before answering 503: to connect, for one
-        # statement, for a lock (SQLite: the busy timeout), and before PostgreSQL ends a session
-        # left idle inside a transaction.
+        # statement, for a lock (SQLite: the busy timeout); and before PostgreSQL ends a session
+        # left idle inside a transaction (long enough for an export streamed to a slow client,
+        # which reads a batch at a time; checks never leave theirs idle, and wait for no lock
+        # longer than the lock timeout).
         "DATABASE_CONNECT_TIMEOUT": _number("DATABASE_CONNECT_TIMEOUT", 3.0),
         "DATABASE_STATEMENT_TIMEOUT": _number("DATABASE_STATEMENT_TIMEOUT", 5.0),
         "DATABASE_LOCK_TIMEOUT": _number("DATABASE_LOCK_TIMEOUT", 3.0),
         "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT": _number(
-            "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT", 10.0
+            "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT", 60.0
         ),
         "SECRET_KEY": os.environ.get("SECRET_KEY") or _local_secret(instance_path),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").upper(),

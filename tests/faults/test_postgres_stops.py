@@ -121,5 +121,5 @@ def test_the_services_sessions_carry_its_timeouts(server: PostgresServer) -> Non
     assert shown == {
         "statement_timeout": "4s",
         "lock_timeout": "1500ms",
-        "idle_in_transaction_session_timeout": "10s",
+        "idle_in_transaction_session_timeout": "1min",
     }
