@@ -171,3 +171,14 @@ def test_as_the_service_role_checks_sign_in_admin_and_auditor_pages_work(
     assert logged == 1
     assert pharmacies == {"least-pharmacy", "second-pharmacy"}
     assert {"audit.verify", "kb.load", "login", "client.create"} <= actions
+
+
+@pytest.mark.parametrize(
+    ("role", "message"),
+    [("nobody_of_that_name", "there is no role"), ("postgres", "superuser or the owner")],
+)
+def test_granting_to_a_missing_or_all_powerful_role_is_refused_with_a_reason(
+    app: Flask, role: str, message: str
+) -> None:
+    refused = app.test_cli_runner().invoke(args=["db", "grant", role])
+    assert refused.exit_code == 1 and message in refused.output, refused.output
