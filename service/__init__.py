@@ -27,7 +27,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     init_observability(app)
 
     # DATABASE and SNAPSHOTS let an embedding process or a test hand in its own.
-    database = app.config.get("DATABASE") or Database.from_url(app.config["DATABASE_URL"])
+    database = app.config.get("DATABASE") or Database.from_url(
+        app.config["DATABASE_URL"], timeouts=config.database_timeouts(app.config)
+    )
     app.extensions["database"] = database
     app.extensions["snapshots"] = app.config.get("SNAPSHOTS") or SnapshotCache()
 

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +24,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .db.rate_limits import Rate
+from .db.timeouts import Timeouts
 
 MAX_REQUEST_BYTES = 64 * 1024
 # A CDS Hooks request carries the patient's whole medication list: 64 KiB is about 50 medications,
@@ -53,6 +55,23 @@ class Settings(BaseSettings):
     )
     DATABASE_URL: str = Field(
         default="", description="SQLAlchemy URL; unset: SQLite at instance/alerts.sqlite3"
+    )
+    MIGRATIONS_DATABASE_URL: str = Field(
+        default="",
+        description="owner role's URL for `db upgrade` and `kb load`/`kb activate`; unset: DATABASE_URL",
+    )
+    DATABASE_CONNECT_TIMEOUT: PositiveFloat = Field(
+        default=3.0, description="seconds to connect to the database before answering 503"
+    )
+    DATABASE_STATEMENT_TIMEOUT: PositiveFloat = Field(
+        default=5.0, description="seconds one statement may run before answering 503"
+    )
+    DATABASE_LOCK_TIMEOUT: PositiveFloat = Field(
+        default=3.0, description="seconds to wait for a lock (SQLite: the busy timeout)"
+    )
+    DATABASE_IDLE_IN_TRANSACTION_TIMEOUT: PositiveFloat = Field(
+        default=60.0,
+        description="seconds PostgreSQL keeps a session idle inside a transaction (slow exports)",
     )
     SECRET_KEY: SecretStr = Field(
         default=SecretStr(""),
@@ -197,6 +216,16 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         **load_settings().flask_config(instance_path),
         "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,
     }
+
+
+def database_timeouts(settings: Mapping[str, Any]) -> Timeouts:
+    """The service's waits for its database, from the ``DATABASE_*_TIMEOUT`` settings."""
+    return Timeouts(
+        connect=settings["DATABASE_CONNECT_TIMEOUT"],
+        statement=settings["DATABASE_STATEMENT_TIMEOUT"],
+        lock=settings["DATABASE_LOCK_TIMEOUT"],
+        idle_in_transaction=settings["DATABASE_IDLE_IN_TRANSACTION_TIMEOUT"],
+    )
 
 
 def _local_secret(instance_path: Path) -> str:
