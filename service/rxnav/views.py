@@ -30,7 +30,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask import Response, jsonify, request
-from sqlalchemy.exc import SQLAlchemyError
 
 from ..appctx import database, request_id, snapshots
 from ..auth import caller_from_api_key, presented_api_key, remembered_caller
@@ -308,13 +307,10 @@ def _failed(response: Response, caller: Caller | None) -> Response:
     return answer
 
 
-@blueprint.errorhandler(SQLAlchemyError)
 @blueprint.errorhandler(ServiceUnavailable)
-def _database_failed(error: SQLAlchemyError | ServiceUnavailable) -> Response:
-    """Key checks and KB reads touch the database too: a failure there is a 503, not a 500,
-    in the shape RxNav clients read."""
-    if isinstance(error, SQLAlchemyError):
-        error = ServiceUnavailable("the database could not be read")
+def _database_failed(error: ServiceUnavailable) -> Response:
+    """Key checks and KB reads touch the database too (the app maps their failures to
+    ``ServiceUnavailable``): a 503, not a 500, in the shape RxNav clients read."""
     return _failed(
         unavailable(error, **_failure_for_endpoint(str(error))),
         _remembered(),
