@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTo
 from ..checking import ServiceUnavailable
 from ..config import MAX_REQUEST_BYTES
 from ..problems import problem, unavailable
+from ..request_guard import NulCharacter
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,9 @@ def register_error_handlers(app: Flask) -> None:
         if _for_a_person():
             return _page(status)
         slug = (error.name or "error").lower().replace(" ", "-")
-        return problem(status, error.name or "Error", error.description or "", slug)
+        named = isinstance(error, NulCharacter)
+        extra = {"errors": [{"field": error.field, "message": error.message}]} if named else {}
+        return problem(status, error.name or "Error", error.description or "", slug, **extra)
 
     @app.errorhandler(ServiceUnavailable)
     def service_unavailable(error: ServiceUnavailable) -> Response | tuple[str, int]:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from flask import Response, current_app, jsonify, request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import select
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from ..appctx import database, request_id, snapshots
 from ..auth import bearer_token, caller_from_api_key
@@ -106,17 +106,20 @@ def _unexpected(error: Exception) -> Response:
 
 
 @blueprint.before_app_request
-def _method_not_allowed() -> Response | None:
-    """A wrong method on a CDS URL: 405 with ``Allow``, as an OperationOutcome like every CDS error.
+def _routing_failed() -> Response | None:
+    """A wrong URL or method under /cds-services: 404, or 405 with ``Allow``, as an
+    OperationOutcome like every CDS error.
 
     Routing fails before any blueprint is chosen, so this runs for the whole app and acts only on
     CDS paths (no PUT/PATCH/DELETE routes are registered just to refuse them).
     """
     error = request.routing_exception
-    if not isinstance(error, MethodNotAllowed) or not (
+    if not isinstance(error, NotFound | MethodNotAllowed) or not (
         request.path == blueprint.url_prefix or request.path.startswith(f"{blueprint.url_prefix}/")
     ):
         return None
+    if not isinstance(error, MethodNotAllowed):
+        return operation_outcome(404, "not-found", "No CDS service at this URL.")
     allowed = ", ".join(sorted(error.valid_methods or []))
     response = operation_outcome(405, "not-supported", f"This URL answers {allowed} only.")
     response.headers["Allow"] = allowed

@@ -38,6 +38,7 @@ from ..domain.check import CheckContext, CheckResult, MedicationInput, recognize
 from ..domain.lookup import known_interactions, rxcuis_for_name, rxnorm_tty
 from ..domain.snapshot import KbSnapshot
 from ..problems import problem, unauthorized, unavailable
+from ..request_guard import NulCharacter
 from . import blueprint, shapes
 
 MAX_RXCUIS = 100
@@ -305,6 +306,11 @@ def _failed(response: Response, caller: Caller | None) -> Response:
     answer = jsonify({"nlmDisclaimer": shapes.NOT_NLM, "checkFailed": body} | groups)
     answer.headers["X-Check-Failed"] = str(body["status"])
     return answer
+
+
+@blueprint.errorhandler(NulCharacter)
+def _nul_character(error: NulCharacter) -> Response:
+    return _invalid(error.field, error.message, _caller_if_known())
 
 
 @blueprint.errorhandler(ServiceUnavailable)
