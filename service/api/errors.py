@@ -68,8 +68,9 @@ def register_error_handlers(app: Flask) -> None:
         if _for_a_person():
             return _page(status)
         slug = (error.name or "error").lower().replace(" ", "-")
-        named = isinstance(error, NulCharacter)
-        extra = {"errors": [{"field": error.field, "message": error.message}]} if named else {}
+        extra: dict[str, object] = {}
+        if isinstance(error, NulCharacter):
+            extra["errors"] = [{"field": error.field, "message": error.message}]
         return problem(status, error.name or "Error", error.description or "", slug, **extra)
 
     @app.errorhandler(ServiceUnavailable)

@@ -79,7 +79,9 @@ def test_no_patient_reference_body_gives_a_5xx(auditor_token: FlaskClient, body:
 def test_no_audit_page_query_gives_a_5xx(
     auditor: FlaskClient, log: Log, path: str, query: str, report: str
 ) -> None:
-    response = auditor.get(f"{path}?{query}&{urlencode({'report': report}, errors='surrogatepass')}")
+    response = auditor.get(
+        f"{path}?{query}&{urlencode({'report': report}, errors='surrogatepass')}"
+    )
     assert response.status_code < 500, response.get_data(as_text=True)[:300]
     if response.status_code >= 400:
         assert response.mimetype == "text/html"

@@ -118,7 +118,9 @@ def hook_requests(draw: st.DrawFn) -> Any:
     ]
     birth = draw(st.one_of(hostile_text, st.just("1950-03-01"), json_values))
     body["prefetch"]["patient"] = draw(st.sampled_from([patient(birth), {"birthDate": birth}]))
-    for field in draw(st.lists(st.sampled_from(["hook", "hookInstance", "fhirServer"]), max_size=2)):
+    for field in draw(
+        st.lists(st.sampled_from(["hook", "hookInstance", "fhirServer"]), max_size=2)
+    ):
         body[field] = draw(json_values)
     if draw(st.booleans()):
         body["context"]["patientId"] = draw(hostile_text)
@@ -134,7 +136,15 @@ def test_no_hook_request_gives_a_5xx(client: FlaskClient, body: Any, service: st
 
 
 @pytest.mark.parametrize(
-    "birth", ["99999-01-01", "1950-²-01", "１９５０-01-01", "0000-01-01", "1950-00-00", "-1950"]
+    "birth",
+    [
+        "99999-01-01",
+        "1950-²-01",
+        "\uff11\uff19\uff15\uff10-01-01",
+        "0000-01-01",
+        "1950-00-00",
+        "-1950",
+    ],
 )
 def test_an_unreadable_birth_date_is_answered_with_cards(client: FlaskClient, birth: str) -> None:
     body = hook_request("order-sign", drafts=[text_request("a", "clonazepam")])
@@ -185,3 +195,13 @@ def test_no_discovery_or_method_request_gives_a_5xx(
     anonymous: FlaskClient, path: str, query: str, headers: dict[str, str], method: str
 ) -> None:
     assert_cds_answer(anonymous.open(f"{path}?{query}", method=method, headers=headers))
+
+
+def test_more_medications_than_any_patient_has_is_a_400_too_costly(client: FlaskClient) -> None:
+    drafts = [text_request(f"d{i}", "clonazepam") for i in range(300)]
+    active = [text_request(f"a{i}", "oxycodone", status="active") for i in range(201)]
+    response = client.post(SIGN, json=hook_request("order-sign", drafts=drafts, active=active))
+    assert response.status_code == 400
+    assert response.get_json()["issue"][0]["code"] == "too-costly"
+    at_the_limit = hook_request("order-sign", drafts=drafts, active=active[:200])
+    assert client.post(SIGN, json=at_the_limit).status_code == 200

@@ -66,7 +66,7 @@ form_fields = st.fixed_dictionaries(
 @given(data=form_fields)
 @example(data={"medicine": ["clonazepam\x00"], "age": "70"})
 @example(data={"medicine": ["clonazepam", "oxycodone"], "age": "²"})
-@example(data={"medicine": ["clonazepam"], "age": "٧٠"})
+@example(data={"medicine": ["clonazepam"], "age": "\u0667\u0660"})
 @example(data={"medicine": ["clonazepam"], "replace": "99999999999999999999|x"})
 @example(data={"medicine": ["x"] * 40, "action": "add"})
 def test_no_form_post_gives_a_5xx(form_app: Flask, data: dict[str, object]) -> None:
@@ -81,7 +81,7 @@ def test_a_hostile_csrf_token_is_a_friendly_400(anonymous: FlaskClient, token: s
 
 
 def test_a_real_token_with_hostile_fields_is_still_answered(anonymous: FlaskClient) -> None:
-    data = {"medicine": ["clonazepam", "²", "oxycodone"], "age": "７０"}
+    data = {"medicine": ["clonazepam", "²", "oxycodone"], "age": "\uff17\uff10"}
     response = anonymous.post("/", data={**data, "csrf_token": csrf_token(anonymous)})
     assert_friendly(response)
 
