@@ -67,11 +67,16 @@ def register_error_handlers(app: Flask) -> None:
         status = error.code or 500
         if _for_a_person():
             return _page(status)
+        if isinstance(error, NulCharacter):  # a parameter's value: the JSON doors' 422, like others
+            return problem(
+                422,
+                "Invalid request",
+                error.description or "",
+                "validation-error",
+                errors=[{"field": error.field, "message": error.message}],
+            )
         slug = (error.name or "error").lower().replace(" ", "-")
-        extra: dict[str, object] = {}
-        if isinstance(error, NulCharacter):
-            extra["errors"] = [{"field": error.field, "message": error.message}]
-        return problem(status, error.name or "Error", error.description or "", slug, **extra)
+        return problem(status, error.name or "Error", error.description or "", slug)
 
     @app.errorhandler(ServiceUnavailable)
     def service_unavailable(error: ServiceUnavailable) -> Response | tuple[str, int]:
