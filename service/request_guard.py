@@ -1,8 +1,9 @@
-"""Refuse, before any door reads them, characters that no field may hold.
+"""Refuse, before any door reads them, URLs with characters that no parameter may hold.
 
-A NUL cannot be stored in PostgreSQL text and is never part of a name, a date or an id, so a URL,
-query parameter or form field with one is a 400 (in the door's own shape, naming the field) rather
-than a database error deep inside a query. JSON bodies are each door's schema's to judge.
+A NUL cannot be stored in PostgreSQL text and is never part of a name, a date or an id, so a path or
+query parameter with one is refused (in the door's own shape, naming the parameter) rather than
+failing as a database error deep inside a query. Bodies (JSON, forms) are each door's to read: the
+patient form, for one, tidies control characters away rather than refusing them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from flask import request
 from werkzeug.exceptions import BadRequest
 
 NUL = "\x00"
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class NulCharacter(BadRequest):
@@ -37,5 +37,3 @@ def refuse_nul_bytes() -> None:
 def _fields() -> Iterator[tuple[str, str]]:
     yield "path", request.path
     yield from request.args.items(multi=True)
-    if request.mimetype in FORM_TYPES:
-        yield from request.form.items(multi=True)

@@ -198,10 +198,10 @@ def test_no_discovery_or_method_request_gives_a_5xx(
 
 
 def test_more_medications_than_any_patient_has_is_a_400_too_costly(client: FlaskClient) -> None:
-    drafts = [text_request(f"d{i}", "clonazepam") for i in range(300)]
-    active = [text_request(f"a{i}", "oxycodone", status="active") for i in range(201)]
+    drafts = [text_request(f"d{i}", "clonazepam") for i in range(500)]
+    active = [text_request(f"a{i}", "oxycodone", status="active") for i in range(501)]
     response = client.post(SIGN, json=hook_request("order-sign", drafts=drafts, active=active))
     assert response.status_code == 400
     assert response.get_json()["issue"][0]["code"] == "too-costly"
-    at_the_limit = hook_request("order-sign", drafts=drafts, active=active[:200])
+    at_the_limit = hook_request("order-sign", drafts=drafts, active=active[:500])
     assert client.post(SIGN, json=at_the_limit).status_code == 200
