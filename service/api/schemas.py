@@ -8,8 +8,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StrictFloat,
-    StrictInt,
     StringConstraints,
     field_validator,
     model_validator,
@@ -34,7 +32,7 @@ class _Strict(BaseModel):
 
 class DailyDose(_Strict):
     # Strict: ``true`` or ``"10"`` is a client's bug, not a dose to guess at.
-    value: StrictFloat | StrictInt = Field(gt=0, le=1_000_000, description="Total amount per day.")
+    value: float = Field(gt=0, le=1_000_000, strict=True, description="Total amount per day.")
     unit: str = Field(
         description=f"One of: {', '.join(DOSE_UNITS)} (any case).",
         examples=["mg"],
@@ -83,7 +81,7 @@ class MedicationItem(_Strict):
 
 class Patient(_Strict):
     # Strict: ``true`` would be read as 1 year and ``"70"`` hides a client's bug; both are refused.
-    age: StrictInt | None = Field(default=None, ge=0, le=130)
+    age: int | None = Field(default=None, ge=0, le=130, strict=True)
 
 
 class CheckRequestBody(_Strict):
