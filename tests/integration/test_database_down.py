@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import Connection
+from sqlalchemy import text as sql
 from werkzeug.test import TestResponse
 
 from service import create_app
@@ -152,3 +154,13 @@ def test_a_page_answers_a_friendly_503(unusable_app: Flask, door: str) -> None:
 
 def test_liveness_does_not_need_the_database(unusable_app: Flask) -> None:
     assert unusable_app.test_client().get("/healthz").status_code == 200
+
+
+def test_a_statement_the_database_refuses_is_a_503_at_a_read_door(
+    app: Flask, connection: Connection
+) -> None:
+    """Not only a database that is away: a failing statement (here, a missing table) too."""
+    connection.execute(sql("ALTER TABLE kb_version RENAME TO kb_version_unavailable"))
+    response = app.test_client().get("/api/v1/kb", headers=API_KEY)
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
