@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from . import config
 from .checking import ServiceUnavailable, SnapshotCache
 from .db import Database
 from .jsonio import OrjsonProvider
+from .observability.requests import init_app as init_observability
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +46,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(config.from_environment(Path(app.instance_path)))
     if overrides:
         app.config.from_mapping(overrides)
-    logging.basicConfig(
-        level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # chatty at import
+    # First, so a request's timing and id start before any other hook and its log line comes last.
+    init_observability(app)
 
     # DATABASE and SNAPSHOTS let an embedding process or a test hand in its own.
     database = app.config.get("DATABASE") or Database.from_url(app.config["DATABASE_URL"])
@@ -78,7 +76,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(audit_blueprint)
     app.register_blueprint(audit_api_blueprint)
     init_web(app)  # the patients' pages at /, with CSRF, a rate limit and strict headers
-    init_accounts(app)  # sign-in, /account, /admin: people's sessions, lockout and roles
+    init_accounts(app)  # sign-in, /account, /admin: sessions, sign-in limits and roles
     origins = [o.strip() for o in app.config.get("CDS_CORS_ORIGINS", "").split(",") if o.strip()]
     if origins:
         # Browser-based CDS clients (the CDS Hooks sandbox) need CORS; only vetted origins get it.

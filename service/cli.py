@@ -297,6 +297,17 @@ def clients_revoke(name: str) -> None:
     click.echo(f"Revoked client {name}.")
 
 
+@clients_cli.command("rotate-key")
+@click.argument("name")
+def clients_rotate_key(name: str) -> None:
+    """Give a client a new API key, printed once as the last line; the old key stops working."""
+    with _client_change() as session:
+        client, key = clients.rotate_key(session, name, _operator())
+    click.echo(f"New API key for client {client.name}; the old key no longer works.")
+    click.echo("It follows; it is shown only now and cannot be recovered:")
+    click.echo(key)
+
+
 @clients_cli.command("set-min-severity")
 @click.argument("name")
 @click.argument("level", type=SEVERITY_CHOICE)
