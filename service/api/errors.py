@@ -42,7 +42,7 @@ def _method_not_allowed(error: MethodNotAllowed) -> Response:
     """405 in the door's own error shape, always with ``Allow`` (RFC 9110 §15.5.6 requires it).
 
     CDS Hooks answers its own 405s as OperationOutcomes before routing gets here
-    (``cds_hooks.views._method_not_allowed``).
+    (``cds_hooks.views._routing_failed``).
     """
     allowed = sorted(error.valid_methods or ())
     detail = f"{request.method} is not allowed here; use {', '.join(allowed) or 'nothing'}."
