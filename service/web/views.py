@@ -15,6 +15,7 @@ from ..domain.severity import Severity
 from ..rate_limiting import RateLimited, with_retry_after
 from . import blueprint, forms
 from .forms import MedicineForm, read_corrections, read_form
+from .i18n import page_language
 from .presenting import SEVERITIES, ResultView, result_view
 from .security import protect_form_posts
 
@@ -93,6 +94,7 @@ def _check(form: MedicineForm) -> ResultView:
         # proxy's access log line, which holds the address.
         request_id=uuid.uuid4().hex,
         caller=None,
+        language=page_language(),
     )
     return result_view(answer, form.entered, form.drinks_alcohol)
 

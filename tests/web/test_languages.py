@@ -86,6 +86,17 @@ def test_a_spanish_result_counts_and_words_in_spanish(anonymous: FlaskClient) ->
     assert "clonazepam y alcohol" in page  # the alcohol box is named in Spanish too
 
 
+def test_a_spanish_result_gives_the_rules_own_patient_texts_in_spanish(
+    anonymous: FlaskClient,
+) -> None:
+    english = text(post_form(anonymous, ["clonazepam", "oxycodone"]))
+    anonymous.get("/?lang=es")
+    spanish = text(post_form(anonymous, ["clonazepam", "oxycodone"]))
+    assert "Podría respirar demasiado lento o no despertar" in spanish  # R1's Spanish wording
+    assert "Podría respirar" not in english
+    assert "can cause death" in english and "can cause death" not in spanish
+
+
 def test_the_switch_on_a_result_posts_the_list_to_check_it_in_the_other_language(
     anonymous: FlaskClient,
 ) -> None:
