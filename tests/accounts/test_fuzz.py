@@ -41,7 +41,9 @@ def staff_app(
             "SNAPSHOTS": snapshot_cache,
             "SECRET_KEY": "test",
             "WTF_CSRF_ENABLED": False,
-            "LOGIN_MAX_FAILURES": 1_000_000,  # the lockout has its own tests
+            # The sign-in limits have their own tests.
+            "LOGIN_MAX_FAILURES": 1_000_000,
+            "LOGIN_ADDRESS_RATE_LIMIT": "1000000 per minute",
         }
     )
 

@@ -41,7 +41,14 @@ def unusable_app(request: pytest.FixtureRequest, tmp_path: Path) -> Flask:
         if request.param == "sqlite"
         else f"postgresql+psycopg://app@127.0.0.1:{_closed_port()}/alerts"
     )
-    return create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "test"})
+    return create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": url,
+            "SECRET_KEY": "test",
+            "PUBLIC_BASE_URL": "http://localhost",  # JWTs are refused without it
+        }
+    )
 
 
 def _signed_in(client: FlaskClient) -> FlaskClient:
