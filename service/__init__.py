@@ -2,23 +2,47 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask.typing import ResponseReturnValue
 from flask_cors import CORS
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
 
 from . import config
-from .checking import SnapshotCache
+from .checking import ServiceUnavailable, SnapshotCache
 from .db import Database
 from .jsonio import OrjsonProvider
 from .observability.requests import init_app as init_observability
 
+log = logging.getLogger(__name__)
+
+
+class AlertsApp(Flask):
+    """Flask with the one app-wide mapping of database failures: at any door, a failed read or
+    write is "service unavailable" (503 in the door's own shape), never a 500.
+
+    It happens before Flask chooses a handler, so every door's ``ServiceUnavailable`` handler
+    renders it, including doors that handle every other exception themselves (CDS Hooks).
+    """
+
+    def handle_user_exception(self, e: Exception) -> HTTPException | ResponseReturnValue:
+        if isinstance(e, SQLAlchemyError):
+            # The class only: the message holds the statement and its parameters (patient data).
+            log.warning("database failure: %s", type(getattr(e, "orig", None) or e).__name__)
+            unavailable = ServiceUnavailable("the database could not be used")
+            unavailable.__cause__ = e
+            e = unavailable
+        return super().handle_user_exception(e)
+
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build a fresh app: configuration, database, KB snapshot cache, doors, CLI."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = AlertsApp(__name__, instance_relative_config=True)
     app.json = OrjsonProvider(app)
     app.config.from_mapping(config.from_environment(Path(app.instance_path)))
     if overrides:
@@ -42,9 +66,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from .cds_hooks import blueprint as cds_hooks_blueprint
     from .cli import register_commands
     from .health import blueprint as health_blueprint
+    from .request_guard import refuse_nul_bytes
     from .rxnav import blueprint as rxnav_blueprint
     from .web import init_app as init_web
 
+    app.before_request(refuse_nul_bytes)  # first, before any door's own hooks read the request
     app.register_blueprint(health_blueprint)
     app.register_blueprint(api_blueprint)
     app.register_blueprint(docs_blueprint)

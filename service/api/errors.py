@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTo
 from ..checking import ServiceUnavailable
 from ..config import MAX_REQUEST_BYTES
 from ..problems import problem, unavailable
+from ..request_guard import NulCharacter
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def _method_not_allowed(error: MethodNotAllowed) -> Response:
     """405 in the door's own error shape, always with ``Allow`` (RFC 9110 §15.5.6 requires it).
 
     CDS Hooks answers its own 405s as OperationOutcomes before routing gets here
-    (``cds_hooks.views._method_not_allowed``).
+    (``cds_hooks.views._routing_failed``).
     """
     allowed = sorted(error.valid_methods or ())
     detail = f"{request.method} is not allowed here; use {', '.join(allowed) or 'nothing'}."
@@ -74,6 +75,14 @@ def register_error_handlers(app: Flask) -> None:
         status = error.code or 500
         if _for_a_person():
             return _page(status)
+        if isinstance(error, NulCharacter):  # a parameter's value: the JSON doors' 422, like others
+            return problem(
+                422,
+                "Invalid request",
+                error.description or "",
+                "validation-error",
+                errors=[{"field": error.field, "message": error.message}],
+            )
         slug = (error.name or "error").lower().replace(" ", "-")
         return problem(status, error.name or "Error", error.description or "", slug)
 

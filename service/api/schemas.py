@@ -33,7 +33,8 @@ class _Strict(BaseModel):
 
 
 class DailyDose(_Strict):
-    value: float = Field(gt=0, le=1_000_000, description="Total amount per day.")
+    # Strict: ``true`` or ``"10"`` is a client's bug, not a dose to guess at.
+    value: float = Field(gt=0, le=1_000_000, strict=True, description="Total amount per day.")
     unit: str = Field(
         description=f"One of: {', '.join(DOSE_UNITS)} (any case).",
         examples=["mg"],
@@ -81,7 +82,8 @@ class MedicationItem(_Strict):
 
 
 class Patient(_Strict):
-    age: int | None = Field(default=None, ge=0, le=130)
+    # Strict: ``true`` would be read as 1 year and ``"70"`` hides a client's bug; both are refused.
+    age: int | None = Field(default=None, ge=0, le=130, strict=True)
 
 
 class CheckRequestBody(_Strict):

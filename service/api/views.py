@@ -73,6 +73,10 @@ def create_check() -> Response | tuple[Response, int]:
         )
     try:
         body = json.loads(raw)
+    except RecursionError:  # nested deeper than the parser goes: no medication list looks like it
+        return problem(
+            400, "Malformed JSON", "The body is nested too deeply to be a check.", "malformed-json"
+        )
     except (ValueError, UnicodeDecodeError) as error:
         return problem(
             400, "Malformed JSON", f"The body is not valid JSON: {error}", "malformed-json"

@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 ALGORITHMS = ("RS384", "ES384", "RS256", "ES256", "RS512", "ES512", "PS256", "PS384", "PS512")
 MAX_LIFETIME = timedelta(hours=1)
 LEEWAY_SECONDS = 30
+# The columns that hold them (``jwt_issuer``, ``kid``, ``seen_jwt.jti``): longer is no client's.
+MAX_ISSUER, MAX_KID, MAX_JTI = 300, 200, 200
 
 _jwks_clients: dict[str, jwt.PyJWKClient] = {}
 _jwks_lock = threading.Lock()
@@ -44,6 +46,8 @@ def verify(db: Database, token: str, audiences: list[str]) -> Caller:
         raise InvalidToken(f"algorithm {algorithm!r} is not accepted")
     if not isinstance(kid, str) or not isinstance(issuer, str):
         raise InvalidToken("kid and iss are required")
+    _storable("iss", issuer, MAX_ISSUER)
+    _storable("kid", kid, MAX_KID)
     with db.unit_of_work(read_only=True) as session:
         client = clients.by_issuer(session, issuer)
         if client is None:
@@ -60,13 +64,23 @@ def verify(db: Database, token: str, audiences: list[str]) -> Caller:
             leeway=LEEWAY_SECONDS,
             options={"require": ["iss", "aud", "exp", "iat", "jti"]},
         )
-    except jwt.PyJWTError as error:
-        raise InvalidToken(str(error)) from error
-    expires = datetime.fromtimestamp(claims["exp"], UTC)
-    if expires - datetime.fromtimestamp(claims["iat"], UTC) > MAX_LIFETIME:
+    except (jwt.PyJWTError, TypeError, ValueError) as error:
+        # TypeError/ValueError: PyJWT's word for a key of another type than ``alg`` names.
+        raise InvalidToken(str(error) or type(error).__name__) from error
+    _storable("jti", str(claims["jti"]), MAX_JTI)
+    # In whole seconds first: a far-future ``exp`` is refused here, before it could overflow a date.
+    if claims["exp"] - claims["iat"] > MAX_LIFETIME.total_seconds():
         raise InvalidToken("token lifetime exceeds one hour")
+    expires = datetime.fromtimestamp(claims["exp"], UTC)
     _remember(db, issuer, str(claims["jti"]), expires)
     return caller
+
+
+def _storable(claim: str, value: str, limit: int) -> None:
+    """Looked up or stored as text: a NUL (which PostgreSQL refuses) or an overlong value is no
+    client's, so it is a refused token rather than a database error."""
+    if "\x00" in value or len(value) > limit:
+        raise InvalidToken(f"{claim} is not a text of at most {limit} characters")
 
 
 def _signing_key(client: ApiClient, kid: str) -> Any:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from flask import Response, current_app, jsonify, request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import select
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from ..appctx import database, note_client, request_id, snapshots
 from ..auth import bearer_token, caller_from_api_key
@@ -31,6 +31,10 @@ SERVICES = {
     "interaction-alerts-order-select": "order-select",
     "interaction-alerts-order-sign": "order-sign",
 }
+# Orders, drafts and active medications checked in one call. No patient has more; a list past it
+# is junk or an attack, and checking it would hold a worker for seconds to minutes (1,000 took 1 s,
+# 3,000 took 5 s: the pairs grow with the square).
+MAX_MEDICATIONS = 1000
 PREFETCH = {
     ACTIVE_MEDICATIONS: "MedicationRequest?patient={{context.patientId}}&status=active",
     PATIENT: "Patient/{{context.patientId}}",
@@ -118,17 +122,20 @@ def _unexpected(error: Exception) -> Response:
 
 
 @blueprint.before_app_request
-def _method_not_allowed() -> Response | None:
-    """A wrong method on a CDS URL: 405 with ``Allow``, as an OperationOutcome like every CDS error.
+def _routing_failed() -> Response | None:
+    """A wrong URL or method under /cds-services: 404, or 405 with ``Allow``, as an
+    OperationOutcome like every CDS error.
 
     Routing fails before any blueprint is chosen, so this runs for the whole app and acts only on
     CDS paths (no PUT/PATCH/DELETE routes are registered just to refuse them).
     """
     error = request.routing_exception
-    if not isinstance(error, MethodNotAllowed) or not (
+    if not isinstance(error, NotFound | MethodNotAllowed) or not (
         request.path == blueprint.url_prefix or request.path.startswith(f"{blueprint.url_prefix}/")
     ):
         return None
+    if not isinstance(error, MethodNotAllowed):
+        return operation_outcome(404, "not-found", "No CDS service at this URL.")
     allowed = ", ".join(sorted(error.valid_methods or []))
     response = operation_outcome(405, "not-supported", f"This URL answers {allowed} only.")
     response.headers["Allow"] = allowed
@@ -232,6 +239,13 @@ def call_service(service_id: str) -> Response:
     seen = {d.reference for d in drafts}
     current = [m for m in active if m.problem or m.reference not in seen]
     orders = new + pending + current
+    if len(orders) > MAX_MEDICATIONS:
+        return operation_outcome(
+            400,
+            "too-costly",
+            f"{len(orders)} medications to check; this service checks at most {MAX_MEDICATIONS} "
+            "at once. Nothing was checked.",
+        )
     items = [o.log_entry() for o in orders]
     check_request = CheckRequest(
         raw_items=items,

@@ -30,7 +30,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask import Response, jsonify, request
-from sqlalchemy.exc import SQLAlchemyError
 
 from ..appctx import database, request_id, snapshots
 from ..auth import caller_from_api_key, presented_api_key, remembered_caller
@@ -39,6 +38,7 @@ from ..domain.check import CheckContext, CheckResult, MedicationInput, recognize
 from ..domain.lookup import known_interactions, rxcuis_for_name, rxnorm_tty
 from ..domain.snapshot import KbSnapshot
 from ..problems import problem, unauthorized, unavailable
+from ..request_guard import NulCharacter
 from . import blueprint, shapes
 
 MAX_RXCUIS = 100
@@ -308,13 +308,15 @@ def _failed(response: Response, caller: Caller | None) -> Response:
     return answer
 
 
-@blueprint.errorhandler(SQLAlchemyError)
+@blueprint.errorhandler(NulCharacter)
+def _nul_character(error: NulCharacter) -> Response:
+    return _invalid(error.field, error.message, _caller_if_known())
+
+
 @blueprint.errorhandler(ServiceUnavailable)
-def _database_failed(error: SQLAlchemyError | ServiceUnavailable) -> Response:
-    """Key checks and KB reads touch the database too: a failure there is a 503, not a 500,
-    in the shape RxNav clients read."""
-    if isinstance(error, SQLAlchemyError):
-        error = ServiceUnavailable("the database could not be read")
+def _database_failed(error: ServiceUnavailable) -> Response:
+    """Key checks and KB reads touch the database too (the app maps their failures to
+    ``ServiceUnavailable``): a 503, not a 500, in the shape RxNav clients read."""
     return _failed(
         unavailable(error, **_failure_for_endpoint(str(error))),
         _remembered(),

@@ -18,13 +18,17 @@ def test_an_unknown_page_is_a_friendly_404(anonymous: FlaskClient) -> None:
     assert "Go to the medicine check" in text(response)
 
 
-@pytest.mark.parametrize(
-    "path", ["/api/v1/no-such-thing", "/cds-services/no/such/service", "/REST/no-such.json"]
-)
+@pytest.mark.parametrize("path", ["/api/v1/no-such-thing", "/REST/no-such.json"])
 def test_the_machine_doors_keep_problem_documents(anonymous: FlaskClient, path: str) -> None:
     response = anonymous.get(path)
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
+
+
+def test_cds_hooks_keeps_its_operation_outcomes(anonymous: FlaskClient) -> None:
+    response = anonymous.get("/cds-services/no/such/service")
+    assert response.status_code == 404
+    assert response.get_json()["resourceType"] == "OperationOutcome"
 
 
 def test_a_wrong_method_on_a_page_is_a_friendly_405(anonymous: FlaskClient) -> None:
