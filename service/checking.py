@@ -17,6 +17,7 @@ from uuid_utils import uuid7
 
 from .db import Database, chain, kb_store, logged_alerts, prepared
 from .db.models import AlertLog, Base
+from .domain.answer import AnswerDocument, CheckRecord, LoggedCheck
 from .domain.check import CheckContext, CheckResult, MedicationInput, check, recognize
 from .domain.document import (
     alert_record,
@@ -142,7 +143,7 @@ def run_check(
     authenticate: Callable[[Connection], Caller | None] | None = None,
     patient_ref: str | None = None,
     language: str = SOURCE_LANGUAGE,
-) -> dict[str, Any]:
+) -> AnswerDocument:
     """Check and log; returns the answer document, its patient texts in ``language`` where the
     KB version has them. Raises ``ServiceUnavailable`` to fail closed."""
 
@@ -190,7 +191,7 @@ def answer_and_log(
     authenticate: Callable[[Connection], Caller | None] | None = None,
     patient_ref: str | None = None,
     language: str = SOURCE_LANGUAGE,
-) -> dict[str, Any]:
+) -> AnswerDocument:
     """Evaluate against the active KB and write the log row, or fail closed.
 
     ``evaluate`` is the domain call (a list check, or a one-drug lookup); everything else is shared.
@@ -219,9 +220,11 @@ def answer_and_log(
                 if (row := version.first()) is None or row[0] != kb.version:
                     raise _Changed
                 # Stamped once the head is locked (read above): times follow the chain everywhere.
-                entry["created_at"] = datetime.now(UTC)
-                entry |= chain.link(connection, chain.ALERT_LOG, entry, head)
-                prepared.execute(connection, _INSERT_LOG, [entry])
+                created_at = datetime.now(UTC)
+                stamped = {**entry, "created_at": created_at}
+                links = chain.link(connection, chain.ALERT_LOG, stamped, head)
+                logged: LoggedCheck = {**entry, "created_at": created_at, **links}
+                prepared.execute(connection, _INSERT_LOG, [logged])
         except _Changed:
             kb = None
             if authenticate is not None:
@@ -230,9 +233,9 @@ def answer_and_log(
         except SQLAlchemyError as error:
             metrics.record_log_write_failure(channel)
             raise ServiceUnavailable("the alert log could not be written") from error
-        metrics.record_check(channel, entry, time.perf_counter() - started)
-        logged_alerts.keep_up(db, entry["seq"])
-        return answer_document(entry, kb, language)
+        metrics.record_check(channel, logged, time.perf_counter() - started)
+        logged_alerts.keep_up(db, logged["seq"])
+        return answer_document(logged, kb, language)
     raise ServiceUnavailable("the knowledge base kept changing while the check was evaluated")
 
 
@@ -308,14 +311,12 @@ def _log_entry(
     channel: str,
     request_id: str,
     patient_ref: str | None,
-) -> dict[str, Any]:
+) -> CheckRecord:
     """The log row of an evaluated check, all but its time and its place in the chain."""
     floors = [request.min_severity, caller.min_severity if caller else None]
     min_severity = max((s for s in floors if s is not None), default=None)
-    alerts = [alert_record(a, kb, is_shown(a, min_severity)) for a in result.alerts]
     # Time-ordered ids (UUIDv7): each insert lands on the indexes' last page, not on a random one.
-    for alert in alerts:
-        alert["uuid"] = str(uuid7())
+    alerts = [alert_record(a, kb, is_shown(a, min_severity), str(uuid7())) for a in result.alerts]
     return {
         "id": str(uuid7()),
         "channel": channel,
@@ -343,18 +344,14 @@ def iso_utc(moment: datetime) -> str:
 
 
 def answer_document(
-    entry: AlertLog | dict[str, Any], kb: KbSnapshot, language: str = SOURCE_LANGUAGE
-) -> dict[str, Any]:
+    entry: LoggedCheck | AlertLog, kb: KbSnapshot, language: str = SOURCE_LANGUAGE
+) -> AnswerDocument:
     """The answer as the caller received it, rebuilt from its log row and its KB version.
 
     Alerts below the caller's minimum severity stay in the log, hidden from the answer. The log
     is language-neutral (rule ids only), so the same check reads back in any ``language``.
     """
-    row = (
-        entry
-        if isinstance(entry, dict)
-        else {f: getattr(entry, f) for f in chain.FIELDS[chain.ALERT_LOG]}
-    )
+    row = _logged_check(entry) if isinstance(entry, AlertLog) else entry
     shown = [with_texts(a, kb, language) for a in row["alerts"] if a["shown"]]
     highest = max((Severity(a["severity"]) for a in shown), default=None)
     return {
@@ -372,13 +369,36 @@ def answer_document(
     }
 
 
+def _logged_check(row: AlertLog) -> LoggedCheck:
+    """The log row read back as the document it was written from."""
+    return {
+        "id": row.id,
+        "channel": row.channel,
+        "client_id": row.client_id,
+        "request_id": row.request_id,
+        "kb_version_id": row.kb_version_id,
+        "inputs": row.inputs,
+        "medications": row.medications,
+        "alerts": row.alerts,
+        "scope": row.scope,
+        "complete": row.complete,
+        "highest_severity": row.highest_severity,
+        "min_severity": row.min_severity,
+        "patient_ref": row.patient_ref,
+        "created_at": row.created_at,
+        "seq": row.seq,
+        "prev_hash": row.prev_hash,
+        "row_hash": row.row_hash,
+    }
+
+
 def find_check(
     db: Database,
     snapshots: SnapshotCache,
     check_id: str,
     client_id: str | None,
     language: str = SOURCE_LANGUAGE,
-) -> dict[str, Any] | None:
+) -> AnswerDocument | None:
     """A logged check, only for the client that asked for it."""
     try:
         with db.unit_of_work(read_only=True) as session:

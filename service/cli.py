@@ -25,6 +25,7 @@ from .audit.cli import export_command as audit_export_command
 from .checking import CheckRequest, ServiceUnavailable, iso_utc, run_check
 from .db import Database, chain, clients, events, kb_store, kb_versions, privileges
 from .db.models import KbVersion
+from .domain.answer import AnswerDocument
 from .domain.check import CheckContext, MedicationInput
 from .domain.knowledge import KnowledgeBase
 from .domain.vocabulary import index_names
@@ -263,10 +264,10 @@ def check_command(medications: tuple[str, ...], age: int | None) -> None:
     click.echo(render_answer(answer))
 
 
-def render_answer(answer: dict[str, object]) -> str:
+def render_answer(answer: AnswerDocument) -> str:
     """The answer as a pharmacist reads it at a terminal."""
     lines: list[str] = []
-    for med in answer["medications"]:  # type: ignore[attr-defined]
+    for med in answer["medications"]:
         label = (
             med["input"]
             if isinstance(med["input"], str)
@@ -281,16 +282,16 @@ def render_answer(answer: dict[str, object]) -> str:
             )
             lines.append(f"  ? {label}: NOT RECOGNISED, not checked{hint}")
     alerts = answer["alerts"]
-    header = f"{len(alerts)} alert(s)" if alerts else "No alerts"  # type: ignore[arg-type]
+    header = f"{len(alerts)} alert(s)" if alerts else "No alerts"
     if not answer["complete"]:
         header += " — INCOMPLETE: some medications were not recognised"
     out = ["Medications:", *lines, "", header]
-    for alert in alerts:  # type: ignore[attr-defined]
+    for alert in alerts:
         out.append(f"\n[{alert['severity'].upper()}] {alert['rule']['id']} {alert['summary']}")
         out.append(f"  What to do: {alert['management']}")
         out.append("  Sources: " + "; ".join(s["label"] for s in alert["sources"]))
-    out.append(f"\nScope: {answer['scope']['statement']}")  # type: ignore[index]
-    out.append(f"Check {answer['check_id']} · knowledge base {str(answer['kb_version'])[:12]}")
+    out.append(f"\nScope: {answer['scope']['statement']}")
+    out.append(f"Check {answer['check_id']} · knowledge base {answer['kb_version'][:12]}")
     return "\n".join(out)
 
 

@@ -23,6 +23,7 @@ from ..checking import (
     run_check,
 )
 from ..db import kb_store
+from ..domain.answer import AnswerDocument
 from ..domain.check import CheckContext, MedicationInput
 from ..domain.document import ingredient_refs
 from ..domain.knowledge import PATIENT_LANGUAGES, SOURCE_LANGUAGE
@@ -133,7 +134,7 @@ def _domain_item(item: str | MedicationItem) -> MedicationInput:
     )
 
 
-def _answer_in(answer: dict[str, Any], language: str) -> Response:
+def _answer_in(answer: AnswerDocument, language: str) -> Response:
     return _in_language(
         jsonify(answer), language, (a["patient_text_language"] for a in answer["alerts"])
     )

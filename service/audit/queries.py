@@ -40,6 +40,7 @@ from ..db.models import (
     Rule,
 )
 from ..domain import knowledge
+from ..domain.answer import AlertRecord
 from .filters import CheckFilters, Cursor, EventFilters, Period, Sort
 
 T = TypeVar("T")
@@ -387,7 +388,7 @@ class FeedbackView:
 class AlertView:
     """An alert as logged (``document``), whether the caller saw it, and what was done with it."""
 
-    document: dict[str, Any]
+    document: AlertRecord
     shown: bool
     feedback: list[FeedbackView]
 

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from ..domain.answer import AnswerDocument, AnsweredAlert
 from .fhir import RXNORM, FhirMedication
 
 OVERRIDE_REASONS = (
@@ -52,7 +53,7 @@ class CardRenderer:
         self.base_url = base_url
         self.naloxone = naloxone
 
-    def cards(self, answer: dict[str, Any], notes: Sequence[str] = ()) -> list[dict[str, Any]]:
+    def cards(self, answer: AnswerDocument, notes: Sequence[str] = ()) -> list[dict[str, Any]]:
         """One card per shown alert involving a new order, then one card for what was not checked.
 
         ``notes`` are other things the check could not use (the patient's age), said on that card.
@@ -74,7 +75,7 @@ class CardRenderer:
             cards.append(self._not_checked_card(answer, not_checked, notes))
         return [compact(card) for card in cards]
 
-    def _alert_card(self, alert: dict[str, Any], has_naloxone: bool) -> dict[str, Any]:
+    def _alert_card(self, alert: AnsweredAlert, has_naloxone: bool) -> dict[str, Any]:
         card_uuid = alert["uuid"]
         suggestions = [
             self._remove(card_uuid, self.orders[i])
@@ -110,7 +111,7 @@ class CardRenderer:
             ],
         }
 
-    def _detail(self, alert: dict[str, Any]) -> str:
+    def _detail(self, alert: AnsweredAlert) -> str:
         involved = ", ".join(escape(self.orders[i].label) for i in alert["medications"])
         lines = [
             f"**{alert['severity'].capitalize()}** ({alert['kind']}, rule {alert['rule']['id']}: "
@@ -180,7 +181,7 @@ class CardRenderer:
         }
 
     def _not_checked_card(
-        self, answer: dict[str, Any], orders: Sequence[FhirMedication], notes: Sequence[str]
+        self, answer: AnswerDocument, orders: Sequence[FhirMedication], notes: Sequence[str]
     ) -> dict[str, Any]:
         """What the check could not cover, and why: never an empty answer for an unread medication.
 

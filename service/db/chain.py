@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import repeat
-from typing import Any
+from typing import Any, TypedDict
 
 import orjson
 from sqlalchemy import JSON, Connection, Text, bindparam, cast, func, insert, select, update
@@ -45,7 +46,7 @@ def _canonical_value(value: Any) -> Any:
     return value
 
 
-def entry_hash(chain: str, seq: int, prev_hash: str, values: dict[str, Any]) -> str:
+def entry_hash(chain: str, seq: int, prev_hash: str, values: Mapping[str, Any]) -> str:
     """SHA-256 over the previous hash, the position and the canonical JSON of the entry's content."""
     content = {field: _canonical_value(values[field]) for field in FIELDS[chain]}
     canonical = jsonio.canonical({"chain": chain, "seq": seq, "content": content})
@@ -70,12 +71,20 @@ def ask_head(connection: Connection, chain: str) -> prepared.Pending:
     return prepared.send(connection, _LOCK_HEAD, {"chain": chain})
 
 
+class ChainLinks(TypedDict):
+    """Where an entry sits in its chain: what ``link`` adds to the entry's own fields."""
+
+    seq: int
+    prev_hash: str
+    row_hash: str
+
+
 def link(
     session: Session | Connection,
     chain: str,
-    values: dict[str, Any],
+    values: Mapping[str, Any],
     head: prepared.Pending | None = None,
-) -> dict[str, Any]:
+) -> ChainLinks:
     """The chain fields for an entry with ``values``, advancing the head (locked until commit).
 
     ``head`` is the head already asked for (``ask_head``) in this transaction.

@@ -23,6 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from ..domain.answer import AlertRecord, MedicationDocument, ScopeDocument
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -308,9 +310,9 @@ class AlertLog(Base):
     request_id: Mapped[str] = mapped_column(String(64))
     kb_version_id: Mapped[str] = mapped_column(ForeignKey("kb_version.id"), index=True)
     inputs: Mapped[dict[str, Any]]
-    medications: Mapped[list[Any]]
-    alerts: Mapped[list[Any]]
-    scope: Mapped[dict[str, Any]]
+    medications: Mapped[list[MedicationDocument]] = mapped_column(JSON)
+    alerts: Mapped[list[AlertRecord]] = mapped_column(JSON)
+    scope: Mapped[ScopeDocument] = mapped_column(JSON)
     complete: Mapped[bool] = mapped_column(Boolean)
     highest_severity: Mapped[str | None] = mapped_column(String(16))
     min_severity: Mapped[str | None] = mapped_column(String(16))

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from .answer import (
+    AlertRecord,
+    AnsweredAlert,
+    IngredientRef,
+    MedicationDocument,
+    ScopeDocument,
+)
 from .check import Alert, CheckResult, Medication
 from .knowledge import SOURCE_LANGUAGE
 from .severity import Severity
 from .snapshot import KbSnapshot
 
 
-def ingredient_refs(names: tuple[str, ...], kb: KbSnapshot) -> list[dict[str, Any]]:
+def ingredient_refs(names: tuple[str, ...], kb: KbSnapshot) -> list[IngredientRef]:
     return [{"name": n, "rxcui": kb.ingredient_rxcui(n)} for n in names]
 
 
-def medication_document(med: Medication, raw_input: Any, kb: KbSnapshot) -> dict[str, Any]:
+def medication_document(med: Medication, raw_input: Any, kb: KbSnapshot) -> MedicationDocument:
     return {
         "input": raw_input,
         "status": "recognized" if med.recognized else "unrecognized",
@@ -27,8 +34,11 @@ def medication_document(med: Medication, raw_input: Any, kb: KbSnapshot) -> dict
     }
 
 
-def alert_record(alert: Alert, kb: KbSnapshot, shown: bool) -> dict[str, Any]:
-    """What the log keeps of an alert: everything but the rule's texts, which its KB version holds."""
+def alert_record(alert: Alert, kb: KbSnapshot, shown: bool, uuid: str) -> AlertRecord:
+    """What the log keeps of an alert: everything but the rule's texts, which its KB version holds.
+
+    ``uuid`` names this alert in this check (CDS cards, feedback); the caller draws it.
+    """
     mapping = alert.severity.mapping
     return {
         "id": alert.id,
@@ -46,12 +56,13 @@ def alert_record(alert: Alert, kb: KbSnapshot, shown: bool) -> dict[str, Any]:
         },
         "cds_indicator": mapping.cds_indicator,
         "shown": shown,
+        "uuid": uuid,
     }
 
 
 def with_texts(
-    record: dict[str, Any], kb: KbSnapshot, language: str = SOURCE_LANGUAGE
-) -> dict[str, Any]:
+    record: AlertRecord, kb: KbSnapshot, language: str = SOURCE_LANGUAGE
+) -> AnsweredAlert:
     """A logged alert as answered: its rule's wording and sources, from the KB version that
     produced it, added; the log's own ``shown`` flag left out.
 
@@ -60,8 +71,8 @@ def with_texts(
     """
     rule_ids = [record["rule"]["id"], *record.get("also_matched", ())]
     wording = kb.wording[rule_ids[0]]
-    alert = dict(record)
-    alert.pop("shown", None)
+    # Copied whole, not key by key: a row logged by an older release reads back as it was logged.
+    alert = cast(AnsweredAlert, {key: value for key, value in record.items() if key != "shown"})
     must_say = kb.required_wording(rule_ids)
     alert["clinician_text"] = " ".join([record["summary"], wording.clinician_details, *must_say])
     alert["patient_text"], alert["patient_text_language"] = kb.patient_wording(rule_ids, language)
@@ -72,7 +83,7 @@ def with_texts(
     return alert
 
 
-def scope_document(result: CheckResult, kb: KbSnapshot) -> dict[str, Any]:
+def scope_document(result: CheckResult, kb: KbSnapshot) -> ScopeDocument:
     return {
         "statement": kb.kb.scope,
         "not_checked": [m.input.label for m in result.unrecognized],

@@ -10,6 +10,7 @@ from functools import cached_property
 
 from rapidfuzz import fuzz, process
 
+from .answer import AlsoApplies, SourceRef
 from .knowledge import (
     PATIENT_LANGUAGES,
     SOURCE_LANGUAGE,
@@ -44,7 +45,7 @@ class RuleWording:
 
     clinician_details: str
     management: str
-    sources: tuple[dict[str, str | None], ...]
+    sources: tuple[SourceRef, ...]
 
 
 MAX_MEMOISED_PAIRS = 200_000
@@ -208,7 +209,7 @@ class KbSnapshot:
         self._patient_wordings[key] = wording
         return wording
 
-    def also_applies_entry(self, rule_id: str) -> dict[str, str]:
+    def also_applies_entry(self, rule_id: str) -> AlsoApplies:
         """How another matching rule is listed beside the deciding one (P3)."""
         rule = self.rules[rule_id]
         return {

@@ -41,6 +41,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..domain.answer import AnswerDocument, AnsweredAlert, IngredientRef, MedicationDocument
 from ..domain.severity import Severity
 
 SOURCE_NAME = "InteractionAlerts"
@@ -63,10 +64,10 @@ def source_name(kb_version: str) -> str:
 
 
 def interaction_list(
-    answer: Json, rxcuis: Sequence[str], ttys: Mapping[str, str], sources: str
+    answer: AnswerDocument, rxcuis: Sequence[str], ttys: Mapping[str, str], sources: str
 ) -> Json:
     """``/REST/interaction/list.json``: one ``fullInteractionType`` per shown alert, then unknowns."""
-    meds: list[Json] = answer["medications"]
+    meds = answer["medications"]
     drugs = [_drug(rxcui, med, ttys) for rxcui, med in zip(rxcuis, meds, strict=True)]
     source = source_name(answer["kb_version"])
     entries = []
@@ -78,7 +79,7 @@ def interaction_list(
             entries.append(_full_interaction_type(alert, drugs, inputs, source))
     unknown = [d["rxcui"] for d, m in zip(drugs, meds, strict=True) if m["status"] != "recognized"]
     entries += [_not_checked_type(rxcui) for rxcui in unknown]
-    outside: list[str] = answer["scope"]["recognized_without_rules"]
+    outside = answer["scope"]["recognized_without_rules"]
     if outside:
         holding = [
             drug
@@ -86,7 +87,7 @@ def interaction_list(
             if any(i["name"] in outside for i in med["ingredients"])
         ]
         entries.append(_outside_scope_type(outside, holding, answer))
-    hidden = answer.get("alerts_not_shown", 0)
+    hidden = answer["alerts_not_shown"]
     if hidden:
         entries.append(_not_shown_type(hidden, answer["min_severity"]))
 
@@ -118,9 +119,11 @@ def interaction_list(
     return body
 
 
-def drug_interactions(answer: Json, rxcui: str, ttys: Mapping[str, str], sources: str) -> Json:
+def drug_interactions(
+    answer: AnswerDocument, rxcui: str, ttys: Mapping[str, str], sources: str
+) -> Json:
     """``/REST/interaction/interaction.json``: every shown interaction of one recognised drug."""
-    med: Json = answer["medications"][0]
+    med = answer["medications"][0]
     drug = _drug(rxcui, med, ttys)
     own = [i["name"] for i in med["ingredients"]]
     body: Json = {
@@ -133,11 +136,11 @@ def drug_interactions(answer: Json, rxcui: str, ttys: Mapping[str, str], sources
         # The queried drug's ingredient first, as NLM listed it.
         concepts = sorted(alert["ingredients"], key=lambda i: i["name"] not in own)
         pairs.append(_interaction_pair(alert, concepts))
-    outside: list[str] = answer["scope"]["recognized_without_rules"]
+    outside = answer["scope"]["recognized_without_rules"]
     if outside:
         text = _outside_scope_text(outside)
         pairs.append(_notice_pair(NOT_CHECKED, "NOT CHECKED", text, drug, ANY_OTHER))
-    hidden = answer.get("alerts_not_shown", 0)
+    hidden = answer["alerts_not_shown"]
     if hidden:
         text = _not_shown_text(hidden, answer["min_severity"])
         pairs.append(_notice_pair(NOT_SHOWN, "NOT SHOWN", text, drug, ANY_OTHER))
@@ -162,23 +165,23 @@ def id_group(name: str, rxnorm_ids: Sequence[str]) -> Json:
     return {"idGroup": group}
 
 
-def _disclaimer(answer: Json) -> str:
+def _disclaimer(answer: AnswerDocument) -> str:
     return f"{NOT_NLM} Scope: {answer['scope']['statement']}"
 
 
-def _group_header(answer: Json) -> Json:
+def _group_header(answer: AnswerDocument) -> Json:
     return {
         "sourceDisclaimer": answer["scope"]["statement"],
         "sourceName": source_name(answer["kb_version"]),
     }
 
 
-def _drug(rxcui: str, med: Json, ttys: Mapping[str, str]) -> Json:
+def _drug(rxcui: str, med: MedicationDocument, ttys: Mapping[str, str]) -> Json:
     """An input as a ``minConcept``: the KB's name for the code (logged as ``matched``) and TTY."""
     return {"rxcui": rxcui, "name": med["matched"] or "", "tty": ttys.get(rxcui, "")}
 
 
-def _with_code(ingredient: Json) -> str:
+def _with_code(ingredient: IngredientRef) -> str:
     return (
         f"{ingredient['name']} ({ingredient['rxcui']})"
         if ingredient["rxcui"]
@@ -186,13 +189,15 @@ def _with_code(ingredient: Json) -> str:
     )
 
 
-def _holding(ingredient: str, alert: Json, meds: Sequence[Json]) -> list[int]:
+def _holding(
+    ingredient: str, alert: AnsweredAlert, meds: Sequence[MedicationDocument]
+) -> list[int]:
     return [
         i for i in alert["medications"] if ingredient in {x["name"] for x in meds[i]["ingredients"]}
     ]
 
 
-def _input_pair(alert: Json, meds: Sequence[Json]) -> tuple[int, int] | None:
+def _input_pair(alert: AnsweredAlert, meds: Sequence[MedicationDocument]) -> tuple[int, int] | None:
     """The first two distinct input drugs holding the alert's two ingredients (one, if duplicated)."""
     first, last = alert["ingredients"][0]["name"], alert["ingredients"][-1]["name"]
     for a in _holding(first, alert, meds):
@@ -209,12 +214,12 @@ def _drugs_phrase(drugs: Sequence[Json]) -> str:
     )
 
 
-def _rule_phrase(alert: Json) -> str:
+def _rule_phrase(alert: AnsweredAlert) -> str:
     return f"Rule {alert['rule']['id']}: {alert['rule']['title']}."
 
 
 def _full_interaction_type(
-    alert: Json, drugs: Sequence[Json], inputs: tuple[int, int], source: str
+    alert: AnsweredAlert, drugs: Sequence[Json], inputs: tuple[int, int], source: str
 ) -> Json:
     """NLM's layout: two input drugs, the ingredient of each, the assertion between them."""
     first, last = alert["ingredients"][0], alert["ingredients"][-1]
@@ -232,7 +237,7 @@ def _full_interaction_type(
     }
 
 
-def _group_alert_type(alert: Json, drugs: Sequence[Json], source: str) -> Json:
+def _group_alert_type(alert: AnsweredAlert, drugs: Sequence[Json], source: str) -> Json:
     """An alert about a set of drugs (or one dose): every drug and ingredient involved."""
     involved = [drugs[i] for i in alert["medications"]]
     ingredients = " + ".join(i["name"] for i in alert["ingredients"])
@@ -248,7 +253,7 @@ def _group_alert_type(alert: Json, drugs: Sequence[Json], source: str) -> Json:
     }
 
 
-def _interaction_pair(alert: Json, ingredients: Sequence[Json]) -> Json:
+def _interaction_pair(alert: AnsweredAlert, ingredients: Sequence[IngredientRef]) -> Json:
     severity = Severity(alert["severity"])
     url = alert["sources"][0]["url"] if alert["sources"] else "NA"
     return {
@@ -362,7 +367,9 @@ def _outside_scope_text(outside: Sequence[str]) -> str:
     )
 
 
-def _outside_scope_type(outside: Sequence[str], holding: Sequence[Json], answer: Json) -> Json:
+def _outside_scope_type(
+    outside: Sequence[str], holding: Sequence[Json], answer: AnswerDocument
+) -> Json:
     """ONE entry for every recognised ingredient outside the rules' scope, naming them all."""
     concepts = list(holding) if len(holding) >= 2 else [*holding, OTHERS]
     return {

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from ..domain.answer import AnswerDocument, AnsweredAlert, SourceRef
 from ..domain.severity import Severity
 
 SEVERITIES = tuple(sorted(Severity, reverse=True))  # most severe first
@@ -31,7 +31,7 @@ class Card:
     title: str
     patient_text: str  # only the sentences not already said higher up the page
     involved: tuple[Involved, ...]
-    sources: tuple[Mapping[str, Any], ...]
+    sources: tuple[SourceRef, ...]
     also_applies: tuple[str, ...] = ()  # the other matching rules' titles (P3)
 
 
@@ -72,15 +72,13 @@ class ResultView:
         return self.checked - len(self.outside_scope)
 
 
-def result_view(
-    answer: Mapping[str, Any], entered: Sequence[str], drinks_alcohol: bool
-) -> ResultView:
+def result_view(answer: AnswerDocument, entered: Sequence[str], drinks_alcohol: bool) -> ResultView:
     """Build the page's view of an answer for the medicines in the order they were checked."""
     items = [Involved(text) for text in entered]
     if drinks_alcohol:
         items.append(Involved("", from_alcohol_box=True))
-    medications: list[Mapping[str, Any]] = answer["medications"]
-    alerts: list[Mapping[str, Any]] = sorted(answer["alerts"], key=reading_order)
+    medications = answer["medications"]
+    alerts = sorted(answer["alerts"], key=reading_order)
     tally = Counter(a["severity"] for a in alerts)
     without_rules = set(answer["scope"]["recognized_without_rules"])
     said: set[str] = set()
@@ -115,7 +113,7 @@ def result_view(
             and all(ing["name"] in without_rules for ing in m["ingredients"])
         ),
         checked=sum(1 for m in medications if m["status"] == "recognized"),
-        complete=bool(answer["complete"]),
+        complete=answer["complete"],
         scope_statement=answer["scope"]["statement"],
         kb_version=answer["kb_version"],
         checked_at=answer["checked_at"],
@@ -123,7 +121,7 @@ def result_view(
     )
 
 
-def reading_order(alert: Mapping[str, Any]) -> tuple[int, bool]:
+def reading_order(alert: AnsweredAlert) -> tuple[int, bool]:
     """Most severe first; within a severity, the alerts for which the policy asks for naloxone.
 
     The check's own order breaks ties (``sorted`` is stable). The naloxone flag is the policy's

@@ -72,9 +72,8 @@ def add_checks(
         result = check(recognize([MedicationInput(text=t) for t in items], kb), kb, CheckContext())
         alerts = []
         for alert in result.alerts:
-            document = alert_record(alert, kb, is_shown(alert, minimum))
-            document["uuid"] = str(uuid.UUID(int=rng.getrandbits(128)))
-            alerts.append(document)
+            alert_uuid = str(uuid.UUID(int=rng.getrandbits(128)))
+            alerts.append(alert_record(alert, kb, is_shown(alert, minimum), alert_uuid))
         entry = AlertLog(
             id=str(uuid.UUID(int=rng.getrandbits(128))),
             created_at=start + timedelta(days=days) * (n + rng.random() * 0.5) / count,

@@ -53,7 +53,7 @@ def test_a_language_the_knowledge_base_does_not_have_falls_back_to_english() -> 
 def test_the_answer_says_which_language_its_patient_text_is_in(seed_kb: KbSnapshot) -> None:
     alert = alert_for(run(seed_kb, "clonazepam", "oxycodone"), "clonazepam", "oxycodone")
     assert alert is not None
-    record = alert_record(alert, seed_kb, shown=True)
+    record = alert_record(alert, seed_kb, shown=True, uuid="0190d7a6-0000-7000-8000-000000000001")
     spanish, english = with_texts(record, seed_kb, "es"), with_texts(record, seed_kb)
     assert spanish["patient_text_language"] == "es" and english["patient_text_language"] == "en"
     assert spanish["patient_text"].startswith("Tomar un opioide")
