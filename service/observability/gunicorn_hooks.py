@@ -26,7 +26,7 @@ def child_exit(server: Any, worker: Any) -> None:
     """Drop a dead worker's live gauges (its KB version), so only running workers report one."""
     directory = _multiprocess_dir()
     if directory is not None:
-        multiprocess.mark_process_dead(worker.pid, str(directory))  # type: ignore[no-untyped-call]
+        multiprocess.mark_process_dead(worker.pid, str(directory))
 
 
 def _multiprocess_dir() -> Path | None:

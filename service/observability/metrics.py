@@ -80,5 +80,5 @@ def exposition(multiprocess_dir: Path | None) -> bytes:
     if multiprocess_dir is None:
         return generate_latest(REGISTRY)
     registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=str(multiprocess_dir))  # type: ignore[no-untyped-call]
+    MultiProcessCollector(registry, path=str(multiprocess_dir))
     return generate_latest(registry)

@@ -7,7 +7,7 @@ cookie that switch sets, then the browser's ``Accept-Language``. The cookie hold
 from __future__ import annotations
 
 from flask import Flask, Response, request
-from flask_babel import Babel, get_locale  # type: ignore[import-untyped]
+from flask_babel import Babel, get_locale
 
 LANGUAGES = ("en", "es")
 DEFAULT_LANGUAGE = "en"

@@ -6,7 +6,7 @@ import uuid
 
 from flask import Response, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_wtf.csrf import CSRFError  # type: ignore[import-untyped]
+from flask_wtf.csrf import CSRFError
 
 from ..appctx import database, snapshots
 from ..checking import CheckRequest, ServiceUnavailable, run_check
