@@ -59,7 +59,8 @@ def test_the_answer_says_which_language_its_patient_text_is_in(seed_kb: KbSnapsh
     assert spanish["patient_text"].startswith("Tomar un opioide")
     assert english["patient_text"].startswith("Taking an opioid")
     # Only the patient text changes: clinicians, auditors and the log read the same English.
-    differing = {key for key in english if english[key] != spanish[key]}
+    in_spanish = dict(spanish)
+    differing = {key for key, value in english.items() if value != in_spanish[key]}
     assert differing == {"patient_text", "patient_text_language"}
 
 

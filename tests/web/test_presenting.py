@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from service.domain.answer import AnsweredAlert
 from service.web.presenting import reading_order, unsaid
 
 
-def alert(severity: str, naloxone: bool, rule: str) -> dict[str, Any]:
-    return {"severity": severity, "suggest_naloxone": naloxone, "rule": rule}
+def alert(severity: str, naloxone: bool, rule: str) -> AnsweredAlert:
+    """Only what the reading order reads, and the rule's id to tell the alerts apart."""
+    rule_ref = {"id": rule, "title": rule}
+    return cast(
+        AnsweredAlert, {"severity": severity, "suggest_naloxone": naloxone, "rule": rule_ref}
+    )
 
 
 def test_within_a_severity_the_naloxone_warning_comes_first_and_severity_still_wins() -> None:
@@ -22,7 +27,7 @@ def test_within_a_severity_the_naloxone_warning_comes_first_and_severity_still_w
         alert("major", True, "R1"),
         alert("moderate", True, "R81"),
     ]
-    assert [a["rule"] for a in sorted(answer, key=reading_order)] == [
+    assert [a["rule"]["id"] for a in sorted(answer, key=reading_order)] == [
         "R6",
         "R1",
         "R4",
