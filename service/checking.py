@@ -17,7 +17,7 @@ from uuid_utils import uuid7
 
 from .db import Database, chain, kb_store, logged_alerts, prepared
 from .db.models import AlertLog, Base
-from .domain.answer import AnswerDocument, CheckRecord, LoggedCheck
+from .domain.answer import AnswerDocument, CheckLogRow, CheckRecord
 from .domain.check import CheckContext, CheckResult, MedicationInput, check, recognize
 from .domain.document import (
     alert_record,
@@ -223,7 +223,7 @@ def answer_and_log(
                 created_at = datetime.now(UTC)
                 stamped = {**entry, "created_at": created_at}
                 links = chain.link(connection, chain.ALERT_LOG, stamped, head)
-                logged: LoggedCheck = {**entry, "created_at": created_at, **links}
+                logged: CheckLogRow = {**entry, "created_at": created_at, **links}
                 prepared.execute(connection, _INSERT_LOG, [logged])
         except _Changed:
             kb = None
@@ -344,7 +344,7 @@ def iso_utc(moment: datetime) -> str:
 
 
 def answer_document(
-    entry: LoggedCheck | AlertLog, kb: KbSnapshot, language: str = SOURCE_LANGUAGE
+    entry: CheckLogRow | AlertLog, kb: KbSnapshot, language: str = SOURCE_LANGUAGE
 ) -> AnswerDocument:
     """The answer as the caller received it, rebuilt from its log row and its KB version.
 
@@ -369,7 +369,7 @@ def answer_document(
     }
 
 
-def _logged_check(row: AlertLog) -> LoggedCheck:
+def _logged_check(row: AlertLog) -> CheckLogRow:
     """The log row read back as the document it was written from."""
     return {
         "id": row.id,

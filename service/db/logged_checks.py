@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..domain.answer import MedicationDocument
 from .models import AlertLog
 
 BATCH = 1000
@@ -16,7 +17,7 @@ BATCH = 1000
 
 def asked(
     session: Session, start: datetime, end: datetime, batch: int = BATCH
-) -> Iterator[tuple[str, dict[str, Any], list[Any]]]:
+) -> Iterator[tuple[str, dict[str, Any], list[MedicationDocument]]]:
     """(version, inputs, medications) of each check logged in [start, end), in id order.
 
     Keyset pagination by id (time-ordered UUIDv7): each batch starts where the last one ended, with

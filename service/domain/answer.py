@@ -119,7 +119,7 @@ class CheckRecord(TypedDict):
     patient_ref: str | None
 
 
-class LoggedCheck(CheckRecord):
+class CheckLogRow(CheckRecord):
     """A check as written to the log: stamped and linked after the previous row."""
 
     created_at: datetime

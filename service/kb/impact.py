@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..domain.answer import MedicationDocument
 from ..domain.check import CheckContext, MedicationInput, check, recognize
 from ..domain.snapshot import KbSnapshot
 from ..domain.text import to_milligrams
@@ -36,7 +37,7 @@ class LoggedCheck:
 
 
 def logged_check(
-    kb_version: str, inputs: Mapping[str, Any], medications: Sequence[Mapping[str, Any]]
+    kb_version: str, inputs: Mapping[str, Any], medications: Sequence[MedicationDocument]
 ) -> LoggedCheck | None:
     """Rebuild a check from its log row's documents; None for a one-drug lookup.
 
@@ -55,7 +56,7 @@ def logged_check(
     )
 
 
-def _item(raw: Any) -> MedicationInput:
+def _item(raw: str | dict[str, Any]) -> MedicationInput:
     if isinstance(raw, str):
         return MedicationInput(text=raw)
     dose = raw.get("daily_dose")

@@ -7,9 +7,7 @@ in that directory and a scrape of any worker adds them all up.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from prometheus_client import (
     REGISTRY,
@@ -20,6 +18,8 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
+
+from ..domain.answer import CheckRecord
 
 REQUESTS = Counter(
     "interaction_alerts_http_requests",
@@ -55,7 +55,7 @@ KB_VERSION = Gauge(
 )
 
 
-def record_check(channel: str, entry: Mapping[str, Any], seconds: float) -> None:
+def record_check(channel: str, entry: CheckRecord, seconds: float) -> None:
     """Count a logged check: its latency, highest severity and unrecognised inputs."""
     CHECK_SECONDS.labels(channel).observe(seconds)
     CHECKS.labels(channel, entry["highest_severity"] or "none").inc()

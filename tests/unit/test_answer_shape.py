@@ -35,7 +35,7 @@ def test_every_key_the_renderers_read_is_one_the_openapi_document_publishes(
 
 
 def test_a_logged_check_has_exactly_the_alert_log_columns() -> None:
-    assert answer.LoggedCheck.__required_keys__ == frozenset(AlertLog.__table__.columns.keys())
+    assert answer.CheckLogRow.__required_keys__ == frozenset(AlertLog.__table__.columns.keys())
 
 
 def test_an_answered_alert_is_its_log_record_with_texts_and_without_the_shown_flag(
