@@ -6,12 +6,26 @@ from typing import Any
 
 import pytest
 
+from service.domain.answer import MedicationDocument
 from service.domain.check import MedicationInput
 from service.kb.impact import age_band, logged_check
 
 
-def _documents(*raw: Any) -> list[dict[str, Any]]:
-    return [{"input": r, "status": "recognized"} for r in raw]
+def _documents(*raw: Any) -> list[MedicationDocument]:
+    """Medication documents as logged; the report reads only each one's ``input``."""
+    return [
+        {
+            "input": r,
+            "status": "recognized",
+            "matched": None,
+            "rxcui": None,
+            "ingredients": [],
+            "route": None,
+            "dose_form": None,
+            "suggestions": [],
+        }
+        for r in raw
+    ]
 
 
 def test_a_json_api_check_keeps_its_items_doses_routes_and_age() -> None:
