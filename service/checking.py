@@ -351,7 +351,7 @@ def answer_document(
     Alerts below the caller's minimum severity stay in the log, hidden from the answer. The log
     is language-neutral (rule ids only), so the same check reads back in any ``language``.
     """
-    row = _logged_check(entry) if isinstance(entry, AlertLog) else entry
+    row = _log_row(entry) if isinstance(entry, AlertLog) else entry
     shown = [with_texts(a, kb, language) for a in row["alerts"] if a["shown"]]
     highest = max((Severity(a["severity"]) for a in shown), default=None)
     return {
@@ -369,7 +369,7 @@ def answer_document(
     }
 
 
-def _logged_check(row: AlertLog) -> CheckLogRow:
+def _log_row(row: AlertLog) -> CheckLogRow:
     """The log row read back as the document it was written from."""
     return {
         "id": row.id,

@@ -1,4 +1,4 @@
-"""The answer as plain JSON-ready dicts: one shape, logged and served by every JSON door."""
+"""The answer's documents built from a check: one shape (typed in ``answer``), logged and served by every door."""
 
 from __future__ import annotations
 
