@@ -1,4 +1,4 @@
-"""The answer's documents built from a check: one shape (typed in ``answer``), logged and served by every door."""
+"""A check's documents, in the shapes typed in ``answer``: logged, then served by every door."""
 
 from __future__ import annotations
 
