@@ -7,6 +7,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from .shipped import shipped_folder
+
 MAX_REQUEST_BYTES = 64 * 1024
 # A CDS Hooks request carries the patient's whole medication list: 64 KiB is about 50 medications,
 # so the patients on the most drugs would get no cards. The CDS door has its own, larger limit.
@@ -31,8 +33,7 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "CDS_FHIR_TOTAL_TIMEOUT": _number("CDS_FHIR_TOTAL_TIMEOUT", 10.0),
         "CDS_FHIR_MAX_BYTES": _number("CDS_FHIR_MAX_BYTES", 8 * 1024 * 1024),
         "CDS_FHIR_MAX_PAGES": _number("CDS_FHIR_MAX_PAGES", 20),
-        "KB_DIR": os.environ.get("KB_DIR")
-        or str(Path(__file__).resolve().parents[1] / "seed_data"),
+        "KB_DIR": os.environ.get("KB_DIR") or str(shipped_folder("seed_data")),
     }
 
 
