@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask
 from flask_cors import CORS
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config
 from .checking import SnapshotCache
@@ -27,6 +28,12 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # chatty at import
+    hops = app.config["PROXY_HOPS"]
+    if hops:
+        # Behind nginx every client would otherwise share the proxy's address (one rate limit for
+        # all) and look like plain HTTP. Trusted only as deep as configured: a client could forge
+        # the headers if the app believed them without a proxy in front.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     # DATABASE and SNAPSHOTS let an embedding process or a test hand in its own.
     database = app.config.get("DATABASE") or Database.from_url(app.config["DATABASE_URL"])

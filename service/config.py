@@ -34,6 +34,8 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "CDS_FHIR_MAX_BYTES": _number("CDS_FHIR_MAX_BYTES", 8 * 1024 * 1024),
         "CDS_FHIR_MAX_PAGES": _number("CDS_FHIR_MAX_PAGES", 20),
         "KB_DIR": os.environ.get("KB_DIR") or str(shipped_folder("seed_data")),
+        # Reverse proxies in front whose X-Forwarded-For/-Proto the app believes (nginx in compose: 1).
+        "PROXY_HOPS": int(os.environ.get("PROXY_HOPS", "0")),
     }
 
 
