@@ -410,7 +410,8 @@ def gunicorn(env: dict[str, str], args: argparse.Namespace, log: Path) -> Iterat
     with log.open("w") as out:
         proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
+        # The first /readyz builds the KB snapshot: slow on a busy machine.
+        deadline = time.monotonic() + 120
         while True:
             try:
                 if get(port, "/readyz") == 200:
