@@ -24,8 +24,9 @@ def app_with(hops: int, database_url: str) -> Flask:
     ids=["one trusted proxy: the client's", "no proxy configured: the headers are ignored"],
 )
 def test_forwarded_headers_count_only_with_a_configured_proxy(
-    hops: int, seen: dict[str, str]
+    hops: int, seen: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("SECRET_KEY", "test")  # else the app writes one under instance/
     client = app_with(hops, "sqlite://").test_client()
     response = client.get("/whoami", headers=FORWARDED, environ_base={"REMOTE_ADDR": "10.0.0.2"})
     assert response.get_json() == seen
