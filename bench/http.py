@@ -9,8 +9,11 @@ For each database (SQLite in a temp file; PostgreSQL from ``tests/pg_server.star
 
 1. migrates a fresh database with the operator commands (``flask --app service db upgrade``, ``kb load``,
    ``clients create`` for an API key), with ``DATABASE_URL`` in the environment;
-2. starts ``gunicorn 'service:create_app()'`` on a free 127.0.0.1 port with the worker model given on
-   the command line (``--workers``, ``--worker-class sync|gthread``, ``--threads``);
+2. starts gunicorn with the serving settings of ``make run`` (service/gunicorn_config.py) on a free
+   127.0.0.1 port, with the worker model given on the command line (``--workers``, ``--worker-class
+   sync|gthread``, ``--threads``), or ``--server waitress`` for comparison; with ``--idle N`` it holds
+   N TCP connections open, sending nothing, through the measured runs (reopened if the server closes
+   them), as the clients that stalled sync workers did;
 3. warms up both endpoints (every worker builds its KB snapshot; the warm-up's checks are counted
    too, since ``alert_log`` is append-only and is not emptied);
 4. drives ``POST /api/v1/checks`` (random 10-medication lists from the seed KB's ingredient and brand
@@ -47,8 +50,9 @@ response. The ``CPU ratio`` (healthz CPU/response over checks CPU/response) is t
 a CPU-bound server converges on, and other load distorts it far less than req/s. Before each run
 the script waits (``--quiet-wait``, default 15 s) for other load to drop below ``--quiet-below``.
 
-Run: ``.venv/bin/python bench/http.py [--workers 3] [--worker-class sync|gthread] [--threads 1]
-[--databases sqlite postgres] [--duration 10] [--rounds 2] [--connections 4] [--bare]``
+Run: ``.venv/bin/python bench/http.py [--workers 3] [--worker-class sync|gthread] [--threads 4]
+[--server gunicorn|waitress] [--idle 0] [--databases sqlite postgres] [--duration 10] [--rounds 2]
+[--connections 4] [--bare]``
 """
 
 from __future__ import annotations
