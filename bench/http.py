@@ -725,6 +725,8 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
+    if args.server == "waitress" and not (BIN / "waitress-serve").exists():
+        sys.exit("waitress is not installed (only this comparison uses it): pip install waitress")
 
     print(f"service code: {code_version()}; {time.strftime('%Y-%m-%d %H:%M:%S')}", flush=True)
     outcomes = []
