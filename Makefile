@@ -9,7 +9,7 @@ AXE_VERSION ?= 4.11.0
 AXE_DIR     := tests/browser/npm
 AXE_STAMP   := $(AXE_DIR)/.axe-core-$(AXE_VERSION)
 
-.PHONY: install axe run lock test lint bench clean
+.PHONY: install axe run lock test lint bench clean translations
 
 install: $(VENV)/.installed
 
@@ -26,6 +26,7 @@ run: install
 	$(BIN)/flask --app service db upgrade
 	$(BIN)/flask --app service kb load --activate
 	@echo "Serving on http://127.0.0.1:$${PORT:-8000}"
+	PROMETHEUS_MULTIPROC_DIR=$${PROMETHEUS_MULTIPROC_DIR:-$(CURDIR)/instance/metrics} \
 	exec $(BIN)/gunicorn -c python:service.gunicorn_config \
 		--bind 127.0.0.1:$${PORT:-8000} --workers $${WORKERS:-3}
 
@@ -54,6 +55,16 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# The patients' pages in Spanish: gather the texts of the templates into the .pot, merge them into
+# each language's .po (translate what is new, then run this again), compile the .mo the app reads.
+# The .mo files are committed, so a clean clone runs without this step; a test checks they match.
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 --no-location \
+		--sort-output --omit-header -o service/translations/messages.pot .
+	$(BIN)/pybabel update -i service/translations/messages.pot -d service/translations \
+		--width 100 --ignore-obsolete
+	$(BIN)/pybabel compile -d service/translations
 
 bench:
 	@echo "Benchmarks (scripts in bench/):"

@@ -419,7 +419,8 @@ def run_measurements(url: str, requests: int, parts: set[str]) -> dict[str, Any]
             session.add(user)
             session.flush()
             sid = secrets.token_hex(32)
-            session.add(UserSession(id=sid, user_id=user.id, created_at=datetime.now(UTC)))
+            now = datetime.now(UTC)
+            session.add(UserSession(id=sid, user_id=user.id, created_at=now, last_seen_at=now))
             session.commit()
             total = session.scalar(select(AlertLog.seq).order_by(AlertLog.seq.desc()).limit(1)) or 0
             client_ids = [r[0] for r in session.execute(text("SELECT id FROM api_client"))]

@@ -409,7 +409,6 @@ def gunicorn(env: dict[str, str], args: argparse.Namespace, log: Path) -> Iterat
             "--workers", str(args.workers),
             "--worker-class", args.worker_class,
             "--threads", str(args.threads),
-            "--access-logfile", "/dev/null",
         ]  # fmt: skip
     with log.open("w") as out:
         proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)

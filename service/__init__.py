@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from . import config
 from .checking import SnapshotCache
 from .db import Database
 from .jsonio import OrjsonProvider
+from .observability.requests import init_app as init_observability
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -24,10 +24,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(config.from_environment(Path(app.instance_path)))
     if overrides:
         app.config.from_mapping(overrides)
-    logging.basicConfig(
-        level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # chatty at import
+    # First, so a request's timing and id start before any other hook and its log line comes last.
+    init_observability(app)
     hops = app.config["PROXY_HOPS"]
     if hops:
         # Behind nginx every client would otherwise share the proxy's address (one rate limit for
@@ -36,7 +34,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     # DATABASE and SNAPSHOTS let an embedding process or a test hand in its own.
-    database = app.config.get("DATABASE") or Database.from_url(app.config["DATABASE_URL"])
+    database = app.config.get("DATABASE") or Database.from_url(
+        app.config["DATABASE_URL"], timeouts=config.database_timeouts(app.config)
+    )
     app.extensions["database"] = database
     app.extensions["snapshots"] = app.config.get("SNAPSHOTS") or SnapshotCache()
 
@@ -60,7 +60,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(audit_blueprint)
     app.register_blueprint(audit_api_blueprint)
     init_web(app)  # the patients' pages at /, with CSRF, a rate limit and strict headers
-    init_accounts(app)  # sign-in, /account, /admin: people's sessions, lockout and roles
+    init_accounts(app)  # sign-in, /account, /admin: sessions, sign-in limits and roles
     origins = [o.strip() for o in app.config.get("CDS_CORS_ORIGINS", "").split(",") if o.strip()]
     if origins:
         # Browser-based CDS clients (the CDS Hooks sandbox) need CORS; only vetted origins get it.

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import threading
 
-from flask import request
+from flask import has_request_context, request
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from .appctx import database
+from .appctx import database, note_client
 from .checking import Caller, ServiceUnavailable
 from .db import clients
 from .domain.severity import Severity
@@ -39,6 +39,8 @@ def caller_for_key(connection: Connection, key: str) -> Caller | None:
     key_hash = clients.hash_key(key)
     client = clients.active_by_key_hash(connection, key_hash)
     caller = Caller(client[0], Severity(client[1]), client[2]) if client else None
+    if caller is not None and has_request_context():
+        note_client(caller.client_id)
     with _RECENT_LOCK:
         if caller is None:
             _RECENT.pop(key_hash, None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,8 +25,10 @@ from .domain.document import (
     scope_document,
     with_texts,
 )
+from .domain.knowledge import SOURCE_LANGUAGE
 from .domain.severity import Severity
 from .domain.snapshot import KbSnapshot
+from .observability import metrics
 
 
 class ServiceUnavailable(Exception):
@@ -72,11 +75,13 @@ class SnapshotCache:
         if snapshot is not None and snapshot.version == version_id:
             return snapshot
         with self._lock:
-            snapshot = self._snapshot
+            previous = self._snapshot
+            snapshot = previous
             if snapshot is None or snapshot.version != version_id:
                 with Session(bind=connection) as session:
                     snapshot = KbSnapshot(version_id, kb_store.load(session, version_id))
                 self._snapshot = snapshot
+                metrics.record_kb_version(previous.version if previous else None, version_id)
                 _freeze_long_lived_heap()
         return snapshot
 
@@ -136,8 +141,10 @@ def run_check(
     caller: Caller | None = None,
     authenticate: Callable[[Connection], Caller | None] | None = None,
     patient_ref: str | None = None,
+    language: str = SOURCE_LANGUAGE,
 ) -> dict[str, Any]:
-    """Check and log; returns the answer document. Raises ``ServiceUnavailable`` to fail closed."""
+    """Check and log; returns the answer document, its patient texts in ``language`` where the
+    KB version has them. Raises ``ServiceUnavailable`` to fail closed."""
 
     def evaluate(kb: KbSnapshot) -> CheckResult:
         return check(recognize(request.items, kb), kb, request.context)
@@ -152,6 +159,7 @@ def run_check(
         caller=caller,
         authenticate=authenticate,
         patient_ref=patient_ref,
+        language=language,
     )
 
 
@@ -181,6 +189,7 @@ def answer_and_log(
     caller: Caller | None = None,
     authenticate: Callable[[Connection], Caller | None] | None = None,
     patient_ref: str | None = None,
+    language: str = SOURCE_LANGUAGE,
 ) -> dict[str, Any]:
     """Evaluate against the active KB and write the log row, or fail closed.
 
@@ -194,6 +203,7 @@ def answer_and_log(
     answer states the caller and KB version current when it was logged. A read comes first only
     when nothing is known yet. The auditors' index of the alerts follows the log in bulk.
     """
+    started = time.perf_counter()
     kb = snapshots.current()
     for _ in range(ATTEMPTS):
         if kb is None or (authenticate is not None and caller is None):
@@ -218,9 +228,11 @@ def answer_and_log(
                 caller = None
             continue
         except SQLAlchemyError as error:
+            metrics.record_log_write_failure(channel)
             raise ServiceUnavailable("the alert log could not be written") from error
+        metrics.record_check(channel, entry, time.perf_counter() - started)
         logged_alerts.keep_up(db, entry["seq"])
-        return answer_document(entry, kb)
+        return answer_document(entry, kb, language)
     raise ServiceUnavailable("the knowledge base kept changing while the check was evaluated")
 
 
@@ -330,17 +342,20 @@ def iso_utc(moment: datetime) -> str:
     return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def answer_document(entry: AlertLog | dict[str, Any], kb: KbSnapshot) -> dict[str, Any]:
+def answer_document(
+    entry: AlertLog | dict[str, Any], kb: KbSnapshot, language: str = SOURCE_LANGUAGE
+) -> dict[str, Any]:
     """The answer as the caller received it, rebuilt from its log row and its KB version.
 
-    Alerts below the caller's minimum severity stay in the log, hidden from the answer.
+    Alerts below the caller's minimum severity stay in the log, hidden from the answer. The log
+    is language-neutral (rule ids only), so the same check reads back in any ``language``.
     """
     row = (
         entry
         if isinstance(entry, dict)
         else {f: getattr(entry, f) for f in chain.FIELDS[chain.ALERT_LOG]}
     )
-    shown = [with_texts(a, kb) for a in row["alerts"] if a["shown"]]
+    shown = [with_texts(a, kb, language) for a in row["alerts"] if a["shown"]]
     highest = max((Severity(a["severity"]) for a in shown), default=None)
     return {
         "check_id": row["id"],
@@ -358,7 +373,11 @@ def answer_document(entry: AlertLog | dict[str, Any], kb: KbSnapshot) -> dict[st
 
 
 def find_check(
-    db: Database, snapshots: SnapshotCache, check_id: str, client_id: str | None
+    db: Database,
+    snapshots: SnapshotCache,
+    check_id: str,
+    client_id: str | None,
+    language: str = SOURCE_LANGUAGE,
 ) -> dict[str, Any] | None:
     """A logged check, only for the client that asked for it."""
     try:
@@ -366,6 +385,7 @@ def find_check(
             entry = session.get(AlertLog, check_id)
             if entry is None or entry.client_id != client_id:
                 return None
-            return answer_document(entry, snapshots.for_version(session, entry.kb_version_id))
+            kb = snapshots.for_version(session, entry.kb_version_id)
+            return answer_document(entry, kb, language)
     except SQLAlchemyError as error:
         raise ServiceUnavailable("the alert log could not be read") from error

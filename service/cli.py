@@ -15,13 +15,15 @@ from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .accounts.cli import users_cli
 from .appctx import database, snapshots
 from .audit.cli import export_command as audit_export_command
 from .checking import CheckRequest, ServiceUnavailable, iso_utc, run_check
-from .db import chain, clients, events, kb_store, kb_versions
+from .db import Database, chain, clients, events, kb_store, kb_versions, privileges
 from .db.models import KbVersion
 from .domain.check import CheckContext, MedicationInput
 from .domain.knowledge import KnowledgeBase
@@ -46,24 +48,86 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+def _owner_url() -> str:
+    """The owner role's URL (``MIGRATIONS_DATABASE_URL``), or the service's when there is one role."""
+    return str(
+        current_app.config.get("MIGRATIONS_DATABASE_URL") or current_app.config["DATABASE_URL"]
+    )
+
+
+def _service_role() -> str | None:
+    """The service's own role, when it is not the owner's: the one ``db upgrade`` grants to."""
+    service_url = make_url(current_app.config["DATABASE_URL"])
+    owner = make_url(_owner_url()).username
+    if service_url.get_backend_name() != "postgresql" or service_url.username == owner:
+        return None
+    return service_url.username
+
+
+@contextmanager
+def _as_owner() -> Iterator[Database]:
+    """The database as the owner's commands use it: as the owner, without the service's timeouts.
+
+    Loading a knowledge base takes longer than any request may; a database handed in by an
+    embedding process or a test is used as it is.
+    """
+    if current_app.config.get("DATABASE") is not None:
+        yield database()
+        return
+    owner = Database.from_url(_owner_url())
+    try:
+        yield owner
+    finally:
+        owner.dispose()
+
+
 @db_cli.command("upgrade")
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
-    """Migrate the database up to REVISION (default: head)."""
-    command.upgrade(alembic_config(current_app.config["DATABASE_URL"]), revision)
+    """Migrate the database up to REVISION (default: head), as the owner; then grant the service's role."""
+    command.upgrade(alembic_config(_owner_url()), revision)
+    role = _service_role()
+    if role is not None:
+        _grant(role)
+
+
+@db_cli.command("grant")
+@click.argument("role", required=False)
+def db_grant(role: str | None) -> None:
+    """Give ROLE (default: DATABASE_URL's) what the service needs: logs may only be read and added to."""
+    role = role or _service_role()
+    if role is None:
+        raise click.ClickException(
+            "DATABASE_URL names the owner itself: set MIGRATIONS_DATABASE_URL to the owner's URL "
+            "and DATABASE_URL to the service's role (README: database roles)"
+        )
+    _grant(role)
+
+
+def _grant(role: str) -> None:
+    with _as_owner() as owner, owner.transaction() as connection:
+        try:
+            granted = privileges.grant_service_role(connection, role)
+        except privileges.RoleError as error:
+            raise click.ClickException(str(error)) from error
+    logs = sorted(t for t, p in granted.items() if p == "SELECT, INSERT")
+    click.echo(
+        f"Granted {role} what the service needs on {len(granted)} tables; "
+        f"logs it may only read and add to: {', '.join(logs)}."
+    )
 
 
 @db_cli.command("downgrade")
 @click.argument("revision", default="-1")
 def db_downgrade(revision: str) -> None:
     """Migrate down to REVISION (default: one step; ``base`` empties the database)."""
-    command.downgrade(alembic_config(current_app.config["DATABASE_URL"]), revision)
+    command.downgrade(alembic_config(_owner_url()), revision)
 
 
 @db_cli.command("current")
 def db_current() -> None:
     """Show the database's current revision."""
-    command.current(alembic_config(current_app.config["DATABASE_URL"]), verbose=False)
+    command.current(alembic_config(_owner_url()), verbose=False)
 
 
 @kb_cli.command("load")
@@ -83,7 +147,7 @@ def kb_load(directory: Path | None, activate_now: bool) -> None:
         for item in error.problems:
             click.echo(f"  {item}", err=True)
         sys.exit(1)
-    with database().unit_of_work() as session:
+    with _as_owner() as owner, owner.unit_of_work() as session:
         version, created = kb_store.store(session, knowledge)
         if created:
             events.record_event(
@@ -131,7 +195,7 @@ def _report_vocabulary_conflicts(knowledge: KnowledgeBase, shown: int = 20) -> N
 @click.argument("version")
 def kb_activate(version: str) -> None:
     """Make VERSION (its id, or a unique start of it) the one every check uses."""
-    with database().unit_of_work() as session:
+    with _as_owner() as owner, owner.unit_of_work() as session:
         try:
             found = kb_versions.by_prefix(session, version)
         except kb_versions.VersionNotFound as error:
@@ -298,6 +362,17 @@ def clients_revoke(name: str) -> None:
     click.echo(f"Revoked client {name}.")
 
 
+@clients_cli.command("rotate-key")
+@click.argument("name")
+def clients_rotate_key(name: str) -> None:
+    """Give a client a new API key, printed once as the last line; the old key stops working."""
+    with _client_change() as session:
+        client, key = clients.rotate_key(session, name, _operator())
+    click.echo(f"New API key for client {client.name}; the old key no longer works.")
+    click.echo("It follows; it is shown only now and cannot be recovered:")
+    click.echo(key)
+
+
 @clients_cli.command("set-min-severity")
 @click.argument("name")
 @click.argument("level", type=SEVERITY_CHOICE)
@@ -379,24 +454,32 @@ def audit_verify(workers: int) -> None:
         click.echo(
             f"{result.chain}: {result.entries} entries verified; head {result.head_hash}; {status}"
         )
-    with database().unit_of_work() as session:
-        events.record_event(
-            session,
-            actor=_operator(),
-            action="audit.verify",
-            target="logs",
-            outcome="success" if all(r.ok for r in results) else "failure",
-            details={
-                r.chain: {
-                    "entries": r.entries,
-                    "head": r.head_hash,
-                    "first_broken": r.first_broken,
-                    "problem": r.problem,
-                }
-                for r in results
-            },
+    try:
+        with database().unit_of_work() as session:
+            events.record_event(
+                session,
+                actor=_operator(),
+                action="audit.verify",
+                target="logs",
+                outcome="success" if all(r.ok for r in results) else "failure",
+                details={
+                    r.chain: {
+                        "entries": r.entries,
+                        "head": r.head_hash,
+                        "first_broken": r.first_broken,
+                        "problem": r.problem,
+                    }
+                    for r in results
+                },
+            )
+            session.commit()
+    except SQLAlchemyError as error:
+        # The exit status answers "are the chains intact?", which the walk above has answered.
+        click.echo(
+            "Warning: the verification could not be recorded as an audit event "
+            f"({str(error).splitlines()[0]})",
+            err=True,
         )
-        session.commit()
     if not all(r.ok for r in results):
         sys.exit(1)
 

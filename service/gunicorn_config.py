@@ -12,6 +12,11 @@ whole requests before they reach gunicorn. README "Serving" has the measurements
 
 from __future__ import annotations
 
+# Prometheus' multiprocess mode: empty PROMETHEUS_MULTIPROC_DIR at start, forget dead workers.
+from service.observability.gunicorn_hooks import child_exit, on_starting
+
+__all__ = ["child_exit", "on_starting"]
+
 wsgi_app = "service:create_app()"
 bind = ["127.0.0.1:8000"]  # make run and the container give their own --bind
 workers = 3
@@ -25,5 +30,3 @@ timeout = 30
 # gunicorn 27 opens a control socket at one fixed path per user; instances would take it from each
 # other, and nothing here uses gunicornc.
 control_socket_disable = True
-accesslog = "-"
-access_log_format = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'

@@ -6,11 +6,14 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
+from .appctx import note_problem
+
 PROBLEM_TYPE_BASE = "https://interaction-alerts.example/problems/"
 
 
 def problem(status: int, title: str, detail: str, slug: str, **extra: Any) -> Response:
-    """A ``application/problem+json`` response; ``slug`` names the problem type."""
+    """A ``application/problem+json`` response; ``slug`` names the problem type (and goes to the log)."""
+    note_problem(slug)
     body = {
         "type": PROBLEM_TYPE_BASE + slug,
         "title": title,

@@ -189,5 +189,3 @@ class UserFactory(_Base):
     password_hash = factory.LazyFunction(_password_hash)
     created_at = factory.LazyFunction(lambda: datetime.now(UTC))
     disabled_at = None
-    failed_logins = 0
-    locked_until = None

@@ -78,10 +78,34 @@ class PostgresServer:
     _pg_ctl: str = field(repr=False)
     _run_as: pwd.struct_passwd | None = field(repr=False, default=None)
     _stopped: bool = field(repr=False, default=False)
+    _start_options: str = field(repr=False, default="")
 
     @property
     def data_dir(self) -> Path:
         return self.base_dir / "data"
+
+    def processes(self) -> list[int]:
+        """The postmaster and its children (backends, checkpointer, ...), for fault tests."""
+        postmaster = int((self.data_dir / "postmaster.pid").read_text().split()[0])
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # ended while we looked
+            if int(fields[1]) == postmaster:
+                children.append(int(stat.parent.name))
+        return [postmaster, *children]
+
+    def shut_down(self) -> None:
+        """Stop the server but keep its files, so that ``start()`` brings it back."""
+        _run([self._pg_ctl, "-D", str(self.data_dir), "-m", "fast", "-w", "stop"], self._run_as)
+
+    def start(self) -> None:
+        """Start a server stopped by ``shut_down()``, on its port."""
+        log = str(self.base_dir / "server.log")
+        options = ["-l", log, "-o", self._start_options, "-w", "-t", "30"]
+        _run([self._pg_ctl, "-D", str(self.data_dir), *options, "start"], self._run_as)
 
     def stop(self) -> None:
         """Stop the server (idempotent; also registered with atexit as a safety net)."""
@@ -204,6 +228,7 @@ def start_postgres(dbname: str = DEFAULT_DB, *, attempts: int = 3) -> PostgresSe
             base_dir=base,
             _pg_ctl=pg_ctl,
             _run_as=run_as,
+            _start_options=opts,
         )
         atexit.register(server.stop)
         try:

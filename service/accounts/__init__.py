@@ -1,4 +1,4 @@
-"""People: auditors and admins, their sign-in, sessions, lockout and personal API tokens."""
+"""People: auditors and admins, their sign-in (rate-limited), sessions and personal API tokens."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Attach sign-in, the account pages and the admin pages, with their cookie and lockout settings.
+    """Attach sign-in, the account pages and the admin pages, with their cookie and sign-in limit settings.
 
     Imported lazily: the repository (``db.users``) imports ``access`` from this package, and must
     not pull the views in with it.

@@ -80,12 +80,7 @@ def users_list() -> None:
     with database().unit_of_work(read_only=True) as session:
         rows = users.all_users(session)
     for user in rows:
-        if user.disabled_at:
-            status = f"disabled {iso_utc(user.disabled_at)}"
-        elif user.locked_until and users.is_locked(user):
-            status = f"locked until {iso_utc(user.locked_until)}"
-        else:
-            status = "active"
+        status = f"disabled {iso_utc(user.disabled_at)}" if user.disabled_at else "active"
         click.echo(f"{user.name}\t{user.role}\t{status}\tcreated {iso_utc(user.created_at)}")
     if not rows:
         click.echo("No users. Create one: flask --app service users create NAME --role admin")
@@ -102,6 +97,35 @@ def users_disable(name: str) -> None:
             raise click.ClickException(str(error)) from error
         session.commit()
     click.echo(f"Disabled {name}." if changed else f"{name} was already disabled.")
+
+
+@users_cli.command("enable")
+@click.argument("name")
+def users_enable(name: str) -> None:
+    """Let a disabled NAME sign in again; their old sessions and tokens stay ended."""
+    with database().unit_of_work() as session:
+        try:
+            changed = users.enable(session, name, _operator())
+        except users.UserError as error:
+            raise click.ClickException(str(error)) from error
+        session.commit()
+    click.echo(f"Enabled {name}." if changed else f"{name} was not disabled.")
+
+
+@users_cli.command("reset-password")
+@click.argument("name")
+def users_reset_password(name: str) -> None:
+    """Give NAME a new password (asked for, or read from standard input); signs them out."""
+    with database().unit_of_work(read_only=True) as session:
+        try:
+            users.by_name(session, name)  # before asking for a password in vain
+        except users.UserError as error:
+            raise click.ClickException(str(error)) from error
+    password = _read_password()
+    with database().unit_of_work() as session:
+        ended = users.reset_password(session, name, password, _operator())
+        session.commit()
+    click.echo(f"Set a new password for {name}; {ended} session(s) ended.")
 
 
 @users_cli.command("set-role")
@@ -130,4 +154,19 @@ def users_token(name: str) -> None:
         session.commit()
     click.echo(f"Created an API token for {name}; send it as 'Authorization: Bearer <token>'.")
     click.echo("It follows; it is shown only now and cannot be recovered:")
+    click.echo(token)
+
+
+@users_cli.command("rotate-token")
+@click.argument("name")
+def users_rotate_token(name: str) -> None:
+    """Revoke all of NAME's API tokens and create one new one, printed once, as the last line."""
+    with database().unit_of_work() as session:
+        try:
+            token = users.rotate_token(session, name, _operator())
+        except users.UserError as error:
+            raise click.ClickException(str(error)) from error
+        session.commit()
+    click.echo(f"Revoked {name}'s earlier API tokens; they no longer work. The new token follows;")
+    click.echo("it is shown only now and cannot be recovered:")
     click.echo(token)

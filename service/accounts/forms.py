@@ -24,6 +24,13 @@ class NewUser:
 
 
 @dataclass(frozen=True)
+class NewPassword:
+    name: str = ""
+    password: str = field(default="", repr=False)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class NewClient:
     name: str = ""
     min_severity: str = "minor"
@@ -51,16 +58,29 @@ def read_new_user(data: MultiDict[str, str]) -> NewUser:
         errors["name"] = "Enter a name."
     if role not in users.ROLES:
         errors["role"] = "Choose a role."
-    try:
-        users.check_password(password)
-    except users.UserError as error:
-        errors["password"] = str(error).capitalize() + "."
-    else:
-        if password != data.get("password_again", ""):
-            errors["password_again"] = "The two passwords are not the same."
+    errors.update(_password_errors(data))
     return NewUser(
         name=name, role=role if role in users.ROLES else "auditor", password=password, errors=errors
     )
+
+
+def read_new_password(data: MultiDict[str, str]) -> NewPassword:
+    return NewPassword(
+        name=users.normalise_name(data.get("name", "")),
+        password=data.get("password", ""),
+        errors=_password_errors(data),
+    )
+
+
+def _password_errors(data: MultiDict[str, str]) -> dict[str, str]:
+    password = data.get("password", "")
+    try:
+        users.check_password(password)
+    except users.UserError as error:
+        return {"password": str(error).capitalize() + "."}
+    if password != data.get("password_again", ""):
+        return {"password_again": "The two passwords are not the same."}
+    return {}
 
 
 def read_new_client(data: MultiDict[str, str]) -> NewClient:

@@ -1,4 +1,4 @@
-"""Cookie, lockout and CSRF settings for people's pages, and the strict headers those pages carry.
+"""Cookie, sign-in limit and CSRF settings for people's pages, and the strict headers they carry.
 
 ``staff_page_headers`` and ``protect_form_posts`` are meant for every blueprint that people sign in
 to use (the accounts and admin pages here, the audit pages too).
@@ -6,43 +6,32 @@ to use (the accounts and admin pages here, the audit pages too).
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 from flask import Flask, Response, current_app, request
 from flask_wtf.csrf import CSRFProtect  # type: ignore[import-untyped]
 
-from ..db.users import LockoutPolicy
 from ..page_security import strict_headers
 
 
 def configure(app: Flask) -> None:
-    """Session cookie flags, the lockout policy and CSRF, each overridable by config or environment.
+    """Session cookie flags and lifetime, the sign-in limits and CSRF.
 
-    ``SESSION_COOKIE_SECURE=1`` in the environment (or the config key) marks the cookie Secure; it
-    is off by default only so a plain-HTTP local install can sign in at all.
+    The cookie is ``Secure`` unless ``SESSION_COOKIE_SECURE`` says otherwise or the app runs in
+    debug or testing mode (plain HTTP on a developer's machine); always ``HttpOnly`` and ``SameSite``.
+    It expires with the session's absolute lifetime; the server enforces both lifetimes anyway.
     """
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     if not app.config.get("SESSION_COOKIE_SAMESITE"):
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    if os.environ.get("SESSION_COOKIE_SECURE", "").lower() in ("1", "true", "yes", "on"):
-        app.config["SESSION_COOKIE_SECURE"] = True
-    app.config.setdefault("LOGIN_MAX_FAILURES", int(os.environ.get("LOGIN_MAX_FAILURES") or 5))
-    app.config.setdefault(
-        "LOGIN_LOCKOUT_MINUTES", int(os.environ.get("LOGIN_LOCKOUT_MINUTES") or 15)
-    )
+    if app.config.get("SESSION_COOKIE_SECURE") is None:
+        app.config["SESSION_COOKIE_SECURE"] = not (app.debug or app.testing)
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_MAX_HOURS"])
     if (
         "csrf" not in app.extensions
     ):  # the web door normally sets it up; we ask for checks ourselves
         app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
         CSRFProtect(app)
-
-
-def lockout_policy() -> LockoutPolicy:
-    return LockoutPolicy(
-        max_failures=int(current_app.config["LOGIN_MAX_FAILURES"]),
-        duration=timedelta(minutes=int(current_app.config["LOGIN_LOCKOUT_MINUTES"])),
-    )
 
 
 def protect_form_posts() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    Response,
     current_app,
     flash,
     jsonify,
@@ -24,9 +25,10 @@ from werkzeug.exceptions import Forbidden
 
 from ..appctx import database
 from ..db import clients, users
-from . import forms
+from ..rate_limiting import client_address, with_retry_after
+from . import forms, throttle
 from .access import SESSION_KEY, current_user, has_role, require_api_role, require_page_role
-from .security import lockout_policy, protect_form_posts, staff_page_headers
+from .security import protect_form_posts, staff_page_headers
 
 blueprint = Blueprint("accounts", __name__, static_folder="static", static_url_path="/staff/static")
 blueprint.before_request(protect_form_posts)
@@ -64,6 +66,7 @@ def login() -> ResponseReturnValue:
         "accounts/login.html",
         next=forms.local_path(request.args.get("next")),
         signed_out="signed_out" in request.args,
+        timed_out="timed_out" in request.args,
     )
 
 
@@ -71,32 +74,44 @@ def login() -> ResponseReturnValue:
 def login_submit() -> ResponseReturnValue:
     name = request.form.get("name", "")
     target = forms.local_path(request.form.get("next"))
+    paused = throttle.before_attempt(name)
+    if paused:
+        return _login_paused(name, target, paused)
     result = users.sign_in(
-        database(),
-        name,
-        request.form.get("password", ""),
-        lockout_policy(),
-        address=request.remote_addr,
+        database(), name, request.form.get("password", ""), address=client_address()
     )
+    paused = throttle.after_attempt(name, succeeded=result.ok)
+    if paused:
+        return _login_paused(name, target, paused)
     if not result.ok:
-        locked = result.refusal is users.Refusal.LOCKED
-        page = render_template(
+        return render_template(
             "accounts/login.html",
             next=target,
             name=name,
             failed=True,
-            locked=locked,
-            lockout_minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"],
             max_failures=current_app.config["LOGIN_MAX_FAILURES"],
         )
-        return page, 429 if locked else 200
     earlier = session.get(SESSION_KEY)
     if isinstance(earlier, str):  # signing in again, perhaps as someone else: end the old one
         users.end_session(database(), earlier, address=request.remote_addr)
     # Rotation: nothing from before sign-in (a planted sid, an old CSRF token) survives it.
     session.clear()
+    session.permanent = True  # the cookie expires with the session's absolute lifetime
     session[SESSION_KEY] = result.session_id
     return redirect(target or url_for("accounts.account"), 303)
+
+
+def _login_paused(name: str, target: str | None, paused: throttle.Paused) -> Response:
+    """429 with ``Retry-After``, and a page that says how long to wait and why it is safe to."""
+    page = render_template(
+        "accounts/login.html",
+        next=target,
+        name=name,
+        paused=paused.scope,
+        wait_minutes=max(1, -(-paused.retry_after // 60)),
+        max_failures=current_app.config["LOGIN_MAX_FAILURES"],
+    )
+    return with_retry_after(Response(page, 429), paused.retry_after)
 
 
 @blueprint.post("/logout")
@@ -179,6 +194,43 @@ def admin_disable_user() -> ResponseReturnValue:
     )
 
 
+@blueprint.post("/admin/users/enable")
+@require_page_role("admin")
+def admin_enable_user() -> ResponseReturnValue:
+    name = request.form.get("name", "")
+    return _change(
+        lambda db, _me: users.enable(db, name, _actor()),
+        f"Enabled {name}: they can sign in again with their password.",
+        "accounts.admin_users",
+    )
+
+
+@blueprint.get("/admin/users/password")
+@require_page_role("admin")
+def admin_password() -> ResponseReturnValue:
+    name = users.normalise_name(request.args.get("name", ""))
+    with database().unit_of_work(read_only=True) as db:
+        try:
+            users.by_name(db, name)
+        except users.UserError as error:
+            flash(str(error).capitalize() + ".", "error")
+            return redirect(url_for("accounts.admin_users"), 303)
+    return render_template("accounts/admin_password.html", form=forms.NewPassword(name))
+
+
+@blueprint.post("/admin/users/password")
+@require_page_role("admin")
+def admin_reset_password() -> ResponseReturnValue:
+    form = forms.read_new_password(request.form)
+    if form.errors:
+        return render_template("accounts/admin_password.html", form=form), 422
+    return _change(
+        lambda db, me: users.reset_password(db, form.name, form.password, _actor(), acting_user=me),
+        f"Set a new password for {form.name}; they were signed out everywhere.",
+        "accounts.admin_users",
+    )
+
+
 # --- Admin: pharmacy clients ----------------------------------------------------------------------
 
 
@@ -218,6 +270,23 @@ def admin_revoke_client() -> ResponseReturnValue:
     )
 
 
+@blueprint.post("/admin/clients/rotate-key")
+@require_page_role("admin")
+def admin_rotate_client_key() -> ResponseReturnValue:
+    name = request.form.get("name", "")
+    if request.form.get("confirm") != "yes":
+        return render_template("accounts/confirm.html", kind="key", name=name)
+    with database().unit_of_work() as db:
+        try:
+            client, key = clients.rotate_key(db, name, _actor())
+            db.commit()
+        except clients.ClientError as error:
+            flash(str(error).capitalize() + ".", "error")
+            return redirect(url_for("accounts.admin_clients"), 303)
+        # Shown once, on this page only, as when the client was created.
+        return render_template("accounts/client_created.html", client=client, key=key, rotated=True)
+
+
 @blueprint.post("/admin/clients/min-severity")
 @require_page_role("admin")
 def admin_set_min_severity() -> ResponseReturnValue:
@@ -243,7 +312,6 @@ def _users_page(form: forms.NewUser) -> str:
         users=rows,
         form=form,
         roles=users.ROLES,
-        is_locked=users.is_locked,
     )
 
 

@@ -14,7 +14,15 @@ from ..problems import problem, unavailable
 log = logging.getLogger(__name__)
 
 # Paths of the doors that machines call; everything else is a page a person reads.
-MACHINE_PATHS = ("/api", "/cds-services", "/REST", "/healthz", "/readyz", "/openapi.json")
+MACHINE_PATHS = (
+    "/api",
+    "/cds-services",
+    "/REST",
+    "/healthz",
+    "/readyz",
+    "/openapi.json",
+    "/metrics",
+)
 
 
 def _under(prefix: str) -> bool:

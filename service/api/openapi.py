@@ -71,6 +71,8 @@ class Reply:
         if self.model is not None:
             schema = {"$ref": _REF.format(model=self.model.__name__)}
             rendered["content"] = {self.media: {"schema": schema}}
+        elif self.media != JSON:  # a text download (CSV): its columns are in the description
+            rendered["content"] = {self.media: {"schema": {"type": "string"}}}
         if self.headers:
             rendered["headers"] = self.headers
         return rendered
@@ -163,6 +165,22 @@ def _operation(
 # ---- the JSON API -------------------------------------------------------------------------------
 
 _KEY_401 = _unauthorized("No valid API key (checked before the body is read).")
+_ACCEPT_LANGUAGE = {
+    "name": "Accept-Language",
+    "in": "header",
+    "required": False,
+    "description": "The language for patient_text: en (the default) or es, quality values "
+    "honoured (es-MX reads as es). Clinician texts are always English.",
+    "schema": {"type": "string"},
+    "example": "es-MX, es;q=0.9, en;q=0.5",
+}
+_CONTENT_LANGUAGE = {
+    "Content-Language": {
+        "description": "The languages patient_text is in: the one asked for, or en where the "
+        "knowledge-base version has no translation.",
+        "schema": {"type": "string", "examples": ["es", "en"]},
+    }
+}
 
 
 def _json_api() -> dict[str, Any]:
@@ -174,7 +192,9 @@ def _json_api() -> dict[str, Any]:
                 "checks",
                 {
                     200: Reply(
-                        "The alerts, most severe first; logged before it is sent.", CheckResponse
+                        "The alerts, most severe first; logged before it is sent.",
+                        CheckResponse,
+                        headers=_CONTENT_LANGUAGE,
                     ),
                     400: _problem("The body is empty or not JSON."),
                     401: _KEY_401,
@@ -184,6 +204,7 @@ def _json_api() -> dict[str, Any]:
                     503: _UNAVAILABLE,
                 },
                 security=["apiKey"],
+                parameters=[_ACCEPT_LANGUAGE],
                 body=CheckRequestBody,
             )
         },
@@ -193,7 +214,11 @@ def _json_api() -> dict[str, Any]:
                 "A logged check, as it was answered",
                 "checks",
                 {
-                    200: Reply("The answer as it was given.", CheckResponse),
+                    200: Reply(
+                        "The answer as it was given (patient texts in the language asked for now).",
+                        CheckResponse,
+                        headers=_CONTENT_LANGUAGE,
+                    ),
                     401: _KEY_401,
                     404: _problem("No such check for this client."),
                     503: _UNAVAILABLE,
@@ -201,7 +226,8 @@ def _json_api() -> dict[str, Any]:
                 description="A client sees only its own checks.",
                 security=["apiKey"],
                 parameters=[
-                    _path("check_id", {"type": "string"}, "The answer's check_id.", _CHECK_ID)
+                    _path("check_id", {"type": "string"}, "The answer's check_id.", _CHECK_ID),
+                    _ACCEPT_LANGUAGE,
                 ],
             )
         },
@@ -237,7 +263,11 @@ def _json_api() -> dict[str, Any]:
                 "listRules",
                 "The active rules with their sources",
                 "knowledge base",
-                {200: Reply("Every rule.", RulesResponse), 503: _UNAVAILABLE},
+                {
+                    200: Reply("Every rule.", RulesResponse, headers=_CONTENT_LANGUAGE),
+                    503: _UNAVAILABLE,
+                },
+                parameters=[_ACCEPT_LANGUAGE],
             )
         },
         "/api/v1/kb": {
@@ -329,12 +359,29 @@ def _paging(sorts: tuple[str, ...]) -> list[dict[str, Any]]:
 _CHECK_FILTERS = [
     *_PERIOD,
     _choice("channel", CHANNELS, "The door the check came through."),
-    _text_filter("client", "An API client's id or name.", "north-pharmacy"),
+    _text_filter(
+        "client", "An API client's id or name (any case); an unknown client is a 422.", "north"
+    ),
     _choice("severity", SEVERITIES, "The check's highest severity."),
     _choice("alert_severity", SEVERITIES, "Checks with any alert of this severity."),
-    _text_filter("ingredient", "Checks with an alert involving this ingredient.", "clonazepam"),
-    _text_filter("rule", "Checks with an alert of this rule.", "R1"),
-    _choice("outcome", OUTCOMES, "CDS feedback: accepted, overridden, or none (shown, no answer)."),
+    _text_filter(
+        "ingredient",
+        "Checks with an alert involving any of these medicines (comma-separated or repeated): "
+        "ingredients, synonyms or brands, read as a check reads them (alcohol is ethanol, Xanax "
+        "alprazolam). A name the knowledge base does not know is a 422.",
+        "alcohol, Xanax",
+    ),
+    _text_filter(
+        "rule",
+        "Checks with an alert of this rule (any case); a rule no version has is a 422.",
+        "R1",
+    ),
+    _choice(
+        "outcome",
+        OUTCOMES,
+        "CDS feedback: accepted, overridden, or none (shown, no answer). With `rule`, the "
+        "answer is to that rule's alert.",
+    ),
     _query(
         "patient_ref",
         {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
@@ -343,7 +390,9 @@ _CHECK_FILTERS = [
 ]
 _EVENT_FILTERS = [
     *_PERIOD,
-    _text_filter("actor", "Part of the actor, any case.", "user:morgan"),
+    _text_filter(
+        "actor", "Part of the actor or of an acting client's name, any case.", "user:morgan"
+    ),
     _text_filter("action", "An action, or a family such as cds.feedback.", "client.revoke"),
     _text_filter("target", "The target of the action.", "north-pharmacy"),
     _choice("outcome", EVENT_OUTCOMES, "success or failure."),
@@ -407,6 +456,33 @@ def _auditor_api() -> dict[str, Any]:
                         {"type": "string", "enum": list(REPORTS)},
                         "The report.",
                         "top-rules",
+                    ),
+                    *_CHECK_FILTERS,
+                ],
+            )
+        },
+        "/api/v1/audit/reports/{name}.csv": {
+            "get": _operation(
+                "auditReportCsv",
+                "A report as a CSV download, one row per counted thing",
+                "audit",
+                {
+                    200: Reply(
+                        "The report's table as CSV, with a header row; the columns depend on "
+                        "the report.",
+                        media="text/csv",
+                    ),
+                    **common,
+                    404: _problem("No such report."),
+                    422: _AUDIT_422,
+                },
+                security=["auditorToken"],
+                parameters=[
+                    _path(
+                        "name",
+                        {"type": "string", "enum": list(REPORTS)},
+                        "The report.",
+                        "override-matrix",
                     ),
                     *_CHECK_FILTERS,
                 ],

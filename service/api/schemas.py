@@ -21,6 +21,8 @@ MAX_MEDICATIONS = 100
 MAX_ITEM_LENGTH = 200
 
 SeverityLabel = Literal["contraindicated", "major", "moderate", "minor"]
+# The languages of the knowledge base's patient texts (domain.knowledge.PATIENT_LANGUAGES).
+PatientLanguage = Literal["en", "es"]
 ItemText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ITEM_LENGTH)
 ]
@@ -198,8 +200,14 @@ class AlertResult(BaseModel):
     ingredients: list[IngredientRef]
     medications: list[int] = Field(description="Indexes into the request's medications.")
     summary: str = Field(max_length=139)
-    clinician_text: str
-    patient_text: str
+    clinician_text: str = Field(description="For clinicians; always in English.")
+    patient_text: str = Field(
+        description="For the patient, in the language of Accept-Language when the knowledge-base "
+        "version has it (English and Spanish today), else in English."
+    )
+    patient_text_language: PatientLanguage = Field(
+        description="The language patient_text is in (Content-Language lists them all)."
+    )
     management: str
     suggest_naloxone: bool
     sources: list[SourceRef]
@@ -281,7 +289,10 @@ class RuleResult(BaseModel):
     effect: str
     mechanism: str
     management: str
-    patient_text: str
+    patient_text: str = Field(
+        description="The rule's own patient text in the language of Accept-Language, else English."
+    )
+    patient_text_language: PatientLanguage
     notes: str
     sources: list[SourceRef]
 

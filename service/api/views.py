@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict
 from functools import partial
 from typing import Any
@@ -24,6 +25,7 @@ from ..checking import (
 from ..db import kb_store
 from ..domain.check import CheckContext, MedicationInput
 from ..domain.document import ingredient_refs
+from ..domain.knowledge import PATIENT_LANGUAGES, SOURCE_LANGUAGE
 from ..domain.severity import Severity
 from ..domain.text import to_milligrams
 from ..problems import problem, unauthorized, unavailable
@@ -31,6 +33,20 @@ from . import blueprint, docs_blueprint
 from .openapi import openapi_document
 from .schemas import CheckRequestBody, MedicationItem
 from .validation import field_errors
+
+
+def _patient_language() -> str:
+    """The language the caller prefers for patient texts (``Accept-Language``, quality values
+    honoured, ``es-MX`` read as ``es``), among those the knowledge base is written in."""
+    return request.accept_languages.best_match(PATIENT_LANGUAGES, default=SOURCE_LANGUAGE)
+
+
+def _in_language(response: Response, language: str, used: Iterable[str]) -> Response:
+    """``Content-Language`` lists the languages the patient texts are really in (an old KB
+    version answers in English); the one asked for when there is no patient text at all."""
+    response.headers["Content-Language"] = ", ".join(sorted(set(used)) or [language])
+    response.vary.add("Accept-Language")
+    return response
 
 
 def _unauthorized() -> Response:
@@ -72,6 +88,7 @@ def create_check() -> Response | tuple[Response, int]:
             "validation-error",
             errors=errors,
         )
+    language = _patient_language()
     check_request = CheckRequest(
         raw_items=body["medications"],
         items=[_domain_item(item) for item in parsed.medications],
@@ -88,12 +105,13 @@ def create_check() -> Response | tuple[Response, int]:
             request_id=request_id(),
             caller=caller,
             authenticate=partial(caller_for_key, key=key),
+            language=language,
         )
     except NotAuthenticated:
         return _unauthorized()
     except ServiceUnavailable as error:
         return _unavailable(error)
-    response = jsonify(answer)
+    response = _answer_in(answer, language)
     response.headers["Location"] = f"/api/v1/checks/{answer['check_id']}"
     return response, 200
 
@@ -111,6 +129,12 @@ def _domain_item(item: str | MedicationItem) -> MedicationInput:
     )
 
 
+def _answer_in(answer: dict[str, Any], language: str) -> Response:
+    return _in_language(
+        jsonify(answer), language, (a["patient_text_language"] for a in answer["alerts"])
+    )
+
+
 def _unavailable(error: ServiceUnavailable) -> Response:
     return unavailable(error)
 
@@ -120,13 +144,14 @@ def get_check(check_id: str) -> Response:
     caller = caller_from_api_key()
     if caller is None:
         return _unauthorized()
+    language = _patient_language()
     try:
-        answer = find_check(database(), snapshots(), check_id, caller.client_id)
+        answer = find_check(database(), snapshots(), check_id, caller.client_id, language)
     except ServiceUnavailable as error:
         return _unavailable(error)
     if answer is None:
         return problem(404, "Not found", f"No check with id {check_id!r}.", "not-found")
-    return jsonify(answer)
+    return _answer_in(answer, language)
 
 
 def _invalid_parameter(field: str, message: str) -> Response:
@@ -171,9 +196,13 @@ def list_rules() -> Response:
         kb = active_snapshot(database(), snapshots())
     except ServiceUnavailable as error:
         return _unavailable(error)
+    language = _patient_language()
     rules: list[dict[str, Any]] = []
     for rule in kb.kb.rules:
         criteria = rule.duplication or rule.cumulative or rule.dose_limit
+        translated = rule.patient_texts(language)
+        patient_text_language = language if translated else SOURCE_LANGUAGE
+        patient_text = translated[0] if translated else rule.patient_text
         rules.append(
             {
                 "id": rule.id,
@@ -190,7 +219,8 @@ def list_rules() -> Response:
                 "effect": rule.effect,
                 "mechanism": rule.mechanism,
                 "management": rule.management,
-                "patient_text": rule.patient_text,
+                "patient_text": patient_text,
+                "patient_text_language": patient_text_language,
                 "notes": rule.notes,
                 "sources": [
                     {"id": s, "label": kb.sources[s].label, "url": kb.sources[s].url}
@@ -198,7 +228,8 @@ def list_rules() -> Response:
                 ],
             }
         )
-    return jsonify(kb_version=kb.version, rules=rules)
+    response = jsonify(kb_version=kb.version, rules=rules)
+    return _in_language(response, language, (r["patient_text_language"] for r in rules))
 
 
 @blueprint.get("/kb")

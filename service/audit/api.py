@@ -17,20 +17,20 @@ from ..checking import iso_utc
 from ..db import events
 from ..problems import problem
 from ..pseudonyms import patient_ref
-from . import api_blueprint, queries, reports
+from . import api_blueprint, queries, reports, tables
 from .filters import (
     CHECK_SORTS,
     EVENT_SORTS,
     FilterError,
     Period,
     Sort,
-    parse_check_filters,
     parse_cursor,
     parse_event_filters,
     parse_limit,
     parse_sort,
 )
-from .views import index_the_log, kb_cache
+from .resolve import read_check_filters
+from .views import csv_download, index_the_log, kb_cache
 
 api_blueprint.before_request(index_the_log)
 
@@ -75,7 +75,7 @@ def _period(period: Period) -> dict[str, str | None]:
 @require_api_role("auditor")
 def checks() -> Response:
     try:
-        filters = parse_check_filters(request.args)
+        filters = read_check_filters(request.args)
         sort, cursor = parse_sort(request.args, CHECK_SORTS), parse_cursor(request.args)
         limit = parse_limit(request.args)
     except FilterError as error:
@@ -198,6 +198,7 @@ def events_list() -> Response:
             "seq": e.seq,
             "created_at": iso_utc(e.created_at),
             "actor": e.actor,
+            "actor_name": e.actor_name,
             "action": e.action,
             "target": e.target,
             "outcome": e.outcome,
@@ -215,20 +216,24 @@ def events_list() -> Response:
 @require_api_role("auditor")
 def report(name: str) -> Response:
     if name not in reports.REPORTS:
-        return problem(
-            404,
-            "Not found",
-            f"No report {name!r}; reports: {', '.join(reports.REPORTS)}.",
-            "not-found",
-        )
+        return _no_report(name)
     try:
-        filters = parse_check_filters(request.args)
+        filters = read_check_filters(request.args)
         period = reports.check_report_period(reports.report_period(filters.period))
     except FilterError as error:
         return _invalid(error)
     with database().unit_of_work(read_only=True) as session:
         body = _report_body(session, name, filters)
     return jsonify(report=name, period=_period(period), **body)
+
+
+def _no_report(name: str) -> Response:
+    return problem(
+        404,
+        "Not found",
+        f"No report {name!r}; reports: {', '.join(reports.REPORTS)}.",
+        "not-found",
+    )
 
 
 def _report_body(session: Any, name: str, filters: Any) -> dict[str, Any]:
@@ -267,11 +272,71 @@ def _report_body(session: Any, name: str, filters: Any) -> dict[str, Any]:
                 for r in rates
             ]
         }
+    if name == "override-matrix":
+        return {"rules": _matrix_rules(reports.override_matrix(session, filters))}
+    if name == "override-reasons":
+        return {
+            "reasons": [
+                {
+                    "reason": r.reason,
+                    "code": r.code,
+                    "times": r.times,
+                    "share_of_overrides": round(r.share, 4),
+                    "rules": [{"rule": rule, "times": n} for rule, n in r.rules],
+                    "clients": [{"client": client, "times": n} for client, n in r.clients],
+                }
+                for r in reports.override_reasons(session, filters)
+            ]
+        }
     found = reports.unrecognised_inputs(session, filters)
     return {
         "inputs": [{"input": i.text, "times": i.times} for i in found.inputs],
         "scanned_only_latest": found.scanned_only_latest,
     }
+
+
+def _cell(cell: reports.OverrideCell) -> dict[str, Any]:
+    return {
+        "responses": cell.responses,
+        "overridden": cell.overridden,
+        "override_rate": round(cell.rate, 4),
+        "top_reasons": [
+            {"reason": r.reason, "code": r.code, "times": r.times} for r in cell.reasons
+        ],
+    }
+
+
+def _matrix_rules(matrix: reports.OverrideMatrix) -> list[dict[str, Any]]:
+    """Rules, most overridden first, each with its total and one entry per client that answered."""
+    return [
+        {
+            "rule": code,
+            "title": title,
+            **_cell(matrix.totals[code]),
+            "clients": [
+                {"client_id": client_id or None, "client": name, **_cell(cell)}
+                for client_id, name in matrix.clients
+                if (cell := matrix.cells.get((code, client_id))) is not None
+            ],
+        }
+        for code, title in matrix.rules
+    ]
+
+
+@api_blueprint.get("/reports/<name>.csv")
+@require_api_role("auditor")
+def report_csv(name: str) -> Response:
+    """A report's numbers as CSV: the same table the review page offers for download."""
+    if name not in reports.REPORTS:
+        return _no_report(name)
+    try:
+        filters = read_check_filters(request.args)
+        reports.check_report_period(reports.report_period(filters.period))
+    except FilterError as error:
+        return _invalid(error)
+    with database().unit_of_work(read_only=True) as session:
+        text = tables.as_csv(tables.report_table(session, name, filters))
+    return csv_download(text, name)
 
 
 @api_blueprint.post("/patient-refs")

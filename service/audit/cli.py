@@ -20,9 +20,9 @@ from .filters import (
     CheckFilters,
     EventFilters,
     FilterError,
-    parse_check_filters,
     parse_event_filters,
 )
+from .resolve import read_check_filters
 
 
 @click.command("export")
@@ -41,7 +41,9 @@ from .filters import (
 @click.option("--severity", type=click.Choice(SEVERITIES), help="The check's highest severity.")
 @click.option("--alert-severity", type=click.Choice(SEVERITIES), help="Any alert of this severity.")
 @click.option("--rule", help="A rule code, such as R1.")
-@click.option("--ingredient", help="An ingredient named in an alert, such as oxycodone.")
+@click.option(
+    "--ingredient", help="Medicines named in an alert, comma-separated: oxycodone, alcohol, Xanax."
+)
 @click.option("--outcome", help="Checks: accepted, overridden or none. Events: success or failure.")
 @click.option("--patient-ref", help="A patient reference (the keyed hash, not the identifier).")
 @click.option("--actor", help="Events: part of the actor.")
@@ -69,7 +71,7 @@ def export_command(
         raise click.UsageError(f"{options_text} do(es) not apply to the {log} log.")
     try:
         filters: CheckFilters | EventFilters = (
-            parse_check_filters(given) if log == "checks" else parse_event_filters(given)
+            read_check_filters(given) if log == "checks" else parse_event_filters(given)
         )
     except FilterError as error:
         raise click.UsageError(str(error)) from error

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,9 +25,10 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from ..db import Database, events
-from ..db.models import AlertLog, ApiClient, AuditEvent, LoggedAlert
+from ..db.models import AlertLog, ApiClient, AuditEvent, CdsFeedback, LoggedAlert
 from .filters import CheckFilters, EventFilters
-from .queries import count_checks, count_events, event_conditions, filtered_checks
+from .queries import actor_names, count_checks, count_events, event_conditions, filtered_checks
+from .reports import reason_label
 
 Format = Literal["csv", "jsonl"]
 Log = Literal["checks", "events"]
@@ -38,10 +40,12 @@ CHUNK_CHARS = 64 * 1024
 CHECK_CSV_COLUMNS = (
     "seq", "check_id", "created_at", "channel", "client_id", "client", "request_id", "kb_version",
     "patient_ref", "complete", "highest_severity", "min_severity", "alerts", "alerts_shown",
-    "rules", "not_checked", "inputs", "prev_hash", "row_hash",
+    "rules", "also_matched", "overridden", "accepted", "override_reasons", "feedback", "not_checked",
+    "inputs", "prev_hash", "row_hash",
 )  # fmt: skip
 EVENT_CSV_COLUMNS = (
-    "seq", "created_at", "actor", "action", "target", "outcome", "details", "prev_hash", "row_hash",
+    "seq", "created_at", "actor", "actor_name", "action", "target", "outcome", "details",
+    "prev_hash", "row_hash",
 )  # fmt: skip
 # Spreadsheet programs run cells that start with these as formulas; inputs are typed by the public.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -70,6 +74,7 @@ def _checks_query(filters: CheckFilters, fmt: Format, dialect: str) -> Select[*t
                     LoggedAlert.rule_code, literal(";")
                 )
             ).label("rules"),
+            cast(AlertLog.alerts, Text).label("alerts"),
             cast(AlertLog.scope, Text).label("scope"),
             cast(AlertLog.inputs, Text).label("inputs"),
         ]
@@ -129,8 +134,55 @@ def _events_query(filters: EventFilters) -> Select[*tuple[Any, ...]]:
     )
 
 
-def check_line(row: Row[Any]) -> str:
-    """One check as a JSON Lines record: every hashed field, the client's name and the hashes.
+def feedback_by_check(session: Session, check_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """What clinicians did with the alerts of these checks: who, when, what, and why.
+
+    Feedback is not part of the hashed entry (it arrives later); its own hash-chained event
+    (``cds.feedback.*``) is what makes it tamper-evident.
+    """
+    if not check_ids:
+        return {}
+    rows = session.execute(
+        select(
+            CdsFeedback.alert_log_id,
+            LoggedAlert.alert_id,
+            LoggedAlert.rule_code,
+            CdsFeedback.outcome,
+            CdsFeedback.accepted_suggestions,
+            CdsFeedback.override_reason,
+            CdsFeedback.override_comment,
+            CdsFeedback.client_id,
+            ApiClient.name,
+            CdsFeedback.outcome_at,
+            CdsFeedback.received_at,
+        )
+        .join(LoggedAlert, LoggedAlert.uuid == CdsFeedback.alert_uuid)
+        .outerjoin(ApiClient, ApiClient.id == CdsFeedback.client_id)
+        .where(CdsFeedback.alert_log_id.in_(check_ids))
+        .order_by(CdsFeedback.received_at, CdsFeedback.id)
+    )
+    found: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        found.setdefault(r.alert_log_id, []).append(
+            {
+                "alert": r.alert_id,
+                "rule": r.rule_code,
+                "outcome": r.outcome,
+                "accepted_suggestions": r.accepted_suggestions,
+                "override_reason": r.override_reason,
+                "comment": r.override_comment,
+                "client_id": r.client_id,
+                "client": r.name,
+                "outcome_at": utc_text(r.outcome_at),
+                "received_at": utc_text(r.received_at),
+            }
+        )
+    return found
+
+
+def check_line(row: Row[Any], feedback: list[dict[str, Any]]) -> str:
+    """One check as a JSON Lines record: every hashed field, the client's name, the hashes, and
+    the feedback on its alerts (each alert, in ``alerts``, names its rule and the also-matched ones).
 
     The four documents are spliced in as stored; ``json.loads`` of the line gives back exactly the
     values ``chain.entry_hash`` covers, so the export can be verified outside the system.
@@ -152,11 +204,28 @@ def check_line(row: Row[Any]) -> str:
         }
     )
     documents = "".join(f',"{name}":{getattr(row, name)}' for name in _DOCUMENTS)
-    return f'{head[:-1]}{documents},"prev_hash":"{row.prev_hash}","row_hash":"{row.row_hash}"}}\n'
+    hashes = f'"prev_hash":"{row.prev_hash}","row_hash":"{row.row_hash}"'
+    return f'{head[:-1]}{documents},"feedback":{_dumps(feedback)},{hashes}}}\n'
 
 
-def _check_csv(row: Row[Any]) -> list[Any]:
+# Only the ``also_matched`` lists of the alerts document are read: most are empty, and a million
+# rows' alert documents decoded whole would cost more than the rest of the row.
+_ALSO_MATCHED = re.compile(r'"also_matched"\s*:\s*\[([^\]]*)\]')
+
+
+def _also_matched(alerts_text: str) -> list[str]:
+    lists = [found for found in _ALSO_MATCHED.findall(alerts_text) if found.strip()]
+    return sorted({str(rule) for found in lists for rule in json.loads(f"[{found}]")})
+
+
+def _check_csv(row: Row[Any], feedback: list[dict[str, Any]]) -> list[Any]:
     scope = json.loads(row.scope) if row.scope else {}
+    also = _also_matched(row.alerts or "")
+    reasons = [
+        f"{f['rule']}: {reason_label(f['override_reason'])}"
+        for f in feedback
+        if f["outcome"] == "overridden"
+    ]
     return [
         row.seq,
         row.id,
@@ -173,6 +242,11 @@ def _check_csv(row: Row[Any]) -> list[Any]:
         row.alerts_count or 0,
         row.shown_count or 0,
         ";".join(sorted(set(row.rules.split(";")))) if row.rules else "",
+        ";".join(also),
+        sum(1 for f in feedback if f["outcome"] == "overridden"),
+        sum(1 for f in feedback if f["outcome"] == "accepted"),
+        "; ".join(reasons),
+        _dumps(feedback) if feedback else "",
         "; ".join(str(x) for x in scope.get("not_checked", [])),
         row.inputs,
         row.prev_hash,
@@ -184,11 +258,13 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def event_record(row: Row[Any]) -> dict[str, Any]:
+def event_record(row: Row[Any], names: dict[str, str]) -> dict[str, Any]:
+    """An event as stored, with the actor's readable name beside the id the hash covers."""
     return {
         "seq": row.seq,
         "created_at": utc_text(row.created_at),
         "actor": row.actor,
+        "actor_name": names.get(row.actor, row.actor),
         "action": row.action,
         "target": row.target,
         "outcome": row.outcome,
@@ -198,13 +274,13 @@ def event_record(row: Row[Any]) -> dict[str, Any]:
     }
 
 
-def _event_csv(row: Row[Any]) -> list[Any]:
-    record = event_record(row)
+def _event_csv(row: Row[Any], names: dict[str, str]) -> list[Any]:
+    record = event_record(row, names)
     record["details"] = _dumps(row.details)
     return list(record.values())
 
 
-def _safe_cell(value: Any) -> Any:
+def safe_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
         return "'" + value
     return value
@@ -247,7 +323,7 @@ def stream(
             query = export.query(session.get_bind().dialect.name)
             result = session.execute(query.execution_options(yield_per=BATCH))
             try:
-                for chunk, count in _chunks(export, result):
+                for chunk, count in _chunks(export, result, session):
                     yield chunk
                     rows += count
                     if progress is not None:
@@ -259,28 +335,33 @@ def stream(
         _record(db, export, rows, finished)
 
 
-def _chunks(export: Export, result: Any) -> Iterator[tuple[str, int]]:
+def _chunks(export: Export, result: Any, session: Session) -> Iterator[tuple[str, int]]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     checks = export.log == "checks"
     if export.format == "csv":
         writer.writerow(CHECK_CSV_COLUMNS if checks else EVENT_CSV_COLUMNS)
     pending = 0
-    for row in result:
-        if export.format == "csv":
-            writer.writerow(
-                [_safe_cell(v) for v in (_check_csv(row) if checks else _event_csv(row))]
-            )
-        elif checks:
-            buffer.write(check_line(row))
-        else:
-            buffer.write(_dumps(event_record(row)) + "\n")
-        pending += 1
-        if buffer.tell() >= CHUNK_CHARS:
-            yield buffer.getvalue(), pending
-            buffer.seek(0)
-            buffer.truncate()
-            pending = 0
+    for batch in result.partitions():
+        # One feedback query per batch of checks, not one per check.
+        feedback = feedback_by_check(session, [r.id for r in batch]) if checks else {}
+        names = {} if checks else actor_names(session, {r.actor for r in batch})
+        for row in batch:
+            if export.format == "csv":
+                values = (
+                    _check_csv(row, feedback.get(row.id, [])) if checks else _event_csv(row, names)
+                )
+                writer.writerow([safe_cell(v) for v in values])
+            elif checks:
+                buffer.write(check_line(row, feedback.get(row.id, [])))
+            else:
+                buffer.write(_dumps(event_record(row, names)) + "\n")
+            pending += 1
+            if buffer.tell() >= CHUNK_CHARS:
+                yield buffer.getvalue(), pending
+                buffer.seek(0)
+                buffer.truncate()
+                pending = 0
     if buffer.tell() or pending:
         yield buffer.getvalue(), pending
 

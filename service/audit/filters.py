@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from werkzeug.datastructures import MultiDict
+
 CHANNELS = ("api", "cds-hooks", "rxnav", "web", "cli")
 SEVERITIES = ("contraindicated", "major", "moderate", "minor")  # most severe first
 OUTCOMES = ("accepted", "overridden", "none")
@@ -24,6 +26,7 @@ EVENT_SORTS = ("time", "seq", "actor", "action", "target", "outcome")
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 MAX_TEXT = 200
+MAX_INGREDIENTS = 10
 FIRST_YEAR, LAST_YEAR = 1900, 9998
 
 _PATIENT_REF = re.compile(r"^[0-9a-f]{64}$")
@@ -54,7 +57,9 @@ class CheckFilters:
     client: str | None = None  # an API client's id or name
     severity: str | None = None  # the check's highest severity
     alert_severity: str | None = None  # any alert of this severity
-    ingredient: str | None = None
+    # Any of these ingredients in an alert. Parsed, they are the names as typed (lower-cased);
+    # ``resolve.resolve_check_filters`` turns synonyms and brands into the KB's ingredient names.
+    ingredients: tuple[str, ...] = ()
     rule: str | None = None
     outcome: str | None = None  # accepted, overridden, or none (a shown alert without feedback)
     patient_ref: str | None = None
@@ -153,6 +158,17 @@ def _bounded(args: Mapping[str, str], name: str, errors: dict[str, str]) -> str 
     return value
 
 
+def _names(args: Mapping[str, str], name: str, errors: dict[str, str]) -> tuple[str, ...]:
+    """Several values: repeated parameters or one comma-separated list, each lower-cased, deduplicated."""
+    values = args.getlist(name) if isinstance(args, MultiDict) else [args.get(name) or ""]
+    names = [n.strip().lower() for value in values for n in value.split(",")]
+    found = tuple(dict.fromkeys(n for n in names if n))
+    if len(found) > MAX_INGREDIENTS or any(len(n) > MAX_TEXT for n in found):
+        errors[name] = f"name at most {MAX_INGREDIENTS} ingredients of {MAX_TEXT} characters each"
+        return ()
+    return found
+
+
 def _period(args: Mapping[str, str], errors: dict[str, str]) -> Period:
     try:
         return parse_period(_text(args, "from"), _text(args, "to"))
@@ -181,7 +197,7 @@ def parse_check_filters(args: Mapping[str, str]) -> CheckFilters:
         patient_ref = patient_ref.lower()
         if not _PATIENT_REF.match(patient_ref):
             errors["patient_ref"] = "must be a patient reference (64 hexadecimal characters)"
-    ingredient = _bounded(args, "ingredient", errors)
+    ingredients = _names(args, "ingredient", errors)
     rule = _bounded(args, "rule", errors)
     filters = CheckFilters(
         period=period,
@@ -189,11 +205,12 @@ def parse_check_filters(args: Mapping[str, str]) -> CheckFilters:
         client=_bounded(args, "client", errors),
         severity=_choice(args, "severity", SEVERITIES, errors),
         alert_severity=_choice(args, "alert_severity", SEVERITIES, errors),
-        ingredient=ingredient.lower() if ingredient else None,
+        ingredients=ingredients,
         rule=rule,
         outcome=_choice(args, "outcome", OUTCOMES, errors),
         patient_ref=patient_ref,
-        params=_given(args, CHECK_FILTER_NAMES),
+        params=_given(args, CHECK_FILTER_NAMES)
+        | ({"ingredient": ", ".join(ingredients)} if ingredients else {}),
     )
     if errors:
         raise FilterError(errors)

@@ -44,6 +44,7 @@ from .filters import CheckFilters, Cursor, EventFilters, Period, Sort
 
 T = TypeVar("T")
 KB_CACHE_SIZE = 8
+CLIENT_ACTOR = "client:"  # how the log names an API client that acted: by its id
 
 
 def severity_rank(column: Any) -> ColumnElement[int]:
@@ -94,23 +95,33 @@ def check_conditions(filters: CheckFilters) -> list[ColumnElement[bool]]:
         conditions.append(_has_alert(LoggedAlert.severity == f.alert_severity))
     if f.rule:
         conditions.append(_has_alert(LoggedAlert.rule_code == f.rule))
-    if f.ingredient:
+    if f.ingredients:
         # Alert ids read "R1:clonazepam+oxycodone": as "+R1+clonazepam+oxycodone+" every ingredient
         # sits between two "+", so one LIKE matches whole names only, on every backend.
         # The plain substring test goes first: it rejects most alerts without building a string.
         tokens = literal("+") + func.replace(LoggedAlert.alert_id, ":", "+") + literal("+")
-        conditions.append(
-            _has_alert(
-                LoggedAlert.alert_id.contains(f.ingredient, autoescape=True),
-                tokens.like(_like_pattern(f.ingredient), escape="\\"),
+        any_named = or_(
+            *(
+                and_(
+                    LoggedAlert.alert_id.contains(name, autoescape=True),
+                    tokens.like(_like_pattern(name), escape="\\"),
+                )
+                for name in f.ingredients
             )
         )
+        conditions.append(_has_alert(any_named))
     if f.outcome in ("accepted", "overridden"):
         # Feedback carries its check's id and time: one period of one outcome, read from its index.
         answered = select(CdsFeedback.alert_log_id).where(
             CdsFeedback.outcome == f.outcome,
             *_period_conditions(CdsFeedback.check_created_at, f.period),
         )
+        if f.rule:
+            # With a rule, the answer is to that rule's alert: "R1, overridden" lists the checks
+            # whose R1 alert was overridden, the ones the override reports count for R1.
+            answered = answered.join(LoggedAlert, LoggedAlert.uuid == CdsFeedback.alert_uuid).where(
+                LoggedAlert.rule_code == f.rule
+            )
         conditions.append(AlertLog.id.in_(answered))
     elif f.outcome == "none":
         # An alert the clinician saw and nobody answered; checks without alerts have nothing to answer.
@@ -157,7 +168,17 @@ def event_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
     conditions = _period_conditions(AuditEvent.created_at, f.period)
     if f.actor:
         escaped = f.actor.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(func.lower(AuditEvent.actor).like(f"%{escaped.lower()}%", escape="\\"))
+        pattern = f"%{escaped.lower()}%"
+        # A client acts as "client:<id>"; the auditor types its name, as the list shows it.
+        named_clients = select(literal(CLIENT_ACTOR) + ApiClient.id).where(
+            func.lower(ApiClient.name).like(pattern, escape="\\")
+        )
+        conditions.append(
+            or_(
+                func.lower(AuditEvent.actor).like(pattern, escape="\\"),
+                AuditEvent.actor.in_(named_clients),
+            )
+        )
     if f.action:
         family = f.action.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         conditions.append(
@@ -507,6 +528,16 @@ class EventRow:
     target: str
     outcome: str
     details: dict[str, Any]
+    actor_name: str  # the actor as a person reads it: "client:Northside Pharmacy", not its id
+
+
+def actor_names(session: Session, actors: set[str]) -> dict[str, str]:
+    """Readable names for actors stored by id (API clients); others already read as names."""
+    ids = {a.removeprefix(CLIENT_ACTOR) for a in actors if a.startswith(CLIENT_ACTOR)}
+    if not ids:
+        return {}
+    rows = session.execute(select(ApiClient.id, ApiClient.name).where(ApiClient.id.in_(ids)))
+    return {f"{CLIENT_ACTOR}{id_}": f"{CLIENT_ACTOR}{name}" for id_, name in rows}
 
 
 def event_sort_key(column: str) -> ColumnElement[Any]:
@@ -537,8 +568,18 @@ def list_events(
         AuditEvent.details,
     ).where(*event_conditions(filters))
     rows, next_after, previous_before = _keyset(session, stmt, key, seq, sort, cursor, limit)
+    names = actor_names(session, {r.actor for r in rows})
     found = [
-        EventRow(r.seq, r.created_at, r.actor, r.action, r.target, r.outcome, r.details)
+        EventRow(
+            r.seq,
+            r.created_at,
+            r.actor,
+            r.action,
+            r.target,
+            r.outcome,
+            r.details,
+            names.get(r.actor, r.actor),
+        )
         for r in rows
     ]
     return Page(found, next_after, previous_before)

@@ -7,7 +7,7 @@ reports aggregate, and an unbounded aggregate over years of log is a question no
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -30,6 +30,8 @@ REPORTS = {
     "top-rules": "Rules that fire most",
     "override-by-rule": "Override rate by rule",
     "override-by-client": "Override rate by client",
+    "override-matrix": "Overrides by rule and client",
+    "override-reasons": "Top override reasons",
     "unrecognised-inputs": "Inputs most often not recognised",
 }  # name → title, in the order the reports page lists them
 DEFAULT_DAYS = 30
@@ -195,6 +197,151 @@ def override_by_client(session: Session, filters: CheckFilters) -> list[Override
             for k, n, o in rows
         ]
     )
+
+
+# ---- overrides by rule and client, and why ----------------------------------------------------
+
+NO_REASON = "(no reason given)"
+TOP_REASONS = 3
+
+
+def reason_label(reason: dict[str, Any] | None) -> str:
+    """What a clinician chose, as a person reads it: the reason's display, else its code."""
+    if not reason:
+        return NO_REASON
+    return str(reason.get("display") or reason.get("code") or NO_REASON)
+
+
+@dataclass(frozen=True)
+class ReasonCount:
+    reason: str
+    code: str
+    times: int
+
+
+@dataclass(frozen=True)
+class OverrideCell:
+    """One rule's feedback from one client: counts, rate, and the reasons most often given."""
+
+    responses: int
+    overridden: int
+    reasons: list[ReasonCount]
+
+    @property
+    def rate(self) -> float:
+        return self.overridden / self.responses if self.responses else 0.0
+
+
+@dataclass(frozen=True)
+class OverrideMatrix:
+    """Rules (rows, most overridden first) × clients (columns, A→Z); a missing cell had no feedback."""
+
+    rules: list[tuple[str, str]]  # (code, title)
+    clients: list[tuple[str, str]]  # (id, name); id "" is feedback from no client
+    cells: dict[tuple[str, str], OverrideCell]
+    totals: dict[str, OverrideCell]  # per rule, every client together
+
+
+def _feedback_rows(session: Session, filters: CheckFilters) -> Any:
+    """Each answer of the period: its alert's rule, the client, the outcome and the reason."""
+    filters = _bounded(filters)
+    return session.execute(
+        select(
+            LoggedAlert.rule_code,
+            AlertLog.client_id,
+            CdsFeedback.outcome,
+            CdsFeedback.override_reason,
+        )
+        .select_from(CdsFeedback)
+        .join(LoggedAlert, LoggedAlert.uuid == CdsFeedback.alert_uuid)
+        .join(AlertLog, AlertLog.id == CdsFeedback.alert_log_id)
+        .where(*feedback_conditions(filters))
+        .execution_options(yield_per=2000)
+    )
+
+
+def _reason_key(reason: dict[str, Any] | None) -> tuple[str, str]:
+    return (reason_label(reason), str((reason or {}).get("code") or ""))
+
+
+def _cell(counts: tuple[int, int], reasons: Counter[tuple[str, str]], top: int) -> OverrideCell:
+    ranked = sorted(reasons.items(), key=lambda item: (-item[1], item[0]))[:top]
+    return OverrideCell(
+        counts[0], counts[1], [ReasonCount(label, code, n) for (label, code), n in ranked]
+    )
+
+
+def override_matrix(session: Session, filters: CheckFilters) -> OverrideMatrix:
+    """Which alerts were overridden most, by which client: one table for the whole period.
+
+    Feedback is a clinician's answer to a card, far rarer than alerts; it is counted in Python so
+    that reasons (a JSON document) are grouped the same way on every database.
+    """
+    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    reasons: dict[tuple[str, str], Counter[tuple[str, str]]] = defaultdict(Counter)
+    for rule, client_id, outcome, reason in _feedback_rows(session, filters):
+        for key in ((rule, client_id or ""), (rule, "*")):
+            counts[key][0] += 1
+            if outcome == "overridden":
+                counts[key][1] += 1
+                reasons[key][_reason_key(reason)] += 1
+    cells = {
+        key: _cell((n[0], n[1]), reasons[key], TOP_REASONS)
+        for key, n in counts.items()
+        if key[1] != "*"
+    }
+    totals = {
+        rule: _cell((n[0], n[1]), reasons[(rule, "*")], TOP_REASONS)
+        for (rule, client), n in counts.items()
+        if client == "*"
+    }
+    titles = dict(rule_choices(session))
+    names = client_names(session)
+    rules = sorted(totals, key=lambda r: (-totals[r].overridden, -totals[r].rate, r))
+    client_ids = {client for _, client in cells}
+    clients = sorted(
+        ((c, names.get(c, "(no client)") if c else "(no client)") for c in client_ids),
+        key=lambda c: (c[0] == "", c[1].lower()),
+    )
+    return OverrideMatrix([(r, titles.get(r, "")) for r in rules], clients, cells, totals)
+
+
+@dataclass(frozen=True)
+class OverrideReason:
+    reason: str
+    code: str
+    times: int
+    share: float  # of every override in the period
+    rules: list[tuple[str, int]]  # the rules it was given for, most often first
+    clients: list[tuple[str, int]]  # the clients' names
+
+
+def override_reasons(
+    session: Session, filters: CheckFilters, limit: int = TOP
+) -> list[OverrideReason]:
+    """Why clinicians overrode alerts, most frequent reason first, with the rules and clients."""
+    names = client_names(session)
+    times: Counter[tuple[str, str]] = Counter()
+    by_rule: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    by_client: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    for rule, client_id, outcome, reason in _feedback_rows(session, filters):
+        if outcome != "overridden":
+            continue
+        key = _reason_key(reason)
+        times[key] += 1
+        by_rule[key][rule] += 1
+        by_client[key][names.get(client_id, "(no client)") if client_id else "(no client)"] += 1
+    total = sum(times.values())
+    ranked = sorted(times.items(), key=lambda item: (-item[1], item[0]))[:limit]
+
+    def _top(counter: Counter[str]) -> list[tuple[str, int]]:
+        return sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:TOP_REASONS]
+
+    return [
+        OverrideReason(label, code, n, n / total, _top(by_rule[key]), _top(by_client[key]))
+        for key, n in ranked
+        for label, code in [key]
+    ]
 
 
 # ---- inputs most often unrecognised -----------------------------------------------------------

@@ -132,6 +132,10 @@ class AuditEventItem(BaseModel):
     seq: int
     created_at: str
     actor: str = Field(examples=["user:morgan"])
+    actor_name: str = Field(
+        examples=["client:Northside Pharmacy"],
+        description="The actor as a person reads it: a client by its name, not its id.",
+    )
     action: str = Field(examples=["client.revoke"])
     target: str | None = Field(examples=["north-pharmacy"])
     outcome: Literal["success", "failure"]
@@ -159,6 +163,8 @@ class AuditReport(BaseModel):
         "top-rules",
         "override-by-rule",
         "override-by-client",
+        "override-matrix",
+        "override-reasons",
         "unrecognised-inputs",
     ]
     period: ReportPeriod
@@ -166,10 +172,16 @@ class AuditReport(BaseModel):
         default=None, description="alerts-per-day: per day, alerts by severity and total."
     )
     rules: list[dict[str, Any]] | None = Field(
-        default=None, description="top-rules and override-by-rule: one entry per rule."
+        default=None,
+        description="top-rules, override-by-rule and override-matrix: one entry per rule (the "
+        "matrix: with its total, top reasons and one entry per client that answered).",
     )
     clients: list[dict[str, Any]] | None = Field(
         default=None, description="override-by-client: one entry per client."
+    )
+    reasons: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="override-reasons: each reason, how often, its share, its rules and clients.",
     )
     inputs: list[dict[str, Any]] | None = Field(
         default=None, description="unrecognised-inputs: the inputs and how often."

@@ -20,7 +20,7 @@ from ..checking import iso_utc
 from ..db import events, logged_alerts
 from ..domain import knowledge
 from ..pseudonyms import patient_ref
-from . import blueprint, charts, queries, reports
+from . import blueprint, charts, queries, reports, tables
 from .export import FORMATS, MEDIA_TYPES, Export, stream
 from .filters import (
     CHANNELS,
@@ -35,11 +35,11 @@ from .filters import (
     EventFilters,
     FilterError,
     Sort,
-    parse_check_filters,
     parse_cursor,
     parse_event_filters,
     parse_sort,
 )
+from .resolve import read_check_filters
 
 # Text columns read best A→Z; times, numbers and severities most-recent or worst first.
 DESCENDING_FIRST = {"time", "seq", "severity", "alerts"}
@@ -167,7 +167,7 @@ def _checks_page(
 ) -> tuple[str, int]:
     errors: dict[str, str] = dict(extra_errors or {})
     try:
-        filters = parse_check_filters(args)
+        filters = read_check_filters(args)
     except FilterError as error:
         errors.update(error.errors)
         filters = CheckFilters(params={k: v for k, v in args.items() if k in CHECK_FILTER_NAMES})
@@ -271,14 +271,16 @@ def reports_page() -> ResponseReturnValue:
         **_form_choices(),
     }
     try:
-        filters = parse_check_filters(request.args)
+        filters = read_check_filters(request.args)
         period = reports.check_report_period(reports.report_period(filters.period))
     except FilterError as error:
         return _render(
             "audit/reports.html",
             400,
             errors=error.errors,
-            filters=CheckFilters(),
+            filters=CheckFilters(
+                params={k: v for k, v in request.args.items() if k in CHECK_FILTER_NAMES}
+            ),
             result=None,
             **context,
         )
@@ -315,8 +317,36 @@ def _run_report(session: Session, name: str, filters: CheckFilters) -> tuple[obj
     if name == "override-by-client":
         rates = reports.override_by_client(session, filters)
         return rates, charts.override_chart(name, rates)
+    # The rule × client table and the reasons are read as tables; a chart would repeat them.
+    if name == "override-matrix":
+        return reports.override_matrix(session, filters), Markup("")
+    if name == "override-reasons":
+        return reports.override_reasons(session, filters), Markup("")
     unrecognised = reports.unrecognised_inputs(session, filters)
     return unrecognised, charts.unrecognised_chart(unrecognised)
+
+
+@blueprint.get("/reports/<name>.csv")
+@require_page_role("auditor")
+def report_csv(name: str) -> ResponseReturnValue:
+    """A report's numbers as a CSV download, for the same filters and period as the page."""
+    if name not in reports.REPORTS:
+        abort(404)
+    try:
+        filters = read_check_filters(request.args)
+        reports.check_report_period(reports.report_period(filters.period))
+    except FilterError:
+        abort(400)
+    with database().unit_of_work(read_only=True) as session:
+        text = tables.as_csv(tables.report_table(session, name, filters))
+    return csv_download(text, name)
+
+
+def csv_download(text: str, name: str) -> Response:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    response = Response(text, content_type=MEDIA_TYPES["csv"])
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
+    return response
 
 
 def _download(export: Export) -> Response:
@@ -332,7 +362,7 @@ def export_checks(fmt: str) -> ResponseReturnValue:
     if fmt not in FORMATS:
         abort(404)
     try:
-        filters = parse_check_filters(request.args)
+        filters = read_check_filters(request.args)
     except FilterError:
         abort(400)
     return _download(Export("checks", "csv" if fmt == "csv" else "jsonl", filters, _actor()))

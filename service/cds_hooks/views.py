@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
-from ..appctx import database, request_id, snapshots
+from ..appctx import database, note_client, request_id, snapshots
 from ..auth import bearer_token, caller_from_api_key
 from ..checking import Caller, CheckRequest, ServiceUnavailable, run_check
 from ..db import clients, events, logged_alerts
@@ -59,11 +59,23 @@ def _authenticate(*audiences: str) -> Caller | None:
         return None
     if token.startswith("ia_"):
         return caller_from_api_key()
+    configured: str | None = current_app.config.get("PUBLIC_BASE_URL")
+    if not configured:
+        # The audience must come from configuration: a Host header is whatever the caller sends,
+        # so a token made for another service would pass if it named that host.
+        log.warning(
+            "refused a CDS Hooks JWT: PUBLIC_BASE_URL is not set, so the token's audience cannot "
+            "be checked; set it to the address CDS clients call (e.g. https://alerts.example.org)"
+        )
+        return None
+    base = configured.rstrip("/")
     try:
-        return verify(database(), token, [f"{_base_url()}{path}" for path in audiences])
+        caller = verify(database(), token, [f"{base}{path}" for path in audiences])
     except InvalidToken as error:
         log.info("refused a CDS Hooks JWT: %s", error)  # the reason only; never the token
         return None
+    note_client(caller.client_id)
+    return caller
 
 
 def _unauthorized() -> Response:

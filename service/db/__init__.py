@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from .. import jsonio
 from . import prepared
 from .sqlite_writers import QueuedWriterConnection
+from .timeouts import Timeouts
+from .timeouts import connect as connect_with_deadline
 
 
 class Database:
@@ -74,15 +76,19 @@ def _pipeline(connection: Connection, on: bool) -> AbstractContextManager[None]:
     return prepared.pipelined(connection) if on else nullcontext()
 
 
-def make_engine(url: str, *, foreign_keys: bool = True, **options: Any) -> Engine:
+def make_engine(
+    url: str, *, foreign_keys: bool = True, timeouts: Timeouts | None = None, **options: Any
+) -> Engine:
     """An engine with SQLite made safe for several processes: WAL, waits instead of errors, real BEGIN.
 
     Migrations pass ``foreign_keys=False``: SQLite alters a table by copying it, which must not
-    trip the references other tables hold to it.
+    trip the references other tables hold to it. The service passes its ``timeouts``, so that a
+    database that stops answering becomes a 503 within seconds; the operator's commands (loading
+    a knowledge base, walking a chain, migrating) run without them, as long as their work takes.
     """
     options = {"json_serializer": jsonio.dumps, "json_deserializer": orjson.loads, **options}
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, **options)
+        return _postgresql_engine(url, timeouts, options)
     file_backed = ":memory:" not in url and url != "sqlite://"
     if file_backed:
         options["connect_args"] = {
@@ -90,6 +96,7 @@ def make_engine(url: str, *, foreign_keys: bool = True, **options: Any) -> Engin
             **options.get("connect_args", {}),
         }
     engine = create_engine(url, **options)
+    busy_milliseconds = round(timeouts.lock * 1000) if timeouts else 10_000
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
@@ -97,7 +104,7 @@ def make_engine(url: str, *, foreign_keys: bool = True, **options: Any) -> Engin
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
-        cursor.execute("PRAGMA busy_timeout = 10000")
+        cursor.execute(f"PRAGMA busy_timeout = {busy_milliseconds}")
         if file_backed:
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
@@ -117,5 +124,18 @@ def make_engine(url: str, *, foreign_keys: bool = True, **options: Any) -> Engin
                 driver.begin_immediate()
             else:
                 driver.execute("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _postgresql_engine(url: str, timeouts: Timeouts | None, options: dict[str, Any]) -> Engine:
+    if timeouts is None:
+        return create_engine(url, pool_pre_ping=True, **options)
+    connect_args = {**timeouts.postgresql_connect_args(), **options.pop("connect_args", {})}
+    engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **options)
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        return connect_with_deadline(timeouts, cargs, cparams)
 
     return engine

@@ -110,6 +110,17 @@ def revoke(session: Session, name: str, actor: str) -> ApiClient:
     return client
 
 
+def rotate_key(session: Session, name: str, actor: str) -> tuple[ApiClient, str]:
+    """A new key for a client, returned once; the old one stops working when this commits."""
+    client = by_name(session, name)
+    if client.revoked_at is not None:
+        raise ClientError(f"client {name!r} is revoked; create a new client instead")
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    client.key_hash = hash_key(key)
+    record_event(session, actor=actor, action="client.rotate_key", target=name)
+    return client, key
+
+
 def set_min_severity(session: Session, name: str, level: str, actor: str) -> tuple[str, str]:
     """The adjustable severity of ONC 170.315(a)(4): operator-only, and every change is recorded."""
     client = by_name(session, name)

@@ -198,6 +198,13 @@ def _write_content(session: Session, version_id: str, knowledge: kb.KnowledgeBas
             unconfirmed=rule.unconfirmed,
             always_say=rule.always_say,
             always_tell_patient=rule.always_tell_patient,
+            translations={
+                t.language: {
+                    "patient_text": t.patient_text,
+                    "always_tell_patient": t.always_tell_patient,
+                }
+                for t in rule.translations
+            },
         )
         session.add(row)
         session.flush()
@@ -402,6 +409,10 @@ def _rule(row: m.Rule) -> kb.Rule:
         duplication=duplication,
         cumulative=cumulative,
         dose_limit=dose_limit,
+        translations=tuple(
+            kb.PatientTranslation(language, texts["patient_text"], texts["always_tell_patient"])
+            for language, texts in sorted((row.translations or {}).items())
+        ),
     )
 
 

@@ -255,6 +255,8 @@ class Rule(_Versioned, Base):
     unconfirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     always_say: Mapped[str] = mapped_column(Text, default="")
     always_tell_patient: Mapped[str] = mapped_column(Text, default="")
+    # {"es": {"patient_text": ..., "always_tell_patient": ...}}; None in versions stored before.
+    translations: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     parties: Mapped[list[RuleParty]] = relationship(order_by="RuleParty.position")
     sources: Mapped[list[Source]] = relationship(
         secondary="rule_source", order_by="RuleSource.position"
@@ -513,18 +515,20 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class UserSession(Base):
-    """A login: the cookie names it, so logout and disabling a user end it on the server too."""
+    """A login: the cookie names it, so logout and disabling a user end it on the server too.
+
+    ``created_at`` bounds its absolute lifetime, ``last_seen_at`` its idle time (``access``).
+    """
 
     __tablename__ = "user_session"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -538,3 +542,14 @@ class UserToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RateLimitCounter(Base):
+    """Requests counted under one key (a keyed hash of an address, or of a name and an address) in
+    a window that starts with the first of them; every worker counts in the same row."""
+
+    __tablename__ = "rate_limit_counter"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
+    resets_at: Mapped[float] = mapped_column(Float, index=True)  # seconds since the epoch

@@ -10,9 +10,15 @@ writer is woken the moment the lock is free. SQLite's own locking still guarante
 a writer that does not take part (the sqlite3 shell) is still waited for with ``busy_timeout``,
 and so is everyone where the lock file cannot be created.
 
-The WAL is checkpointed by each connection after its turn, every ``CHECKPOINT_EVERY`` of its
-write transactions (SQLite's automatic checkpoint ran inside a commit, so in the queue: every
-writer waited behind its copying and fsyncs).
+The WAL is checkpointed by each connection every ``CHECKPOINT_EVERY`` of its write
+transactions, once committed (SQLite's automatic checkpoint ran inside the commit, and its failure
+was that commit's failure), and after every write that did not commit. The checkpoint truncates
+the WAL: a WAL is otherwise never shrunk, so on a full disk the space it once took stayed taken,
+and freeing a little did not bring writes back. It takes a turn in the queue (a truncating
+checkpoint needs SQLite's write lock: the others wait in the queue, not in SQLite's busy loop)
+and does not wait for readers: while one reads, it copies what it can and leaves the file.
+A checkpoint that fails is logged, never raised: the transaction before it is already committed,
+and must not be reported as lost.
 """
 
 from __future__ import annotations
@@ -40,6 +46,9 @@ class QueuedWriterConnection(sqlite3.Connection):
         self._queue: IO[bytes] | None = None
         self._holding = False
         self._commits = 0
+        self._write_failed = False  # a commit failed: the rollback that follows checkpoints
+        self._checkpoint_due = False  # the last checkpoint failed
+        self._name = database
 
     def begin_immediate(self) -> None:
         """``BEGIN IMMEDIATE``, once this connection's turn has come."""
@@ -54,16 +63,44 @@ class QueuedWriterConnection(sqlite3.Connection):
         wrote = self._holding
         try:
             super().commit()
+        except sqlite3.Error:
+            self._write_failed = wrote
+            raise
         finally:
             self._end_turn()
         if wrote:
             self._commits += 1
-            if self._commits % CHECKPOINT_EVERY == 0:
-                self.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            if self._checkpoint_due or self._commits % CHECKPOINT_EVERY == 0:
+                self.checkpoint()
 
     def rollback(self) -> None:
+        wrote = self._holding or self._write_failed
+        self._write_failed = False
         try:
             super().rollback()
+        finally:
+            self._end_turn()
+        if wrote:  # perhaps for lack of space: give the WAL's back, so freeing a little suffices
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database and truncate it, waiting for no reader; never raises.
+
+        One that fails (no room for the database to grow) is tried again after every commit
+        until one succeeds: the space the truncated WAL gives back is what brings writes back.
+        """
+        self._take_turn()
+        try:
+            (busy_milliseconds,) = self.execute("PRAGMA busy_timeout").fetchone()
+            self.execute("PRAGMA busy_timeout = 0")
+            try:
+                self.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            finally:
+                self.execute(f"PRAGMA busy_timeout = {int(busy_milliseconds)}")
+            self._checkpoint_due = False
+        except sqlite3.Error as error:
+            self._checkpoint_due = True
+            log.warning("WAL checkpoint of %s failed, to be tried again: %s", self._name, error)
         finally:
             self._end_turn()
 

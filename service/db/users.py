@@ -1,4 +1,4 @@
-"""People (auditors and admins): argon2 passwords, lockout, sessions and personal API tokens.
+"""People (auditors and admins): argon2 passwords, sessions and personal API tokens.
 
 Every change and every sign-in attempt, good or bad, is an audit event. Only hashes of passwords and
 tokens are stored; session ids live in ``user_session`` so logout and disabling end them at once.
@@ -9,20 +9,20 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cache
 from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import CursorResult, Update, func, select, update
+from sqlalchemy import CursorResult, Update, select, update
 from sqlalchemy.orm import Session
 
 from ..accounts.access import TOKEN_PREFIX, token_hash
 from . import Database
 from .events import record_event
-from .models import AuditEvent, User, UserSession, UserToken
+from .models import User, UserSession, UserToken
 
 ROLES = ("auditor", "admin")  # as app_user's check constraint
 MIN_PASSWORD_CHARS = 12
@@ -40,18 +40,11 @@ class UserError(ValueError):
 
 
 class Refusal(StrEnum):
-    """Why a sign-in was refused. The page shows one message for all but ``LOCKED``."""
+    """Why a sign-in was refused (for the audit log); the page shows one message for all."""
 
     WRONG_PASSWORD = "wrong_password"
     UNKNOWN_USER = "unknown_user"
     DISABLED = "disabled"
-    LOCKED = "locked"
-
-
-@dataclass(frozen=True)
-class LockoutPolicy:
-    max_failures: int = 5
-    duration: timedelta = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -103,11 +96,7 @@ def create(session: Session, name: str, role: str, password: str, actor: str) ->
     check_password(password)
     name = check_new_name(session, name)
     user = User(
-        name=name,
-        role=role,
-        password_hash=hash_password(password),
-        created_at=datetime.now(UTC),
-        failed_logins=0,
+        name=name, role=role, password_hash=hash_password(password), created_at=datetime.now(UTC)
     )
     session.add(user)
     record_event(session, actor=actor, action="user.create", target=name, details={"role": role})
@@ -120,10 +109,6 @@ def by_name(session: Session, name: str) -> User:
     if user is None:
         raise UserError(f"no user named {name!r}")
     return user
-
-
-def is_locked(user: User, now: datetime | None = None) -> bool:
-    return user.locked_until is not None and _aware(user.locked_until) > (now or datetime.now(UTC))
 
 
 def all_users(session: Session) -> list[User]:
@@ -162,19 +147,9 @@ def disable(session: Session, name: str, actor: str, *, acting_user: str | None 
     now = datetime.now(UTC)
     user.disabled_at = now
     # access.py already ignores a disabled user's sessions and tokens; ending them as well means
-    # nothing comes back to life if the account is ever re-enabled by hand.
-    sessions = _changed_rows(
-        session,
-        update(UserSession)
-        .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
-        .values(ended_at=now),
-    )
-    tokens = _changed_rows(
-        session,
-        update(UserToken)
-        .where(UserToken.user_id == user.id, UserToken.revoked_at.is_(None))
-        .values(revoked_at=now),
-    )
+    # nothing comes back to life when the account is re-enabled.
+    sessions = _end_sessions(session, user, now)
+    tokens = _revoke_tokens(session, user, now)
     record_event(
         session,
         actor=actor,
@@ -185,24 +160,94 @@ def disable(session: Session, name: str, actor: str, *, acting_user: str | None 
     return True
 
 
+def enable(session: Session, name: str, actor: str) -> bool:
+    """Let a disabled user sign in again (with their old password; no session or token returns);
+    False if they were not disabled."""
+    user = by_name(session, name)
+    if user.disabled_at is None:
+        return False
+    user.disabled_at = None
+    record_event(session, actor=actor, action="user.enable", target=user.name)
+    return True
+
+
+def reset_password(
+    session: Session, name: str, password: str, actor: str, *, acting_user: str | None = None
+) -> int:
+    """Set a new password chosen by an admin, and sign the user out everywhere (a reset usually
+    means the old one was forgotten or seen); returns how many sessions were ended.
+
+    An admin's own sessions are left alone when they reset their own password from a page.
+    """
+    check_password(password)
+    user = by_name(session, name)
+    user.password_hash = hash_password(password)
+    ended = 0 if user.name == acting_user else _end_sessions(session, user, datetime.now(UTC))
+    record_event(
+        session,
+        actor=actor,
+        action="user.reset_password",
+        target=user.name,
+        details={"sessions_ended": ended},
+    )
+    return ended
+
+
+def rotate_token(session: Session, name: str, actor: str) -> str:
+    """Revoke every personal token of the user and give them one new one (returned once)."""
+    user = by_name(session, name)
+    revoked = _revoke_tokens(session, user, datetime.now(UTC))
+    token = _new_token(session, user)
+    record_event(
+        session,
+        actor=actor,
+        action="user.rotate_token",
+        target=user.name,
+        details={"tokens_revoked": revoked},
+    )
+    return token
+
+
 def create_token(session: Session, name: str, actor: str) -> str:
     """A personal API token for the user's own tools; returned once, only its hash is kept."""
     user = by_name(session, name)
+    token = _new_token(session, user)
+    record_event(session, actor=actor, action="user.token", target=user.name)
+    return token
+
+
+def _new_token(session: Session, user: User) -> str:
     if user.disabled_at is not None:
         raise UserError(f"{user.name} is disabled")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(
         UserToken(user_id=user.id, token_hash=token_hash(token), created_at=datetime.now(UTC))
     )
-    record_event(session, actor=actor, action="user.token", target=user.name)
     return token
+
+
+def _end_sessions(session: Session, user: User, now: datetime) -> int:
+    return _changed_rows(
+        session,
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+        .values(ended_at=now),
+    )
+
+
+def _revoke_tokens(session: Session, user: User, now: datetime) -> int:
+    return _changed_rows(
+        session,
+        update(UserToken)
+        .where(UserToken.user_id == user.id, UserToken.revoked_at.is_(None))
+        .values(revoked_at=now),
+    )
 
 
 def sign_in(
     database: Database,
     name: str,
     password: str,
-    policy: LockoutPolicy,
     *,
     address: str | None = None,
     now: datetime | None = None,
@@ -210,10 +255,11 @@ def sign_in(
     """Check a password and, if it is right and the account open, start a session.
 
     The argon2 work (tens of milliseconds) happens before the write transaction, so a stream of
-    guesses never holds the database's write lock, which every check's log entry needs.
+    guesses never holds the database's write lock, which every check's log entry needs. Failures
+    lock no account: the login's rate limits (``accounts.throttle``) slow guessing per address.
     """
     now = now or datetime.now(UTC)
-    name = _printable(normalise_name(name))[:MAX_NAME_CHARS]
+    name = attempted_name(name)
     with database.unit_of_work(read_only=True) as session:
         stored = session.scalar(select(User.password_hash).filter_by(name=name))
     matches = _verify(stored, password)
@@ -222,9 +268,16 @@ def sign_in(
     with database.unit_of_work() as session:
         user = session.scalar(select(User).filter_by(name=name).with_for_update())
         if user is None:
-            result = _refuse_unknown(session, name, policy, now, address)
+            _record_failure(session, name, Refusal.UNKNOWN_USER, address)
+            result = SignIn(name, refusal=Refusal.UNKNOWN_USER)
+        elif matches and user.disabled_at is None:
+            result = _start_session(session, user, renewed, now, address)
         else:
-            result = _decide(session, user, matches, renewed, policy, now, address)
+            # A disabled account answers like a wrong password, so nothing on the page tells a
+            # guesser which accounts exist or are open.
+            refusal = Refusal.WRONG_PASSWORD if not matches else Refusal.DISABLED
+            _record_failure(session, user.name, refusal, address)
+            result = SignIn(user.name, refusal=refusal)
         session.commit()
     return result
 
@@ -248,107 +301,31 @@ def end_session(database: Database, session_id: str, *, address: str | None = No
         session.commit()
 
 
-def _decide(
-    session: Session,
-    user: User,
-    matches: bool,
-    renewed: str | None,
-    policy: LockoutPolicy,
-    now: datetime,
-    address: str | None,
+def _start_session(
+    session: Session, user: User, renewed: str | None, now: datetime, address: str | None
 ) -> SignIn:
-    if is_locked(user, now):
-        _record_attempt(session, user.name, "login.locked", Refusal.LOCKED, address)
-        return SignIn(user.name, refusal=Refusal.LOCKED)
-    if matches and user.disabled_at is None:
-        user.failed_logins, user.locked_until = 0, None
-        if renewed:
-            user.password_hash = renewed
-        sid = secrets.token_urlsafe(32)  # never a value the browser brought
-        session.add(UserSession(id=sid, user_id=user.id, created_at=now))
-        record_event(
-            session,
-            actor=f"user:{user.name}",
-            action="login",
-            target=user.name,
-            details={"address": address, "role": user.role},
-        )
-        return SignIn(user.name, session_id=sid)
-    # A disabled account answers like a wrong password, and counts towards a lockout like one,
-    # so nothing on the page tells a guesser which accounts exist or are open.
-    refusal = Refusal.WRONG_PASSWORD if not matches else Refusal.DISABLED
-    user.failed_logins = (user.failed_logins or 0) + 1
-    _record_attempt(session, user.name, "login", refusal, address, failures=user.failed_logins)
-    if user.failed_logins < policy.max_failures:
-        return SignIn(user.name, refusal=refusal)
-    user.failed_logins, user.locked_until = 0, now + policy.duration
-    _record_lockout(session, user.name, policy, now, known_user=True)
-    return SignIn(user.name, refusal=Refusal.LOCKED)
-
-
-def _refuse_unknown(
-    session: Session, name: str, policy: LockoutPolicy, now: datetime, address: str | None
-) -> SignIn:
-    """A name nobody has gets the same answers a real account would, lockout included.
-
-    Its lockout state is read back from the audit log (the last lockout of that name, the failures
-    since), so no table of guessed names is kept and the page never tells the two apart.
-    """
-    last_lockout = session.scalar(
-        select(func.max(AuditEvent.created_at)).where(
-            AuditEvent.action == "user.lockout", AuditEvent.target == name
-        )
-    )
-    if last_lockout is not None and _aware(last_lockout) + policy.duration > now:
-        _record_attempt(session, name, "login.locked", Refusal.LOCKED, address)
-        return SignIn(name, refusal=Refusal.LOCKED)
-    since = [AuditEvent.created_at > last_lockout] if last_lockout is not None else []
-    earlier = session.scalar(
-        select(func.count()).where(
-            AuditEvent.action == "login",
-            AuditEvent.outcome == "failure",
-            AuditEvent.target == name,
-            *since,
-        )
-    )
-    failures = (earlier or 0) + 1
-    _record_attempt(session, name, "login", Refusal.UNKNOWN_USER, address, failures=failures)
-    if failures < policy.max_failures:
-        return SignIn(name, refusal=Refusal.UNKNOWN_USER)
-    _record_lockout(session, name, policy, now, known_user=False)
-    return SignIn(name, refusal=Refusal.LOCKED)
-
-
-def _record_attempt(
-    session: Session,
-    name: str,
-    action: str,
-    refusal: Refusal,
-    address: str | None,
-    *,
-    failures: int | None = None,
-) -> None:
-    details: dict[str, object] = {"reason": refusal.value, "address": address}
-    if failures is not None:
-        details["consecutive_failures"] = failures
-    record_event(
-        session, actor="anonymous", action=action, target=name, outcome="failure", details=details
-    )
-
-
-def _record_lockout(
-    session: Session, name: str, policy: LockoutPolicy, now: datetime, *, known_user: bool
-) -> None:
+    if renewed:
+        user.password_hash = renewed
+    sid = secrets.token_urlsafe(32)  # never a value the browser brought
+    session.add(UserSession(id=sid, user_id=user.id, created_at=now, last_seen_at=now))
     record_event(
         session,
-        actor="system",
-        action="user.lockout",
+        actor=f"user:{user.name}",
+        action="login",
+        target=user.name,
+        details={"address": address, "role": user.role},
+    )
+    return SignIn(user.name, session_id=sid)
+
+
+def _record_failure(session: Session, name: str, refusal: Refusal, address: str | None) -> None:
+    record_event(
+        session,
+        actor="anonymous",
+        action="login",
         target=name,
-        details={
-            "failures": policy.max_failures,
-            "until": (now + policy.duration).isoformat(),
-            "known_user": known_user,
-        },
+        outcome="failure",
+        details={"reason": refusal.value, "address": address},
     )
 
 
@@ -382,11 +359,6 @@ def _changed_rows(session: Session, statement: Update) -> int:
     return result.rowcount
 
 
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; we stored them as UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _printable(text: str) -> str:
-    """What an anonymous visitor typed goes into the log only as printable text."""
-    return "".join(ch for ch in text if ch.isprintable())
+def attempted_name(name: str) -> str:
+    """The name an anonymous visitor typed, as the log may hold it: normalised, printable, short."""
+    return "".join(ch for ch in normalise_name(name) if ch.isprintable())[:MAX_NAME_CHARS]

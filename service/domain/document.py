@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .check import Alert, CheckResult, Medication
+from .knowledge import SOURCE_LANGUAGE
 from .severity import Severity
 from .snapshot import KbSnapshot
 
@@ -48,16 +49,22 @@ def alert_record(alert: Alert, kb: KbSnapshot, shown: bool) -> dict[str, Any]:
     }
 
 
-def with_texts(record: dict[str, Any], kb: KbSnapshot) -> dict[str, Any]:
+def with_texts(
+    record: dict[str, Any], kb: KbSnapshot, language: str = SOURCE_LANGUAGE
+) -> dict[str, Any]:
     """A logged alert as answered: its rule's wording and sources, from the KB version that
-    produced it, added; the log's own ``shown`` flag left out."""
+    produced it, added; the log's own ``shown`` flag left out.
+
+    The patient text is in ``language`` where the KB version has it, else in English;
+    ``patient_text_language`` says which. Clinician texts are always English.
+    """
     rule_ids = [record["rule"]["id"], *record.get("also_matched", ())]
     wording = kb.wording[rule_ids[0]]
     alert = dict(record)
     alert.pop("shown", None)
-    must_say, must_tell = kb.required_wording(rule_ids)
+    must_say = kb.required_wording(rule_ids)
     alert["clinician_text"] = " ".join([record["summary"], wording.clinician_details, *must_say])
-    alert["patient_text"] = " ".join([wording.patient_text, *must_tell])
+    alert["patient_text"], alert["patient_text_language"] = kb.patient_wording(rule_ids, language)
     alert["management"] = " ".join([wording.management, *must_say])
     alert["sources"] = wording.sources
     alert["also_applies"] = [kb.also_applies_entry(rule_id) for rule_id in rule_ids[1:]]

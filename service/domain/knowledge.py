@@ -226,6 +226,21 @@ class DoseLimit:
     unless_indication: tuple[str, ...] = ()
 
 
+# English is the language the knowledge base is written and reviewed in; the others translate its
+# patient-facing texts (clinician texts stay English: they are what the sources say).
+SOURCE_LANGUAGE = "en"
+PATIENT_LANGUAGES = ("en", "es")
+
+
+@dataclass(frozen=True)
+class PatientTranslation:
+    """A rule's patient-facing texts in another language, reviewed like the English ones."""
+
+    language: str
+    patient_text: str
+    always_tell_patient: str = ""
+
+
 @dataclass(frozen=True)
 class Rule:
     id: str
@@ -251,6 +266,20 @@ class Rule:
     duplication: DuplicationCriteria | None = None
     cumulative: CumulativeCriteria | None = None
     dose_limit: DoseLimit | None = None
+    translations: tuple[PatientTranslation, ...] = ()
+
+    def patient_texts(self, language: str) -> tuple[str, str] | None:
+        """``(patient_text, always_tell_patient)`` in ``language``, or None if not translated."""
+        if language == SOURCE_LANGUAGE:
+            return self.patient_text, self.always_tell_patient
+        return next(
+            (
+                (t.patient_text, t.always_tell_patient)
+                for t in self.translations
+                if t.language == language
+            ),
+            None,
+        )
 
 
 @dataclass(frozen=True)
@@ -283,6 +312,9 @@ class KnowledgeBase:
             content["vocabulary"] = self.vocabulary.digest
         if content["alcohol_class"] is None:
             del content["alcohol_class"]
+        for rule in content["rules"]:
+            if not rule["translations"]:
+                del rule["translations"]
         for key, sort_by in (
             ("sources", "id"),
             ("ingredients", "name"),

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 from rapidfuzz import fuzz, process
 
-from .knowledge import SYSTEMIC, DrugClass, Ingredient, KnowledgeBase, Ref, Route, Rule, Source
+from .knowledge import (
+    PATIENT_LANGUAGES,
+    SOURCE_LANGUAGE,
+    SYSTEMIC,
+    DrugClass,
+    Ingredient,
+    KnowledgeBase,
+    Ref,
+    Route,
+    Rule,
+    Source,
+)
 from .medtext import ParsedText, parse
 from .severity import AlertKind
 from .text import bare_key, candidate_keys, combination_parts, name_key
@@ -32,7 +43,6 @@ class RuleWording:
     """A rule's texts as every answer renders them, built once per KB version."""
 
     clinician_details: str
-    patient_text: str
     management: str
     sources: tuple[dict[str, str | None], ...]
 
@@ -146,6 +156,7 @@ class KbSnapshot:
         self.index = RuleIndex(kb.rules)
         self._decisions: dict[tuple[str, frozenset[str], str, frozenset[str]], Decision | None] = {}
         self._texts: dict[str, Reading] = {}
+        self._patient_wordings: dict[tuple[tuple[str, ...], str], tuple[str, str]] = {}
         # Built now, not on the first typo: it then lives in the frozen heap with the rest.
         self._choices = Choices.build(self)
 
@@ -154,7 +165,6 @@ class KbSnapshot:
         return {
             rule.id: RuleWording(
                 clinician_details=" ".join([rule.effect, rule.mechanism, rule.management]),
-                patient_text=rule.patient_text,
                 management=rule.management,
                 sources=tuple(
                     {"id": s, "label": self.sources[s].label, "url": self.sources[s].url}
@@ -164,15 +174,39 @@ class KbSnapshot:
             for rule in self.kb.rules
         }
 
-    def required_wording(self, rule_ids: Iterable[str]) -> tuple[list[str], list[str]]:
-        """P4: what any matching rule says must always be said, for clinicians and for patients,
-        once each, unless the deciding rule (the first) already says it."""
+    def required_wording(self, rule_ids: Iterable[str]) -> list[str]:
+        """P4: what any matching rule says clinicians must always hear, once each, unless the
+        deciding rule (the first) already says it."""
         rules = [self.rules[rule_id] for rule_id in rule_ids]
         decider = rules[0]
         clinician = [decider.management, decider.effect, decider.mechanism]
-        say = _unique_new((r.always_say for r in rules), clinician)
-        tell = _unique_new((r.always_tell_patient for r in rules), [decider.patient_text])
-        return say, tell
+        return _unique_new((r.always_say for r in rules), clinician)
+
+    def patient_wording(self, rule_ids: Sequence[str], language: str) -> tuple[str, str]:
+        """An alert's patient text and the language it is in: the deciding rule's text, then
+        every matching rule's required sentence (P4) once each.
+
+        English when any of the rules lacks ``language`` (a version stored before it was
+        translated): one paragraph is never written in two languages. Memoised, as every answer
+        and every logged check read back asks again for the same few combinations.
+        """
+        key = (tuple(rule_ids), language if language in PATIENT_LANGUAGES else SOURCE_LANGUAGE)
+        if (known := self._patient_wordings.get(key)) is not None:
+            return known
+        rules = [self.rules[rule_id] for rule_id in key[0]]
+        texts = [r.patient_texts(key[1]) for r in rules]
+        used = key[1]
+        if any(t is None for t in texts):
+            used = SOURCE_LANGUAGE
+            texts = [r.patient_texts(used) for r in rules]
+        found = [t for t in texts if t is not None]
+        decider_text = found[0][0]
+        tell = _unique_new((must_tell for _, must_tell in found), [decider_text])
+        wording = " ".join([decider_text, *tell]), used
+        if len(self._patient_wordings) > MAX_MEMOISED_TEXTS:
+            self._patient_wordings.clear()  # bounded memory, whatever the logs hold
+        self._patient_wordings[key] = wording
+        return wording
 
     def also_applies_entry(self, rule_id: str) -> dict[str, str]:
         """How another matching rule is listed beside the deciding one (P3)."""

@@ -13,8 +13,10 @@ from typing import Any, TypeVar
 
 from ..domain.knowledge import (
     EVIDENCE_LEVELS,
+    PATIENT_LANGUAGES,
     ROUTE_IDS,
     SOURCE_KINDS,
+    SOURCE_LANGUAGE,
     SYSTEMIC,
     CumulativeCriteria,
     DoseLimit,
@@ -24,6 +26,7 @@ from ..domain.knowledge import (
     Ingredient,
     KnowledgeBase,
     OlderAdultEscalation,
+    PatientTranslation,
     ProductCombination,
     Ref,
     Route,
@@ -551,8 +554,30 @@ def _rule(record: Record) -> Rule:
         evidence=evidence,
         unconfirmed=unconfirmed,
         family=_family(record.file),
+        translations=tuple(
+            _translation(data, language)
+            for language in PATIENT_LANGUAGES
+            if language != SOURCE_LANGUAGE
+        ),
     )
     return _with_criteria(rule, data)
+
+
+def _translation(data: dict[str, Any], language: str) -> PatientTranslation:
+    """A rule's patient texts in ``language`` (``patient_text_es``, ``always_tell_patient_es``).
+
+    Required: a patient who reads that language must never get a warning half translated, and a
+    mandatory sentence (P4) must be mandatory in every language.
+    """
+    patient_text = _text(data, f"patient_text_{language}", required=False)
+    if not patient_text:
+        raise ValueError(f"patient_text has no {language!r} version: add patient_text_{language}")
+    must_tell = _text(data, f"always_tell_patient_{language}", required=False)
+    if bool(must_tell) != bool(_text(data, "always_tell_patient", required=False)):
+        raise ValueError(
+            f"always_tell_patient_{language} must be given exactly when always_tell_patient is"
+        )
+    return PatientTranslation(language, patient_text, must_tell)
 
 
 def _family(file: str) -> str:

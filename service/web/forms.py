@@ -10,6 +10,7 @@ from werkzeug.datastructures import MultiDict
 MAX_MEDICINES = 30
 MAX_NAME_CHARS = 200
 MIN_AGE, MAX_AGE = 0, 130
+CORRECTION_FIELD = "correct-"  # + the position of the medicine a "did you mean" choice replaces
 ALCOHOL = "alcohol"  # the KB's name for alcoholic drinks; what the "I drink alcohol" box adds
 
 
@@ -51,11 +52,12 @@ class MedicineForm:
         """The entered medicines with no empty gaps, ready to change and check again."""
         return replace(self, medicines=self.entered or ("",), errors={})
 
-    def substituted(self, position: int, text: str) -> MedicineForm:
-        """The list with one entered medicine replaced (a "did you mean" choice)."""
+    def corrected(self, choices: Mapping[int, str]) -> MedicineForm:
+        """The list with every chosen "did you mean" correction applied at once."""
         entered = list(self.entered)
-        if 0 <= position < len(entered):
-            entered[position] = text
+        for position, text in choices.items():
+            if 0 <= position < len(entered):
+                entered[position] = text
         return _validated(replace(self, medicines=tuple(entered)))
 
 
@@ -72,13 +74,22 @@ def read_form(data: MultiDict[str, str]) -> MedicineForm:
     return _validated(form)
 
 
-def read_choice(data: MultiDict[str, str]) -> tuple[int, str] | None:
-    """A "did you mean" button's value, ``"<position>|<name>"``, or None if it is not one."""
-    position, sep, text = (data.get("replace") or "").partition("|")
-    text = tidy(text)
-    if not sep or not position.isdecimal() or not text or len(text) > MAX_NAME_CHARS:
-        return None
-    return int(position), text
+def read_corrections(data: MultiDict[str, str]) -> dict[int, str]:
+    """The "did you mean" choices, one ``correct-<position>`` field per unrecognised medicine.
+
+    An empty value means "keep what I typed"; anything malformed is ignored, never guessed at.
+    """
+    choices: dict[int, str] = {}
+    for key, value in data.items(multi=True):
+        position = key.removeprefix(CORRECTION_FIELD)
+        text = tidy(value)
+        if (
+            key.startswith(CORRECTION_FIELD)
+            and position.isdecimal()
+            and 0 < len(text) <= MAX_NAME_CHARS
+        ):
+            choices[int(position)] = text
+    return choices
 
 
 def tidy(text: str) -> str:

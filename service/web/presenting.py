@@ -3,6 +3,7 @@ verdict. Nothing here decides anything clinical; severity, alerts and wording co
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -11,6 +12,8 @@ from typing import Any
 from ..domain.severity import Severity
 
 SEVERITIES = tuple(sorted(Severity, reverse=True))  # most severe first
+URGENT = frozenset({Severity.CONTRAINDICATED.value, Severity.MAJOR.value})
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,7 @@ class Card:
     severity: str
     rule_id: str
     title: str
-    patient_text: str
+    patient_text: str  # only the sentences not already said higher up the page
     involved: tuple[Involved, ...]
     sources: tuple[Mapping[str, Any], ...]
     also_applies: tuple[str, ...] = ()  # the other matching rules' titles (P3)
@@ -52,10 +55,21 @@ class ResultView:
     scope_statement: str
     kb_version: str
     checked_at: str
+    items: tuple[Involved, ...] = ()  # everything checked, in the order entered
 
     @property
     def alert_count(self) -> int:
         return sum(n for _, n in self.counts)
+
+    @property
+    def urgent(self) -> bool:
+        """A major or contraindicated warning: what to do now, and 911, come first."""
+        return any(card.severity in URGENT for card in self.cards)
+
+    @property
+    def covered(self) -> int:
+        """Recognised medicines that this service has rules for: the ones really checked."""
+        return self.checked - len(self.outside_scope)
 
 
 def result_view(
@@ -66,11 +80,10 @@ def result_view(
     if drinks_alcohol:
         items.append(Involved("", from_alcohol_box=True))
     medications: list[Mapping[str, Any]] = answer["medications"]
-    alerts: list[Mapping[str, Any]] = sorted(
-        answer["alerts"], key=lambda a: -Severity(a["severity"]).rank
-    )  # the check already orders them; sorted() is stable, so this only guarantees it
+    alerts: list[Mapping[str, Any]] = sorted(answer["alerts"], key=reading_order)
     tally = Counter(a["severity"] for a in alerts)
     without_rules = set(answer["scope"]["recognized_without_rules"])
+    said: set[str] = set()
     return ResultView(
         counts=tuple((s.value, tally[s.value]) for s in SEVERITIES if tally[s.value]),
         cards=tuple(
@@ -78,7 +91,7 @@ def result_view(
                 severity=a["severity"],
                 rule_id=a["rule"]["id"],
                 title=a["rule"]["title"],
-                patient_text=a["patient_text"],
+                patient_text=unsaid(a["patient_text"], said),
                 involved=tuple(items[i] for i in a["medications"]),
                 sources=tuple(a["sources"]),
                 also_applies=tuple(other["title"] for other in a["also_applies"]),
@@ -106,4 +119,29 @@ def result_view(
         scope_statement=answer["scope"]["statement"],
         kb_version=answer["kb_version"],
         checked_at=answer["checked_at"],
+        items=tuple(items),
     )
+
+
+def reading_order(alert: Mapping[str, Any]) -> tuple[int, bool]:
+    """Most severe first; within a severity, the alerts for which the policy asks for naloxone.
+
+    The check's own order breaks ties (``sorted`` is stable). The naloxone flag is the policy's
+    mark of the combinations that can stop someone breathing (opioids with benzodiazepines or
+    gabapentinoids, P4), so the warning that says "this can cause death" is read first.
+    """
+    return -Severity(alert["severity"]).rank, not alert["suggest_naloxone"]
+
+
+def unsaid(text: str, said: set[str]) -> str:
+    """The sentences of ``text`` not already on the page; adds them to ``said``.
+
+    Rules that match together often end with the same advice ("Do not stop ... on your own"):
+    a frightened reader should meet each sentence once, not five times.
+    """
+    kept = []
+    for sentence in _SENTENCE_END.split(text.strip()):
+        if sentence and sentence not in said:
+            said.add(sentence)
+            kept.append(sentence)
+    return " ".join(kept)

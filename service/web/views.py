@@ -6,16 +6,17 @@ import uuid
 
 from flask import Response, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError  # type: ignore[import-untyped]
 
 from ..appctx import database, snapshots
 from ..checking import CheckRequest, ServiceUnavailable, run_check
 from ..domain.check import CheckContext, MedicationInput
 from ..domain.severity import Severity
+from ..rate_limiting import RateLimited, with_retry_after
 from . import blueprint, forms
-from .forms import MedicineForm, read_choice, read_form
-from .presenting import SEVERITIES, result_view
+from .forms import MedicineForm, read_corrections, read_form
+from .i18n import page_language
+from .presenting import SEVERITIES, ResultView, result_view
 from .security import protect_form_posts
 
 blueprint.before_request(protect_form_posts)
@@ -41,18 +42,37 @@ def form_page() -> str:
 
 @blueprint.post("/")
 def submit() -> ResponseReturnValue:
-    """Check the list, or (without JavaScript) add a field, edit the list, or take a suggestion."""
+    """Check the list, or (without JavaScript) add a field, edit the list, or take suggestions."""
     form = read_form(request.form)
-    choice = read_choice(request.form)
+    corrections = read_corrections(request.form)
     action = request.form.get("action", "check")
-    if choice is not None:
-        form = form.substituted(*choice)
+    if corrections:
+        form = form.corrected(corrections)
     elif action == "add":
         return render_template("web/form.html", form=form.with_another_field(), focus_last=True)
     elif action == "edit":
         return render_template("web/form.html", form=form.for_editing())
     if form.errors:
         return render_template("web/form.html", form=form), 422
+    return render_template("web/result.html", form=form, result=_check(form))
+
+
+@blueprint.post("/card")
+def wallet_card() -> ResponseReturnValue:
+    """The result as a one-page card to print or save as PDF and show a pharmacist.
+
+    The list comes in the post, as on the result page, and is checked again (and logged again):
+    nothing about a check is kept where a later request could read it back.
+    """
+    form = read_form(request.form)
+    if form.errors:
+        return render_template("web/form.html", form=form), 422
+    return render_template("web/card.html", form=form, result=_check(form))
+
+
+def _check(form: MedicineForm) -> ResultView:
+    """One logged check of the form's list, as the page shows it (``ServiceUnavailable`` fails
+    closed: see ``not_checked_now``)."""
     check_request = CheckRequest(
         raw_items=list(form.checked_items),
         items=[MedicationInput(text=text) for text in form.checked_items],
@@ -65,21 +85,25 @@ def submit() -> ResponseReturnValue:
             "age": form.age,
         },
     )
-    try:
-        answer = run_check(
-            database(),
-            snapshots(),
-            check_request,
-            channel="web",
-            # A fresh id, never the caller's X-Request-ID: that could link this check to a
-            # proxy's access log line, which holds the address.
-            request_id=uuid.uuid4().hex,
-            caller=None,
-        )
-    except ServiceUnavailable:
-        return render_template("web/error.html", status=503, form=form), 503
-    view = result_view(answer, form.entered, form.drinks_alcohol)
-    return render_template("web/result.html", form=form, result=view)
+    answer = run_check(
+        database(),
+        snapshots(),
+        check_request,
+        channel="web",
+        # A fresh id, never the caller's X-Request-ID: that could link this check to a
+        # proxy's access log line, which holds the address.
+        request_id=uuid.uuid4().hex,
+        caller=None,
+        language=page_language(),
+    )
+    return result_view(answer, form.entered, form.drinks_alcohol)
+
+
+@blueprint.errorhandler(ServiceUnavailable)
+def not_checked_now(_error: ServiceUnavailable) -> ResponseReturnValue:
+    """No answer without a logged check: say so, and keep the list to try again in one press."""
+    form = read_form(request.form).corrected(read_corrections(request.form))
+    return render_template("web/error.html", status=503, form=form), 503
 
 
 @blueprint.errorhandler(CSRFError)
@@ -90,11 +114,12 @@ def form_expired(_error: CSRFError) -> ResponseReturnValue:
     ), 400
 
 
-@blueprint.errorhandler(RateLimitExceeded)
-def too_many(_error: RateLimitExceeded) -> ResponseReturnValue:
+@blueprint.errorhandler(RateLimited)
+def too_many(error: RateLimited) -> ResponseReturnValue:
     """Over the limit: nothing is checked; keep the list so that trying again later is one press."""
     form = read_form(request.form).for_editing() if request.method == "POST" else None
-    return render_template("web/error.html", status=429, form=form), 429
+    page = Response(render_template("web/error.html", status=429, form=form), 429)
+    return with_retry_after(page, error.verdict.retry_after)
 
 
 @blueprint.get("/severity.css")

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.db import clients
+from service.db import clients, users
 from service.db.models import ApiClient, User
 
 from .conftest import events, fresh, post_form, sign_in, text
@@ -24,8 +24,11 @@ FORMS = [
     ),
     ("/admin/users/role", {"name": "avery", "role": "admin"}),
     ("/admin/users/disable", {"name": "avery", "confirm": "yes"}),
+    ("/admin/users/enable", {"name": "avery"}),
+    ("/admin/users/password", {"name": "avery", "password": "x" * 12, "password_again": "x" * 12}),
     ("/admin/clients", {"name": "new-pharmacy", "min_severity": "minor"}),
     ("/admin/clients/revoke", {"name": "test-pharmacy", "confirm": "yes"}),
+    ("/admin/clients/rotate-key", {"name": "test-pharmacy", "confirm": "yes"}),
     ("/admin/clients/min-severity", {"name": "test-pharmacy", "min_severity": "major"}),
 ]
 
@@ -261,6 +264,74 @@ def test_a_change_to_an_unknown_person_is_reported(admin_browser: FlaskClient) -
     assert "No user named 'ghost'." in text(admin_browser.get("/admin/users"))
 
 
+def test_an_admin_enables_a_disabled_person_who_can_then_sign_in(
+    app: Flask, admin_browser: FlaskClient, auditor: User, session: Session
+) -> None:
+    users.disable(session, "avery", actor="test")
+    session.commit()
+    page = admin_browser.get("/admin/users").get_data(as_text=True)
+    assert 'action="/admin/users/enable"' in page
+    response = post_form(
+        admin_browser, "/admin/users/enable", {"name": "avery"}, page="/admin/users"
+    )
+    assert response.status_code == 303
+    assert "Enabled avery" in text(admin_browser.get("/admin/users"))
+    assert fresh(session, auditor).disabled_at is None
+    [event] = events(session, "user.enable")
+    assert (event.actor, event.target) == ("user:morgan", "avery")
+    assert sign_in(app.test_client(), "avery").status_code == 303
+
+
+def test_an_admin_sets_a_new_password_and_the_person_is_signed_out(
+    app: Flask,
+    admin_browser: FlaskClient,
+    auditor_browser: FlaskClient,
+    auditor: User,
+    session: Session,
+) -> None:
+    form = admin_browser.get("/admin/users/password?name=avery")
+    assert form.status_code == 200 and "New password for avery" in text(form)
+    new = "a new password for avery"
+    response = post_form(
+        admin_browser,
+        "/admin/users/password",
+        {"name": "avery", "password": new, "password_again": new},
+        page="/admin/users/password?name=avery",
+    )
+    assert response.status_code == 303
+    assert "Set a new password for avery" in text(admin_browser.get("/admin/users"))
+    assert auditor_browser.get("/account").status_code == 302, "signed out everywhere"
+    assert sign_in(app.test_client(), "avery").status_code == 200, "the old one is wrong now"
+    assert sign_in(app.test_client(), "avery", new).status_code == 303
+    [event] = events(session, "user.reset_password")
+    assert (event.actor, event.target, event.details) == (
+        "user:morgan",
+        "avery",
+        {"sessions_ended": 1},
+    )
+    assert admin_browser.get("/account").status_code == 200, "the admin stays signed in"
+
+
+def test_a_new_password_with_a_problem_says_what_and_changes_nothing(
+    admin_browser: FlaskClient, auditor: User, session: Session
+) -> None:
+    response = post_form(
+        admin_browser,
+        "/admin/users/password",
+        {"name": "avery", "password": "short", "password_again": "short"},
+        page="/admin/users/password?name=avery",
+    )
+    assert response.status_code == 422
+    assert "There is a problem" in text(response) and "at least 12 characters" in text(response)
+    assert events(session, "user.reset_password") == []
+
+
+def test_the_password_page_of_an_unknown_person_says_so(admin_browser: FlaskClient) -> None:
+    response = admin_browser.get("/admin/users/password?name=ghost")
+    assert response.status_code == 303
+    assert "No user named 'ghost'." in text(admin_browser.get("/admin/users"))
+
+
 # --- Pharmacy clients -----------------------------------------------------------------------------
 
 
@@ -351,3 +422,50 @@ def test_an_unknown_severity_changes_nothing(
     session.refresh(pharmacy)
     assert pharmacy.min_severity == "minor"
     assert events(session, "client.min_severity") == []
+
+
+def test_a_new_key_asks_first_then_is_shown_once_and_the_old_key_stops_working(
+    app: Flask, admin_browser: FlaskClient, pharmacy: ApiClient, api_key: str, session: Session
+) -> None:
+    ask = post_form(
+        admin_browser, "/admin/clients/rotate-key", {"name": "test-pharmacy"}, page="/admin/clients"
+    )
+    assert ask.status_code == 200 and "A new key for test-pharmacy?" in text(ask)
+    assert _client_holding(session, api_key) is not None
+    response = post_form(
+        admin_browser,
+        "/admin/clients/rotate-key",
+        {"name": "test-pharmacy", "confirm": "yes"},
+        page="/admin/clients",
+    )
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "New key for test-pharmacy" in text(response)
+    match = re.search(r'id="api-key">(ia_[^<]+)<', response.get_data(as_text=True))
+    assert match and match.group(1) != api_key
+    session.expire_all()
+    assert _client_holding(session, api_key) is None
+    client = _client_holding(session, match.group(1))
+    assert client is not None and client.name == "test-pharmacy"
+    [event] = events(session, "client.rotate_key")
+    assert (event.actor, event.target) == ("user:morgan", "test-pharmacy")
+    new_key = {"Authorization": f"Bearer {match.group(1)}"}
+    old_key = {"Authorization": f"Bearer {api_key}"}
+    body = {"medications": ["clonazepam"]}
+    assert app.test_client().post("/api/v1/checks", json=body, headers=new_key).status_code == 200
+    assert app.test_client().post("/api/v1/checks", json=body, headers=old_key).status_code == 401
+
+
+def test_a_revoked_client_gets_no_new_key(
+    admin_browser: FlaskClient, pharmacy: ApiClient, session: Session
+) -> None:
+    clients.revoke(session, "test-pharmacy", actor="test")
+    session.commit()
+    post_form(
+        admin_browser,
+        "/admin/clients/rotate-key",
+        {"name": "test-pharmacy", "confirm": "yes"},
+        page="/admin/clients",
+    )
+    assert "is revoked; create a new client instead" in text(admin_browser.get("/admin/clients"))
+    assert events(session, "client.rotate_key") == []

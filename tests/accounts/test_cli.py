@@ -167,3 +167,48 @@ def test_a_disabled_person_gets_no_token(app: Flask, session: Session) -> None:
     code, output = run(app, "token", "lee")
     assert code == 1 and "disabled" in output
     assert session.scalar(select(func.count()).select_from(UserToken)) == 0
+
+
+def test_enable_lets_a_disabled_person_sign_in_again(app: Flask, session: Session) -> None:
+    factories.UserFactory(name="dale", disabled_at=datetime.now(UTC))
+    session.commit()
+    code, output = run(app, "enable", "dale")
+    assert code == 0 and "Enabled dale." in output
+    assert run(app, "enable", "dale")[1].strip() == "dale was not disabled."
+    assert "dale\tauditor\tactive" in run(app, "list")[1]
+    [event] = events(session, "user.enable")
+    assert (event.actor, event.target) == (OPERATOR, "dale")
+    assert run(app, "enable", "ghost")[0] != 0
+
+
+def test_reset_password_reads_the_new_one_from_standard_input(app: Flask, session: Session) -> None:
+    factories.UserFactory(name="dale")
+    session.commit()
+    code, output = run(app, "reset-password", "dale", input="a brand new passphrase\n")
+    assert code == 0 and "Set a new password for dale; 0 session(s) ended." in output
+    session.expire_all()
+    stored = session.scalars(select(User).filter_by(name="dale")).one().password_hash
+    assert PasswordHasher().verify(stored, "a brand new passphrase")
+    assert [e.target for e in events(session, "user.reset_password")] == ["dale"]
+    code, output = run(app, "reset-password", "dale", input="short\n")
+    assert code != 0 and "at least 12 characters" in output
+    code, output = run(app, "reset-password", "ghost", input="a brand new passphrase\n")
+    assert code != 0 and "no user named 'ghost'" in output
+
+
+def test_rotate_token_prints_one_new_token_and_the_old_ones_stop_working(
+    app: Flask, session: Session
+) -> None:
+    factories.UserFactory(name="dale")
+    session.commit()
+    old = run(app, "token", "dale")[1].strip().splitlines()[-1]
+    code, output = run(app, "rotate-token", "dale")
+    assert code == 0 and "they no longer work" in output
+    new = output.strip().splitlines()[-1]
+    assert new.startswith(access.TOKEN_PREFIX) and new != old
+    browser = app.test_client()
+    assert browser.get("/api/v1/me", headers={"Authorization": f"Bearer {old}"}).status_code == 401
+    me = browser.get("/api/v1/me", headers={"Authorization": f"Bearer {new}"})
+    assert me.status_code == 200 and me.get_json()["name"] == "dale"
+    [event] = events(session, "user.rotate_token")
+    assert event.details == {"tokens_revoked": 1}

@@ -60,8 +60,11 @@ def test_people_post_only_to_sign_in_sign_out_and_the_admin_forms(app: Flask) ->
         "/admin/users",
         "/admin/users/role",
         "/admin/users/disable",
+        "/admin/users/enable",
+        "/admin/users/password",
         "/admin/clients",
         "/admin/clients/revoke",
+        "/admin/clients/rotate-key",
         "/admin/clients/min-severity",
     }
 

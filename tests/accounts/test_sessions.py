@@ -1,14 +1,17 @@
-"""Sessions: a new server-side session at each sign-in, ended at sign-out or when the person is
-disabled; the cookie is HttpOnly and SameSite=Lax, and Secure when configured."""
+"""Sessions: a new server-side session at each sign-in, ended at sign-out, when the person is
+disabled, after a while unused and some hours after sign-in; the cookie is HttpOnly, SameSite=Lax,
+and Secure unless the app runs in debug or testing mode or is told otherwise."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
 
 from service import create_app
@@ -97,14 +100,36 @@ def test_the_signed_out_page_says_so(anonymous: FlaskClient) -> None:
     assert "You have signed out." in anonymous.get("/login?signed_out=1").get_data(as_text=True)
 
 
-def test_the_cookie_is_http_only_and_same_site_lax_and_not_secure_by_default(
+def test_the_cookie_is_http_only_and_same_site_lax_and_expires_with_the_session(
     anonymous: FlaskClient, auditor: User
 ) -> None:
     header = cookie_header(anonymous)
     assert "HttpOnly" in header
     assert "SameSite=Lax" in header
-    assert "Secure" not in header
-    assert "Expires" not in header  # gone when the browser closes
+    assert "Secure" not in header  # testing mode: plain HTTP
+    [expires] = [part.split("=", 1)[1] for part in header.split("; ") if part.startswith("Expires")]
+    lifetime = parsedate_to_datetime(expires) - datetime.now(UTC)
+    assert timedelta(hours=11, minutes=59) < lifetime <= timedelta(hours=12)  # the absolute one
+
+
+@pytest.mark.parametrize(
+    ("environment", "secure"),
+    [
+        ({}, True),
+        ({"SESSION_COOKIE_SECURE": "0"}, False),
+        ({"FLASK_DEBUG": "1"}, False),
+        ({"FLASK_DEBUG": "1", "SESSION_COOKIE_SECURE": "1"}, True),
+    ],
+)
+def test_the_cookie_is_secure_by_default_outside_debug_and_testing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, environment: dict[str, str], secure: bool
+) -> None:
+    for name in ("SESSION_COOKIE_SECURE", "FLASK_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    settings = {"DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}", "SECRET_KEY": "x"}
+    assert create_app(settings).config["SESSION_COOKIE_SECURE"] is secure
 
 
 def test_the_cookie_is_secure_when_configured(app: Flask, auditor: User) -> None:
@@ -161,3 +186,74 @@ def test_a_session_also_opens_the_auditor_api(auditor_browser: FlaskClient) -> N
     response = auditor_browser.get("/api/v1/me")
     assert response.status_code == 200
     assert response.get_json() == {"name": "avery", "role": "auditor"}
+
+
+def _age(session: Session, sid: str, *, signed_in: timedelta, last_seen: timedelta) -> None:
+    """Move a session's times into the past, as if it had been kept (or forged) that long."""
+    now = datetime.now(UTC)
+    session.execute(
+        update(UserSession)
+        .where(UserSession.id == sid)
+        .values(created_at=now - signed_in, last_seen_at=now - last_seen)
+    )
+    session.commit()
+
+
+@pytest.mark.parametrize(
+    ("signed_in", "last_seen", "lifetime"),
+    [
+        (timedelta(days=700), timedelta(seconds=5), "absolute"),  # back-dated 23 months
+        (timedelta(hours=12, seconds=1), timedelta(minutes=1), "absolute"),
+        (timedelta(hours=1), timedelta(minutes=31), "idle"),
+    ],
+)
+def test_a_session_past_its_lifetime_is_refused_ended_and_recorded(
+    auditor_browser: FlaskClient,
+    session: Session,
+    signed_in: timedelta,
+    last_seen: timedelta,
+    lifetime: str,
+) -> None:
+    sid = session_id(auditor_browser)
+    assert sid is not None
+    _age(session, sid, signed_in=signed_in, last_seen=last_seen)
+    response = auditor_browser.get("/account")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=/account&timed_out=1"
+    assert "Your session has ended" in auditor_browser.get(response.headers["Location"]).text
+    row = session.get(UserSession, sid)
+    session.refresh(row)
+    assert row is not None and row.ended_at is not None
+    [event] = events(session, "session.expire")
+    assert (event.actor, event.target, event.details) == ("system", "avery", {"lifetime": lifetime})
+    # Its cookie, replayed with the times put back, opens nothing: the row has ended.
+    _age(session, sid, signed_in=timedelta(0), last_seen=timedelta(0))
+    with auditor_browser.session_transaction() as cookie:
+        cookie[SESSION_KEY] = sid
+    assert auditor_browser.get("/api/v1/me").status_code == 401
+
+
+def test_a_session_in_use_goes_on_and_is_marked_as_seen(
+    auditor_browser: FlaskClient, session: Session
+) -> None:
+    sid = session_id(auditor_browser)
+    assert sid is not None
+    _age(session, sid, signed_in=timedelta(hours=11), last_seen=timedelta(minutes=29))
+    assert auditor_browser.get("/account").status_code == 200
+    row = session.get(UserSession, sid)
+    session.refresh(row)
+    assert row is not None and row.ended_at is None
+    seen = row.last_seen_at if row.last_seen_at.tzinfo else row.last_seen_at.replace(tzinfo=UTC)
+    assert datetime.now(UTC) - seen < timedelta(minutes=1)
+
+
+def test_the_lifetimes_are_configurable(
+    app: Flask, auditor_browser: FlaskClient, session: Session
+) -> None:
+    app.config.update(SESSION_IDLE_MINUTES=5, SESSION_MAX_HOURS=1)
+    sid = session_id(auditor_browser)
+    assert sid is not None
+    _age(session, sid, signed_in=timedelta(minutes=30), last_seen=timedelta(minutes=4))
+    assert auditor_browser.get("/account").status_code == 200
+    _age(session, sid, signed_in=timedelta(minutes=30), last_seen=timedelta(minutes=6))
+    assert auditor_browser.get("/account").status_code == 302

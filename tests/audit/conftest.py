@@ -34,6 +34,7 @@ from .. import factories
 RANK = {"contraindicated": 4, "major": 3, "moderate": 2, "minor": 1}
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 TOKEN = "iat_" + "t" * 40
+BENEFIT = ("benefit", "Benefit outweighs risk")
 
 
 @dataclass
@@ -43,6 +44,9 @@ class Alert:
     ingredients: tuple[str, ...]
     shown: bool = True
     feedback: tuple[str, ...] = ()  # outcomes, in order: "accepted" / "overridden"
+    also: tuple[str, ...] = ()  # rules that matched too (``also_matched``)
+    reason: tuple[str, str] | None = BENEFIT  # an override's (code, display); None: none given
+    suggestions: tuple[str, ...] = ()  # what an acceptance took
 
 
 @dataclass
@@ -74,7 +78,7 @@ def _specs() -> list[Spec]:
     """24 checks over 8 days: every channel, two clients and none, ties in time, every outcome."""
     rules = [
         Alert("R1", "major", ("clonazepam", "oxycodone")),
-        Alert("R5", "contraindicated", ("sodium oxybate", "alcohol")),
+        Alert("R5", "contraindicated", ("sodium oxybate", "ethanol")),
         Alert("R11", "moderate", ("clonazepam", "zolpidem")),
         Alert("D1", "minor", ("clonazepam",)),
         Alert("R12", "moderate", ("oxycodone", "zolpidem")),
@@ -133,6 +137,7 @@ def write(session: Session, specs: list[Spec], kb_version: str, client_ids: dict
                     "severity": a.severity,
                     "rule": {"id": a.rule, "title": f"Rule {a.rule}"},
                     "summary": f"{' + '.join(a.ingredients)}",
+                    "also_matched": list(a.also),
                     "shown": a.shown,
                 }
             )
@@ -162,9 +167,9 @@ def write(session: Session, specs: list[Spec], kb_version: str, client_ids: dict
                         check_created_at=spec.created_at,
                         client_id=entry.client_id,
                         outcome=outcome,
-                        accepted_suggestions=[],
-                        override_reason={"code": "benefit", "display": "Benefit outweighs risk"}
-                        if outcome == "overridden"
+                        accepted_suggestions=list(a.suggestions) if outcome == "accepted" else [],
+                        override_reason={"code": a.reason[0], "display": a.reason[1]}
+                        if outcome == "overridden" and a.reason
                         else None,
                         override_comment="Palliative care" if outcome == "overridden" else None,
                         outcome_at=spec.created_at + timedelta(minutes=1 + n),
@@ -203,7 +208,8 @@ def make_user(session: Session, name: str, role: str) -> User:
 def signed_in(app: Flask, session: Session, user: User) -> FlaskClient:
     """A browser whose cookie names a fresh server-side session of ``user``."""
     sid = secrets.token_hex(32)
-    session.add(UserSession(id=sid, user_id=user.id, created_at=datetime.now(UTC)))
+    now = datetime.now(UTC)
+    session.add(UserSession(id=sid, user_id=user.id, created_at=now, last_seen_at=now))
     session.commit()
     browser = app.test_client()
     with browser.session_transaction() as cookie:

@@ -37,6 +37,10 @@ SCREENSHOTS = {
     "check": ROOT / "docs" / "audit-check.png",
     "reports": ROOT / "docs" / "audit-reports.png",
 }
+OVERRIDE_SCREENSHOTS = {
+    "override-matrix": ROOT / "docs" / "audit-override-matrix.png",
+    "override-reasons": ROOT / "docs" / "audit-override-reasons.png",
+}
 
 
 def expect(locator: Any) -> Any:
@@ -70,7 +74,8 @@ def audit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
         session.add(user)
         session.flush()
         sid = secrets.token_hex(32)
-        session.add(UserSession(id=sid, user_id=user.id, created_at=datetime.now(UTC)))
+        now = datetime.now(UTC)
+        session.add(UserSession(id=sid, user_id=user.id, created_at=now, last_seen_at=now))
         session.commit()
     assert app.test_cli_runner().invoke(args=["audit", "verify"]).exit_code == 0
     cookie = app.session_interface.get_signing_serializer(app).dumps({"sid": sid})  # type: ignore[attr-defined]
@@ -145,6 +150,49 @@ def test_an_auditor_filters_the_list_opens_a_check_and_sees_the_charts(
             shutil.copyfile(artifacts / f"audit-{name}.png", target)
 
 
+def test_an_auditor_reads_overrides_by_rule_and_client_and_opens_the_checks_of_a_cell(
+    page: Any, audit_server: tuple[str, str], artifacts: Path, tmp_path: Path
+) -> None:
+    base = _signed_in(page, audit_server)
+    page.goto(f"{base}/audit/reports")
+    reports_nav = page.get_by_role("navigation", name="Reports")
+    reports_nav.get_by_role("link", name="Overrides by rule and client").click()
+    table = page.get_by_role("table", name="Overridden of answered, per rule and client")
+    expect(table).to_be_visible()
+    for client in ("Northside Pharmacy", "Riverside Clinic EHR", "All clients"):
+        expect(table.get_by_role("columnheader", name=client)).to_be_visible()
+    page.screenshot(path=str(artifacts / "audit-override-matrix.png"), full_page=True)
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download this report as CSV").click()
+    target = tmp_path / download.value.suggested_filename
+    download.value.save_as(target)
+    rows = list(csv.DictReader(io.StringIO(target.read_text())))
+    first_rule = rows[0]["rule"]
+    northside = next(
+        r for r in rows if r["rule"] == first_rule and r["client"] == "Northside Pharmacy"
+    )
+
+    cell = table.get_by_role(
+        "link",
+        name=f"{northside['overridden']} overridden of {northside['responses']} answered, "
+        "Northside Pharmacy: open the checks",
+    ).first
+    cell.click()
+    expect(page.get_by_role("status")).to_contain_text(f"{northside['overridden']} check")
+    assert f"rule={first_rule}" in page.url and "outcome=overridden" in page.url
+    expect(page.get_by_label("Clinician's response")).to_have_value("overridden")
+
+    page.goto(f"{base}/audit/reports?report=override-reasons")
+    reasons = page.get_by_role("table", name="Override reasons")
+    expect(reasons.get_by_role("rowheader", name="Benefit outweighs risk")).to_be_visible()
+    page.screenshot(path=str(artifacts / "audit-override-reasons.png"), full_page=True)
+
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        for name, path in OVERRIDE_SCREENSHOTS.items():
+            shutil.copyfile(artifacts / f"audit-{name}.png", path)
+
+
 def test_the_export_link_downloads_the_filtered_view_as_csv(
     page: Any, audit_server: tuple[str, str], tmp_path: Path
 ) -> None:
@@ -178,6 +226,9 @@ def test_an_axe_scan_of_the_audit_pages_finds_no_serious_or_critical_problems(
         ("reports", "/audit/reports"),
         ("reports-override-by-rule", "/audit/reports?report=override-by-rule"),
         ("reports-unrecognised-inputs", "/audit/reports?report=unrecognised-inputs"),
+        ("reports-override-matrix", "/audit/reports?report=override-matrix"),
+        ("reports-override-reasons", "/audit/reports?report=override-reasons"),
+        ("checks-unknown-ingredient", "/audit/checks?ingredient=xanaxx"),
     ):
         page.goto(f"{base}{path}")
         page.add_script_tag(path=str(AXE_JS))

@@ -89,6 +89,11 @@ FILTER_CASES: list[tuple[str, dict[str, str], Predicate]] = [
         {"outcome": "none"},
         lambda s, _: _has(s, lambda a: a.shown) and not _feedback(s),
     ),
+    (
+        "a rule and a response: that rule's alert got the response",
+        {"rule": "R5", "outcome": "overridden"},
+        lambda s, _: _has(s, lambda a: a.rule == "R5" and "overridden" in a.feedback),
+    ),
     # Alert-level filters also bound the alerts by the check's time: the same checks must match.
     (
         "rule within a period",

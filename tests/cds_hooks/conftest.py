@@ -11,6 +11,7 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from flask import Flask
 from sqlalchemy.orm import Session
 
 from service.db import clients
@@ -78,3 +79,11 @@ def make_token(rsa_key: rsa.RSAPrivateKey, ec_key: ec.EllipticCurvePrivateKey) -
         return jwt.encode(claims, signing_key, algorithm=alg, headers=headers)
 
     return make
+
+
+@pytest.fixture()
+def app(app: Flask) -> Flask:
+    """The service as deployed for CDS clients: its public address configured, so JWT audiences
+    are checked against it (without it, every CDS JWT is refused)."""
+    app.config["PUBLIC_BASE_URL"] = BASE
+    return app

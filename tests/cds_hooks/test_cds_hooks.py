@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any, Literal
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.medicationrequest import MedicationRequest
+from flask import Flask
 from flask.testing import FlaskClient
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -475,3 +477,44 @@ def test_a_pack_coded_only_in_the_rxnorm_vocabulary_gets_its_card(client: FlaskC
     )
     cards = call(client, SELECT, body)["cards"]
     assert cards[0]["indicator"] == "critical" and "diazepam" in cards[0]["summary"].lower()
+
+
+def test_without_a_configured_public_address_every_jwt_is_refused_and_the_log_says_why(
+    app: Flask,
+    anonymous: FlaskClient,
+    ehr: str,
+    make_token: MakeToken,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The audience is never taken from the Host header, which the caller chooses."""
+    app.config["PUBLIC_BASE_URL"] = ""
+    body = hook_request("order-sign", drafts=[text_request("d1", "clonazepam")])
+    token = make_token(SIGN)  # made for http://localhost, the Host the test client sends
+    with caplog.at_level(logging.WARNING, logger="service.cds_hooks.views"):
+        response = anonymous.post(SIGN, json=body, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401 and response.get_data() == b""
+    assert "PUBLIC_BASE_URL is not set" in caplog.text
+    assert session_free_of_checks(app)
+
+
+def test_the_audience_is_the_configured_address_whatever_the_host_header_says(
+    app: Flask, anonymous: FlaskClient, ehr: str, make_token: MakeToken
+) -> None:
+    app.config["PUBLIC_BASE_URL"] = "https://alerts.example.org/"
+    body = hook_request("order-sign", drafts=[text_request("d1", "clonazepam")])
+    for_the_host = {
+        "Authorization": f"Bearer {make_token(SIGN, audience=f'http://evil.example{SIGN}')}"
+    }
+    refused = anonymous.post(SIGN, json=body, headers=for_the_host, base_url="http://evil.example")
+    assert refused.status_code == 401
+    for_us = {
+        "Authorization": f"Bearer {make_token(SIGN, audience=f'https://alerts.example.org{SIGN}')}"
+    }
+    accepted = anonymous.post(SIGN, json=body, headers=for_us, base_url="http://evil.example")
+    assert accepted.status_code == 200
+
+
+def session_free_of_checks(app: Flask) -> bool:
+    """No check was run (and so none logged) for a refused token."""
+    with app.extensions["database"].unit_of_work(read_only=True) as db:
+        return db.scalars(select(AlertLog)).first() is None

@@ -196,3 +196,28 @@ def test_on_postgresql_the_application_cannot_update_or_delete_log_rows(
     ):
         with pytest.raises(DBAPIError, match="append-only"), connection.begin_nested():
             connection.execute(text(statement))
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # a refusing trigger, SQLite's way
+def test_audit_verify_exits_by_the_chains_alone_when_it_cannot_record_its_event(
+    app: Flask, client: FlaskClient, connection: Connection
+) -> None:
+    _write_checks(client, 2)
+    connection.execute(
+        text(
+            "CREATE TRIGGER refuse_events BEFORE INSERT ON audit_event "
+            "BEGIN SELECT RAISE(ABORT, 'no room for events'); END"
+        )
+    )
+    runner = app.test_cli_runner()
+    intact = runner.invoke(args=["audit", "verify"])
+    assert intact.exit_code == 0, intact.output
+    assert intact.exception is None or isinstance(intact.exception, SystemExit)
+    assert "alert_log: 2 entries verified" in intact.output and "OK" in intact.output
+    assert "Warning: the verification could not be recorded" in intact.stderr
+    assert "no room for events" in intact.stderr
+    _as_dba(connection)
+    connection.execute(text("UPDATE alert_log SET channel = 'web' WHERE seq = 1"))
+    broken = runner.invoke(args=["audit", "verify"])
+    assert broken.exit_code == 1 and "BROKEN at entry 1" in broken.output
+    assert "Warning: the verification could not be recorded" in broken.stderr

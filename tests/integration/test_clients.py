@@ -153,3 +153,25 @@ def test_open_endpoints_need_no_key(anonymous: FlaskClient) -> None:
         "/cds-services",
     ):
         assert anonymous.get(path).status_code == 200, path
+
+
+def test_rotate_key_prints_a_new_key_once_and_the_old_one_stops_working(
+    app: Flask, session: Session
+) -> None:
+    old = _cli(app, "clients", "create", "pharmacy-r")[1].strip().splitlines()[-1]
+    code, output = _cli(app, "clients", "rotate-key", "pharmacy-r")
+    assert code == 0 and "the old key no longer works" in output
+    new = output.strip().splitlines()[-1]
+    assert new.startswith("ia_") and new != old
+    body = {"medications": ["clonazepam"]}
+    api = app.test_client()
+    refused = api.post("/api/v1/checks", json=body, headers={"Authorization": f"Bearer {old}"})
+    assert refused.status_code == 401
+    answered = api.post("/api/v1/checks", json=body, headers={"Authorization": f"Bearer {new}"})
+    assert answered.status_code == 200
+    event = session.scalars(select(AuditEvent).filter_by(action="client.rotate_key")).one()
+    assert event.target == "pharmacy-r" and event.actor.startswith("cli:")
+    _cli(app, "clients", "revoke", "pharmacy-r")
+    code, output = _cli(app, "clients", "rotate-key", "pharmacy-r")
+    assert code != 0 and "is revoked" in output
+    assert _cli(app, "clients", "rotate-key", "nobody")[0] != 0

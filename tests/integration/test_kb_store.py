@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import gc
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
 from service.checking import SnapshotCache
@@ -70,3 +71,29 @@ def test_a_new_snapshot_is_frozen_out_of_full_garbage_collections(connection: Co
     snapshot = SnapshotCache().get(connection)
     assert gc.is_tracked(snapshot) and gc.get_freeze_count() > 0
     assert not any(tracked is snapshot for tracked in gc.get_objects())  # the frozen are not listed
+
+
+def test_a_version_keeps_its_spanish_patient_texts(session: Session) -> None:
+    version_id = kb_store.active_version_id(session)
+    assert version_id is not None
+    r2 = next(rule for rule in kb_store.load(session, version_id).rules if rule.id == "R2")
+    spanish = r2.patient_texts("es")
+    assert spanish is not None
+    assert spanish[0].startswith("La buprenorfina o la metadona")
+    assert spanish[1].startswith("No deje de tomar por su cuenta su medicamento")
+
+
+def test_a_version_stored_before_translations_reads_back_english_only_with_its_own_id(
+    session: Session,
+) -> None:
+    knowledge = read_knowledge_base(SEED_DIR)
+    untranslated = replace(
+        knowledge, rules=tuple(replace(rule, translations=()) for rule in knowledge.rules)
+    )
+    version, _ = kb_store.store(session, untranslated)
+    # What the migration leaves in the rows of a version stored before it: no translations at all.
+    session.execute(update(Rule).filter_by(kb_version_id=version.id).values(translations=None))
+    session.expire_all()
+    loaded = kb_store.load(session, version.id)
+    assert all(rule.patient_texts("es") is None for rule in loaded.rules)
+    assert loaded.content_hash() == version.id

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
 from service.db import make_engine, sqlite_writers
+from service.db.timeouts import Timeouts
 
 
 @pytest.fixture
@@ -97,6 +98,7 @@ def test_writers_checkpoint_the_wal_themselves_after_their_turn(tmp_path: Path) 
         with connection.begin():
             connection.execute(text("INSERT INTO t VALUES (-1)"))
         assert database.stat().st_size > size_before  # copied into the database file
+        assert database.with_name("wal.sqlite3-wal").stat().st_size == 0  # and the WAL truncated
     engine.dispose()
 
 
@@ -111,4 +113,12 @@ def test_without_a_writable_place_for_the_queue_writers_wait_as_sqlite_does(
     with engine.connect() as connection:
         assert connection.scalar(text("SELECT count(*) FROM t")) == 1
     assert "no writer queue" in caplog.text
+    engine.dispose()
+
+
+def test_the_services_lock_timeout_is_sqlites_busy_timeout(tmp_path: Path) -> None:
+    timeouts = Timeouts(connect=3, statement=5, lock=1.5, idle_in_transaction=10)
+    engine = make_engine(f"sqlite:///{tmp_path / 'busy.sqlite3'}", timeouts=timeouts)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 1500
     engine.dispose()

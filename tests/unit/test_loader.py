@@ -228,3 +228,42 @@ def test_the_alcohol_class_is_read_from_kb_yaml(kb_dir: Path) -> None:
     assert read_knowledge_base(kb_dir).alcohol_class == "alcohol"
     _edit(kb_dir / "kb.yaml", "alcohol_class: alcohol", "")
     assert read_knowledge_base(kb_dir).alcohol_class is None
+
+
+def _drop_field(path: Path, rule_id: str, field: str) -> int:
+    """Remove ``field`` (a folded block) from ``rule_id``; returns the rule's line."""
+    line = _line_of_rule(path, rule_id)
+    text, start, end = _rule_block(path, rule_id)
+    block = re.sub(rf"\n  {field}: >-\n(    .*\n?)+", "\n", text[start:end] + "\n").rstrip("\n")
+    path.write_text(text[:start] + block + text[end:])
+    return line
+
+
+def test_every_seed_rule_has_its_patient_texts_in_spanish() -> None:
+    for rule in read_knowledge_base(SEED_DIR).rules:
+        spanish = rule.patient_texts("es")
+        assert spanish is not None and spanish[0], rule.id
+        assert bool(spanish[1]) == bool(rule.always_tell_patient), rule.id
+
+
+def test_a_rule_whose_patient_text_has_no_spanish_version_is_refused(kb_dir: Path) -> None:
+    line = _drop_field(kb_dir / RULES_V1, "R4", "patient_text_es")
+    assert any(
+        p.startswith(f"{RULES_V1}:{line}:") and "patient_text_es" in p for p in _problems(kb_dir)
+    )
+
+
+def test_a_mandatory_patient_sentence_needs_its_spanish_version(kb_dir: Path) -> None:
+    line = _drop_field(kb_dir / RULES_V1, "R4", "always_tell_patient_es")
+    assert any(
+        p.startswith(f"{RULES_V1}:{line}:") and "always_tell_patient_es" in p
+        for p in _problems(kb_dir)
+    )
+
+
+def test_a_spanish_mandatory_sentence_without_an_english_one_is_refused(kb_dir: Path) -> None:
+    line = _drop_field(kb_dir / RULES_V1, "R4", "always_tell_patient")
+    assert any(
+        p.startswith(f"{RULES_V1}:{line}:") and "always_tell_patient_es" in p
+        for p in _problems(kb_dir)
+    )

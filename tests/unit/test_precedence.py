@@ -243,8 +243,10 @@ def test_flags_and_required_wording_of_any_matching_rule_apply() -> None:
     )
     alert = alert_for(run(kb, "clonazepam", "phenobarbital"), "clonazepam", "phenobarbital")
     assert alert is not None and alert.rule.id == "R10" and alert.suggest_naloxone
-    say, tell = kb.required_wording([r.id for r in alert.rules])
-    assert say == ["Never stop the treatment."] and tell == ["Keep taking it."]
+    rule_ids = [r.id for r in alert.rules]
+    assert kb.required_wording(rule_ids) == ["Never stop the treatment."]
+    patient_text, language = kb.patient_wording(rule_ids, "en")
+    assert patient_text.endswith(" Keep taking it.") and language == "en"
 
 
 def test_an_indication_matches_in_any_case_or_near_spelling() -> None:

@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Connection
 from sqlalchemy import text as sql
 
-from .helpers import post_form, text
+from .helpers import csrf_token, post_form, text
 
 
 def test_an_unknown_page_is_a_friendly_404(anonymous: FlaskClient) -> None:
@@ -65,3 +65,15 @@ def test_when_the_check_cannot_be_logged_the_page_says_so_and_never_no_problems(
     assert "No warnings found" not in page and 'class="card' not in page
     assert "Try the check again" in page and 'value="oxycodone"' in page
     assert "Call 911" in page
+
+
+def test_a_wallet_card_is_never_printed_from_an_unlogged_check(
+    anonymous: FlaskClient, connection: Connection
+) -> None:
+    connection.execute(sql("ALTER TABLE alert_log RENAME TO alert_log_unavailable"))
+    response = anonymous.post(
+        "/card", data={"medicine": ["clonazepam", "oxycodone"], "csrf_token": csrf_token(anonymous)}
+    )
+    assert response.status_code == 503
+    page = text(response)
+    assert "No check was done." in page and "wallet-card" not in page

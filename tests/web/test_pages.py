@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from service.db.models import AlertLog
 
-from .helpers import post_form, text
+from .helpers import csrf_token, post_form, text
 
 BADGE = re.compile(r'<span class="badge badge-(\w+)">')
-TITLE = re.compile(r'<span class="card-title">([^<]*)</span>')
+TITLE = re.compile(r'<span class="card-title"[^>]*>([^<]*)</span>')
 H1 = re.compile(r"<h1[^>]*>([^<]*)</h1>")
 
 
@@ -82,7 +82,8 @@ def test_a_benzodiazepine_with_an_opioid_gives_one_serious_warning_in_their_own_
     assert "You could breathe too slowly or not wake up" in page  # the KB's patient wording
     assert "Ask about naloxone" in page
     assert re.search(r'<a href="https://[^"]+" rel="noopener noreferrer">', page), "a source"
-    assert "Call 911" in page and "Do not stop a medicine on your own." in page
+    assert "What to do now" in page and "Call 911" in page
+    assert "Do not stop any medicine on your own." in page
     assert "What this check covers" in page
 
 
@@ -100,29 +101,51 @@ def test_alerts_are_shown_most_severe_first_and_counted_in_the_verdict(
 
 def test_an_unrecognised_medicine_is_never_a_blank_no_problems(anonymous: FlaskClient) -> None:
     page = text(post_form(anonymous, ["klonopinn", "oxycodone"]))
-    assert verdict(page) == "We could not check all your medicines"
+    assert verdict(page) == "1 medicine not checked; no warnings for the others"
     assert "No warnings found" not in page
     assert "Medicines we could not check" in page and "klonopinn" in page
-    assert 'name="replace" value="0|Klonopin (clonazepam)"' in page
+    assert 'name="correct-0" value="Klonopin (clonazepam)"' in page
 
 
-def test_a_did_you_mean_choice_checks_again_with_the_suggestion_in_place(
+def test_a_warning_and_an_unrecognised_medicine_are_both_in_the_verdict(
+    anonymous: FlaskClient,
+) -> None:
+    page = text(post_form(anonymous, ["clonazepam", "oxycodone", "zolpidm"]))
+    assert verdict(page).startswith("1 serious warning")
+    assert verdict(page).endswith("; 1 medicine not checked")
+
+
+def test_every_did_you_mean_choice_is_applied_in_one_check(
     anonymous: FlaskClient, session: Session
 ) -> None:
-    response = post_form(anonymous, ["klonopinn", "oxycodone"], replace="0|Klonopin")
+    before = session.query(AlertLog).count()
+    response = post_form(
+        anonymous,
+        ["klonopinn", "amoxicillin", "oxycodne"],
+        **{"correct-0": "Klonopin", "correct-1": "", "correct-2": "oxycodone"},
+    )
     page = text(response)
     assert response.status_code == 200
     assert verdict(page) == "1 serious warning"
     assert TITLE.findall(page) == ["Klonopin and oxycodone"]
     assert "Medicines we could not check" not in page
-    assert last_logged(session).inputs["medications"] == ["Klonopin", "oxycodone"]
+    assert last_logged(session).inputs["medications"] == ["Klonopin", "amoxicillin", "oxycodone"]
+    assert session.query(AlertLog).count() == before + 1
+
+
+def test_a_malformed_correction_is_ignored_not_guessed(anonymous: FlaskClient) -> None:
+    page = text(
+        post_form(anonymous, ["klonopinn"], **{"correct-x": "oxycodone", "correct-9": "oxycodone"})
+    )
+    assert verdict(page) == "We could not check your medicines"
 
 
 def test_no_warnings_means_checked_and_says_what_was_not_covered(anonymous: FlaskClient) -> None:
     page = text(post_form(anonymous, ["clonazepam", "amoxicillin"]))
     assert verdict(page) == "No warnings found"
-    assert "We checked all 2 medicines" in page
-    assert '<ul class="outside-scope">\n        <li>amoxicillin</li>' in page
+    assert "We found none of the problems this service looks for" in page
+    assert "We checked all" not in page  # amoxicillin was not checked against clonazepam
+    assert '<ul class="outside-scope">\n        <li translate="no">amoxicillin</li>' in page
     assert "It is not a full drug compendium" in page  # the KB's scope statement
 
 
@@ -157,3 +180,47 @@ def test_other_rules_that_apply_are_named_on_the_warning(anonymous: FlaskClient)
     page = text(post_form(anonymous, ["Klonopin", "phenobarbital"]))
     assert verdict(page) == "1 serious warning"
     assert "Other warnings about these medicines" in page
+
+
+def test_medicines_the_rules_do_not_cover_are_never_called_checked(anonymous: FlaskClient) -> None:
+    page = text(post_form(anonymous, ["amoxicillin", "lisinopril"]))
+    assert verdict(page) == "This check does not cover your medicines"
+    assert "No warnings found" not in page and "We found none" not in page
+
+
+def test_the_warning_for_which_the_policy_asks_for_naloxone_comes_first_in_its_severity(
+    anonymous: FlaskClient,
+) -> None:
+    page = text(post_form(anonymous, ["zolpidem", "clonazepam", "oxycodone"], alcohol=True))
+    titles = TITLE.findall(warnings(page))
+    assert titles[0] == "clonazepam and oxycodone"  # R1: opioid with a benzodiazepine
+    assert "this can cause death" in warnings(page).split("</article>")[0]
+
+
+def test_the_wallet_card_checks_the_list_again_and_logs_it(
+    anonymous: FlaskClient, session: Session
+) -> None:
+    before = session.query(AlertLog).count()
+    response = anonymous.post(
+        "/card",
+        data={
+            "medicine": ["Klonopin", "oxycodone", "klonopinn"],
+            "alcohol": "yes",
+            "csrf_token": csrf_token(anonymous),
+        },
+    )
+    page = text(response)
+    assert response.status_code == 200
+    assert "<h1" in page and verdict(page) == "My medicine check"
+    card_lines = re.findall(r"<li><span class=\"badge badge-(\w+)\">", page)
+    assert card_lines[:2] == ["major", "major"]
+    assert "klonopinn <strong>(not checked)</strong>" in page
+    assert "Call 911 right away if someone:" in page
+    assert session.query(AlertLog).count() == before + 1
+    assert last_logged(session).inputs["medications"] == ["Klonopin", "oxycodone", "klonopinn"]
+
+
+def test_the_wallet_card_needs_the_form_token_and_a_list(anonymous: FlaskClient) -> None:
+    assert anonymous.post("/card", data={"medicine": ["clonazepam"]}).status_code == 400
+    empty = anonymous.post("/card", data={"medicine": [""], "csrf_token": csrf_token(anonymous)})
+    assert empty.status_code == 422 and "Enter at least one medicine." in text(empty)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from service import create_app
 from service.checking import SnapshotCache
+from service.config import ConfigurationError
 from service.db import Database
 from service.db.models import AlertLog
 
@@ -83,6 +84,7 @@ def test_the_rate_limit_per_address_ends_in_a_friendly_page(limited_app: Flask) 
     assert post_form(first, ["clonazepam"]).status_code == 200
     refused = post_form(first, ["clonazepam"])
     assert refused.status_code == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
     assert refused.mimetype == "text/html"
     assert "Too many checks in a short time" in text(refused)
     assert 'name="medicine" value="clonazepam"' in text(refused), "the list is kept for later"
@@ -92,6 +94,28 @@ def test_the_rate_limit_per_address_ends_in_a_friendly_page(limited_app: Flask) 
     other = limited_app.test_client()
     other.environ_base["REMOTE_ADDR"] = "198.51.100.8"
     assert post_form(other, ["clonazepam"]).status_code == 200, "the limit is per address"
+
+
+def test_the_limit_is_shared_by_every_worker(limited_app: Flask) -> None:
+    """A second app on the same database, as a second gunicorn worker: together, still 2."""
+    other_worker = create_app(dict(limited_app.config))
+    browsers = [limited_app.test_client(), other_worker.test_client()]
+    for browser in browsers:
+        browser.environ_base["REMOTE_ADDR"] = "198.51.100.9"
+    assert post_form(browsers[0], ["clonazepam"]).status_code == 200
+    assert post_form(browsers[1], ["clonazepam"]).status_code == 200
+    assert post_form(browsers[1], ["clonazepam"]).status_code == 429
+    assert post_form(browsers[0], ["clonazepam"]).status_code == 429
+
+
+@pytest.mark.parametrize("name", ["WEB_RATE_LIMIT", "LOGIN_ADDRESS_RATE_LIMIT"])
+def test_a_limit_that_is_not_a_rate_stops_the_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str
+) -> None:
+    monkeypatch.setenv(name, "thirty a minute")
+    settings = {"DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}", "SECRET_KEY": "test"}
+    with pytest.raises(ConfigurationError, match=f"{name}: not a rate like '30 per minute'"):
+        create_app(settings)
 
 
 def test_the_limit_comes_from_the_environment_and_defaults_to_thirty_a_minute(

@@ -1,0 +1,46 @@
+"""Fault tests: the service's own database, migrated and loaded, that a test can break for real."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import create_app
+from service.db import Database, clients, kb_store, make_engine
+from service.db.models import AlertLog
+from service.kb.loader import read_knowledge_base
+
+from ..conftest import SEED_DIR, migrate
+
+CHECK = {"medications": ["clonazepam", "oxycodone"]}
+
+
+def prepare_database(url: str) -> str:
+    """Migrate ``url``, load and activate the seed KB, create a client; returns its API key."""
+    migrate(url)
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            version, _ = kb_store.store(session, read_knowledge_base(SEED_DIR))
+            kb_store.activate(session, version)
+            _, key = clients.create(session, "fault-pharmacy", "minor", actor="test")
+            session.commit()
+    finally:
+        engine.dispose()
+    return key
+
+
+def service_on(url: str, **settings: object) -> Flask:
+    """The service as it runs in production: its own engine, with the settings' timeouts."""
+    return create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "test", **settings})
+
+
+def logged_ids(url: str, ids: list[str]) -> set[str]:
+    """Which of ``ids`` the alert log holds, read afresh."""
+    database = Database(make_engine(url))
+    try:
+        with database.unit_of_work(read_only=True) as session:
+            return set(session.scalars(select(AlertLog.id).where(AlertLog.id.in_(ids))))
+    finally:
+        database.dispose()
