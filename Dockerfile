@@ -35,11 +35,13 @@ RUN pip install --no-deps /tmp/wheels/*.whl && rm -rf /tmp/wheels
 WORKDIR /home/app
 USER app
 EXPOSE 8000
+# gunicorn's workers pool their Prometheus metrics here (emptied by the hooks at each start).
+ENV PROMETHEUS_MULTIPROC_DIR=/tmp/metrics
 
 # Ready, not merely alive: /readyz answers 200 only when the database answers, a knowledge base is
 # active and the alert log takes writes. slim has no curl; urllib raises on anything but 2xx.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=4)"]
 
-# Serving settings (gthread workers, timeouts, access log): service/gunicorn_config.py.
+# Serving settings (gthread workers, timeouts, metrics hooks): service/gunicorn_config.py.
 CMD ["gunicorn", "-c", "python:service.gunicorn_config", "--bind", "0.0.0.0:8000"]
