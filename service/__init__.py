@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from flask_cors import CORS
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config
 from .checking import ServiceUnavailable, SnapshotCache
@@ -49,6 +50,12 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(overrides)
     # First, so a request's timing and id start before any other hook and its log line comes last.
     init_observability(app)
+    hops = app.config["PROXY_HOPS"]
+    if hops:
+        # Behind nginx every client would otherwise share the proxy's address (one rate limit for
+        # all) and look like plain HTTP. Trusted only as deep as configured: a client could forge
+        # the headers if the app believed them without a proxy in front.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     # DATABASE and SNAPSHOTS let an embedding process or a test hand in its own.
     database = app.config.get("DATABASE") or Database.from_url(
