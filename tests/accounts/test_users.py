@@ -27,10 +27,6 @@ def test_passwords_are_hashed_with_argon2id_at_rfc_9106_parameters(
     assert argon2.extract_parameters(stored) == argon2.profiles.RFC_9106_LOW_MEMORY
 
 
-def test_the_repository_and_the_access_contract_know_the_same_roles() -> None:
-    assert users.ROLES == access.ROLES
-
-
 @pytest.mark.parametrize(
     ("name", "role", "password", "problem"),
     [
