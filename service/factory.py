@@ -59,8 +59,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     from .accounts import init_app as init_accounts
     from .api import blueprint as api_blueprint
-    from .api import docs_blueprint
     from .api.errors import register_error_handlers
+    from .api_docs import blueprint as docs_blueprint
     from .audit import api_blueprint as audit_api_blueprint
     from .audit import blueprint as audit_blueprint
     from .cds_hooks import blueprint as cds_hooks_blueprint
