@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from service.accounts import access
 from service.db import Database, users
 from service.db.models import AuditEvent, User, UserSession, UserToken
+from service.staff import access
 
 from .. import factories
 
