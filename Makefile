@@ -55,6 +55,7 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # The patients' pages in Spanish: gather the texts of the templates into the .pot, merge them into
 # each language's .po (translate what is new, then run this again), compile the .mo the app reads.

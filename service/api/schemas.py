@@ -16,11 +16,11 @@ from pydantic import (
 from ..domain.knowledge import ROUTE_IDS
 from ..domain.severity import Severity
 from ..domain.text import DOSE_UNITS
+from ..shared_schemas import SeverityLabel
 
 MAX_MEDICATIONS = 100
 MAX_ITEM_LENGTH = 200
 
-SeverityLabel = Literal["contraindicated", "major", "moderate", "minor"]
 # The languages of the knowledge base's patient texts (domain.knowledge.PATIENT_LANGUAGES).
 PatientLanguage = Literal["en", "es"]
 ItemText = Annotated[
@@ -310,28 +310,6 @@ class KbResponse(BaseModel):
     scope: str = Field(description="What the knowledge base screens for, and what it does not.")
     counts: dict[str, int] = Field(
         description="How many of each kind of entry it holds.", examples=[{"rules": 21}]
-    )
-
-
-class Problem(BaseModel):
-    """An RFC 9457 problem document (``application/problem+json``)."""
-
-    type: str = Field(
-        description="The problem type: a URI under https://interaction-alerts.example/problems/.",
-        examples=["https://interaction-alerts.example/problems/validation-error"],
-    )
-    title: str = Field(
-        description="A short summary of the problem type.", examples=["Invalid request"]
-    )
-    status: int = Field(ge=400, le=599, description="The HTTP status code.", examples=[422])
-    detail: str = Field(
-        description="What went wrong in this request, and how to fix it.",
-        examples=["medications: List should have at least 1 item after validation, not 0"],
-    )
-    errors: list[dict[str, str]] | None = Field(
-        default=None,
-        description="For validation errors: which field was wrong and why.",
-        examples=[[{"field": "medications", "message": "List should have at least 1 item"}]],
     )
 
 

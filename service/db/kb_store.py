@@ -61,6 +61,7 @@ def store(session: Session, knowledge: kb.KnowledgeBase) -> tuple[m.KbVersion, b
         never_alert=list(knowledge.never_alert),
         vocabulary_id=_store_vocabulary(session, knowledge.vocabulary),
         alcohol_class=knowledge.alcohol_class,
+        naloxone_offer=asdict(knowledge.naloxone_offer) if knowledge.naloxone_offer else None,
     )
     session.add(version)
     _write_content(session, version_id, knowledge)
@@ -349,6 +350,9 @@ def load(session: Session, version_id: str) -> kb.KnowledgeBase:
         if version.vocabulary_id
         else None,
         alcohol_class=version.alcohol_class,
+        naloxone_offer=kb.NaloxoneOffer(**version.naloxone_offer)
+        if version.naloxone_offer
+        else None,
     )
 
 

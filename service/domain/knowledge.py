@@ -283,6 +283,19 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class NaloxoneOffer:
+    """How a suggestion offers the KB's naloxone product: clinical wording, reviewed with the KB.
+
+    ``label`` names the suggestion, ``order`` describes the draft order it creates and ``dosing`` is
+    the order's dosage instruction; all three must fit the product ``naloxone_rxcui`` names.
+    """
+
+    label: str
+    order: str
+    dosing: str
+
+
+@dataclass(frozen=True)
 class KnowledgeBase:
     """Everything in ``seed_data/``, validated; its content hash is the version id."""
 
@@ -298,6 +311,8 @@ class KnowledgeBase:
     vocabulary: Vocabulary | None = None
     # The class whose members are alcohol: their interactions are NCPDP "OH" (alcohol), not "DD".
     alcohol_class: str | None = None
+    # The wording of the naloxone suggestion; None in versions stored before the KB held it.
+    naloxone_offer: NaloxoneOffer | None = None
 
     def content_hash(self) -> str:
         """Order-independent where order means nothing; rules keep theirs (it breaks precedence ties).
@@ -310,8 +325,9 @@ class KnowledgeBase:
         del content["vocabulary"]
         if self.vocabulary is not None:
             content["vocabulary"] = self.vocabulary.digest
-        if content["alcohol_class"] is None:
-            del content["alcohol_class"]
+        for later_field in ("alcohol_class", "naloxone_offer"):
+            if content[later_field] is None:
+                del content[later_field]
         for rule in content["rules"]:
             if not rule["translations"]:
                 del rule["translations"]

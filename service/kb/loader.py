@@ -25,6 +25,7 @@ from ..domain.knowledge import (
     DuplicationCriteria,
     Ingredient,
     KnowledgeBase,
+    NaloxoneOffer,
     OlderAdultEscalation,
     PatientTranslation,
     ProductCombination,
@@ -129,6 +130,7 @@ def read_knowledge_base(directory: Path) -> KnowledgeBase:
         problems.add(
             meta, f"naloxone_rxcui {naloxone} is not a naloxone product in rxnorm_concepts.csv"
         )
+    naloxone_offer = _naloxone_offer(problems, meta, naloxone)
     never_alert = tuple(sorted(set(_str_list(meta.data, "never_alert"))))
     for ingredient in never_alert:
         if ingredient not in known_ingredients:
@@ -150,7 +152,28 @@ def read_knowledge_base(directory: Path) -> KnowledgeBase:
         never_alert=never_alert,
         vocabulary=vocabulary,
         alcohol_class=alcohol_class,
+        naloxone_offer=naloxone_offer,
     )
+
+
+def _naloxone_offer(
+    problems: _Problems, meta: Record, naloxone_rxcui: str | None
+) -> NaloxoneOffer | None:
+    """The suggestion's wording (``naloxone_offer``: label, order, dosing), needed with a product."""
+    spec = meta.data.get("naloxone_offer")
+    if spec is None:
+        if naloxone_rxcui:
+            problems.add(meta, "naloxone_rxcui needs naloxone_offer (label, order, dosing)")
+        return None
+    fields = ("label", "order", "dosing")
+    if not isinstance(spec, dict) or set(spec) != set(fields):
+        problems.add(meta, "naloxone_offer must be a mapping with label, order and dosing")
+        return None
+    texts = {key: " ".join(str(spec[key] or "").split()) for key in fields}
+    if not all(texts.values()) or not naloxone_rxcui:
+        problems.add(meta, "naloxone_offer needs naloxone_rxcui and all three texts")
+        return None
+    return NaloxoneOffer(**texts)
 
 
 def _vocabulary(

@@ -189,6 +189,26 @@ def test_never_alert_names_known_ingredients(kb_dir: Path) -> None:
     assert any("never_alert" in p and "naloxon'" in p for p in _problems(kb_dir))
 
 
+def test_a_naloxone_product_needs_the_words_of_its_suggestion(kb_dir: Path) -> None:
+    _edit(kb_dir / "kb.yaml", "naloxone_offer:", "naloxone_wording:")
+    assert any("naloxone_rxcui needs naloxone_offer" in p for p in _problems(kb_dir))
+
+
+def test_the_naloxone_suggestion_needs_all_three_texts(kb_dir: Path) -> None:
+    _edit(kb_dir / "kb.yaml", "  order: Add a draft order", "  orders: Add a draft order")
+    assert any("naloxone_offer must be a mapping" in p for p in _problems(kb_dir))
+
+
+def test_the_naloxone_suggestion_is_read_from_kb_yaml_on_one_line_each(kb_dir: Path) -> None:
+    offer = read_knowledge_base(kb_dir).naloxone_offer
+    assert offer is not None
+    assert offer.order == "Add a draft order for naloxone nasal spray."
+    assert (
+        offer.dosing.startswith("For suspected opioid overdose: 1 spray")
+        and "\n" not in offer.dosing
+    )
+
+
 def test_an_ingredient_without_an_rxcui_is_refused_unless_it_says_why(kb_dir: Path) -> None:
     ingredients = kb_dir / "ingredients.csv"
     line = _edit(ingredients, "alprazolam,596,,", "alprazolam,,,")
