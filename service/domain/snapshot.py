@@ -208,12 +208,19 @@ class KbSnapshot:
         self._patient_wordings[key] = wording
         return wording
 
-    def also_applies_entry(self, rule_id: str) -> dict[str, str]:
+    def patient_title(self, rule_id: str, language: str) -> str:
+        """The rule's title for a patient in ``language``, which ``patient_wording`` chose for the
+        alert (so every matching rule has it); English for a language the version lacks."""
+        rule = self.rules[rule_id]
+        return rule.patient_title(language) or rule.title
+
+    def also_applies_entry(self, rule_id: str, language: str) -> dict[str, str]:
         """How another matching rule is listed beside the deciding one (P3)."""
         rule = self.rules[rule_id]
         return {
             "id": rule.id,
             "title": rule.title,
+            "patient_title": self.patient_title(rule_id, language),
             "severity": rule.severity.value,
             "summary": rule.summary,
             "management": rule.management,

@@ -90,11 +90,11 @@ def result_view(
             Card(
                 severity=a["severity"],
                 rule_id=a["rule"]["id"],
-                title=a["rule"]["title"],
+                title=a["patient_title"],
                 patient_text=unsaid(a["patient_text"], said),
                 involved=tuple(items[i] for i in a["medications"]),
                 sources=tuple(a["sources"]),
-                also_applies=tuple(other["title"] for other in a["also_applies"]),
+                also_applies=tuple(other["patient_title"] for other in a["also_applies"]),
             )
             for a in alerts
         ),
