@@ -200,6 +200,11 @@ class AlertResult(BaseModel):
         description="True when a claim behind a matching rule could not be confirmed against a "
         "primary source; the rule is kept, at the conservative severity."
     )
+    clinical_weight: Literal[0, 1, 2] = Field(
+        description="How much the clinical policy weighs this alert within its severity: 2 when "
+        "naloxone is suggested (an opioid with another drug that slows breathing), 1 for another "
+        "combination with an opioid, 0 otherwise. Patient pages show heavier alerts first."
+    )
     ingredients: list[IngredientRef]
     medications: list[int] = Field(description="Indexes into the request's medications.")
     summary: str = Field(max_length=139)

@@ -74,6 +74,7 @@ def with_texts(
         kb.also_applies_entry(rule_id, patient_language) for rule_id in rule_ids[1:]
     ]
     alert["unconfirmed"] = any(kb.rules[rule_id].unconfirmed for rule_id in rule_ids)
+    alert["clinical_weight"] = kb.clinical_weight(rule_ids)
     return alert
 
 

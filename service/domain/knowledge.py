@@ -226,6 +226,10 @@ class DoseLimit:
     unless_indication: tuple[str, ...] = ()
 
 
+# The class whose combinations the policy weighs most within a severity: an opioid with another
+# drug can stop someone breathing, so its warnings are read first (see ``KbSnapshot.clinical_weight``).
+OPIOID_CLASS = "opioids"
+
 # English is the language the knowledge base is written and reviewed in; the others translate its
 # patient-facing texts (clinician texts stay English: they are what the sources say).
 SOURCE_LANGUAGE = "en"
