@@ -174,7 +174,8 @@ class Ncpdp(BaseModel):
 
 class AlsoApplies(BaseModel):
     id: str
-    title: str
+    title: str = Field(description="For clinicians; always in English.")
+    patient_title: str = Field(description="The title for the patient, in patient_text_language.")
     severity: SeverityLabel
     summary: str
     management: str
@@ -199,6 +200,11 @@ class AlertResult(BaseModel):
         description="True when a claim behind a matching rule could not be confirmed against a "
         "primary source; the rule is kept, at the conservative severity."
     )
+    clinical_weight: Literal[0, 1, 2] = Field(
+        description="How much the clinical policy weighs this alert within its severity: 2 when "
+        "naloxone is suggested (an opioid with another drug that slows breathing), 1 for another "
+        "combination with an opioid, 0 otherwise. Patient pages show heavier alerts first."
+    )
     ingredients: list[IngredientRef]
     medications: list[int] = Field(description="Indexes into the request's medications.")
     summary: str = Field(max_length=139)
@@ -207,8 +213,13 @@ class AlertResult(BaseModel):
         description="For the patient, in the language of Accept-Language when the knowledge-base "
         "version has it (English and Spanish today), else in English."
     )
+    patient_title: str = Field(
+        description="The deciding rule's title for the patient (rule.title is the clinician's, in "
+        "English), in patient_text_language."
+    )
     patient_text_language: PatientLanguage = Field(
-        description="The language patient_text is in (Content-Language lists them all)."
+        description="The language patient_text and the patient_title fields are in "
+        "(Content-Language lists them all)."
     )
     management: str
     suggest_naloxone: bool

@@ -203,6 +203,7 @@ def _write_content(session: Session, version_id: str, knowledge: kb.KnowledgeBas
                 t.language: {
                     "patient_text": t.patient_text,
                     "always_tell_patient": t.always_tell_patient,
+                    "title": t.title,
                 }
                 for t in rule.translations
             },
@@ -414,7 +415,13 @@ def _rule(row: m.Rule) -> kb.Rule:
         cumulative=cumulative,
         dose_limit=dose_limit,
         translations=tuple(
-            kb.PatientTranslation(language, texts["patient_text"], texts["always_tell_patient"])
+            kb.PatientTranslation(
+                language,
+                texts["patient_text"],
+                texts["always_tell_patient"],
+                # Absent in versions stored before titles were translated: see PatientTranslation.
+                texts.get("title", ""),
+            )
             for language, texts in sorted((row.translations or {}).items())
         ),
     )

@@ -587,20 +587,22 @@ def _rule(record: Record) -> Rule:
 
 
 def _translation(data: dict[str, Any], language: str) -> PatientTranslation:
-    """A rule's patient texts in ``language`` (``patient_text_es``, ``always_tell_patient_es``).
+    """A rule's patient texts in ``language`` (``title_es``, ``patient_text_es``,
+    ``always_tell_patient_es``).
 
     Required: a patient who reads that language must never get a warning half translated, and a
     mandatory sentence (P4) must be mandatory in every language.
     """
-    patient_text = _text(data, f"patient_text_{language}", required=False)
-    if not patient_text:
-        raise ValueError(f"patient_text has no {language!r} version: add patient_text_{language}")
+    texts = {f: _text(data, f"{f}_{language}", required=False) for f in ("title", "patient_text")}
+    for field, text in texts.items():
+        if not text:
+            raise ValueError(f"{field} has no {language!r} version: add {field}_{language}")
     must_tell = _text(data, f"always_tell_patient_{language}", required=False)
     if bool(must_tell) != bool(_text(data, "always_tell_patient", required=False)):
         raise ValueError(
             f"always_tell_patient_{language} must be given exactly when always_tell_patient is"
         )
-    return PatientTranslation(language, patient_text, must_tell)
+    return PatientTranslation(language, texts["patient_text"], must_tell, texts["title"])
 
 
 def _family(file: str) -> str:

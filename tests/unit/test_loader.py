@@ -264,6 +264,14 @@ def test_every_seed_rule_has_its_patient_texts_in_spanish() -> None:
         spanish = rule.patient_texts("es")
         assert spanish is not None and spanish[0], rule.id
         assert bool(spanish[1]) == bool(rule.always_tell_patient), rule.id
+        title = rule.patient_title("es")
+        assert title and title != rule.title, rule.id
+
+
+def test_a_rule_whose_title_has_no_spanish_version_is_refused(kb_dir: Path) -> None:
+    line = _line_of_rule(kb_dir / RULES_V1, "R4")
+    _edit(kb_dir / RULES_V1, "  title_es: Benzodiazepina con alcohol\n", "")
+    assert any(p.startswith(f"{RULES_V1}:{line}:") and "title_es" in p for p in _problems(kb_dir))
 
 
 def test_a_rule_whose_patient_text_has_no_spanish_version_is_refused(kb_dir: Path) -> None:
