@@ -55,6 +55,7 @@ class AlsoApplies(TypedDict):
 
     id: str
     title: str
+    patient_title: str
     severity: str
     summary: str
     management: str
@@ -89,10 +90,12 @@ class AnsweredAlert(_AlertFacts):
     clinician_text: str
     patient_text: str
     patient_text_language: str
+    patient_title: str
     management: str
     sources: Sequence[SourceRef]  # the KB version's own tuple, shared by every answer
     also_applies: list[AlsoApplies]
     unconfirmed: bool
+    clinical_weight: int
 
 
 class ScopeDocument(TypedDict):

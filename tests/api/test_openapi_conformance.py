@@ -22,10 +22,10 @@ from schemathesis import GenerationMode
 from schemathesis.checks import load_all_checks
 from sqlalchemy.orm import Session
 
-from service.accounts.access import token_hash
-from service.api.openapi import openapi_document
 from service.audit.reports import REPORTS
 from service.db.models import User, UserToken
+from service.db.users import token_hash
+from service.openapi import openapi_document
 
 EXAMPLES = 25
 AUDITOR_TOKEN = "iat_conformance-auditor-token"
