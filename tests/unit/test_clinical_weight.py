@@ -42,5 +42,8 @@ def test_the_answer_carries_each_alerts_weight(seed_kb: KbSnapshot) -> None:
     for pair in (("clonazepam", "oxycodone"), ("ethanol", "oxycodone"), ("clonazepam", "ethanol")):
         found = alert_for(result, *pair)
         assert found is not None
-        documents[pair] = with_texts(alert_record(found, seed_kb, shown=True), seed_kb)
+        record = alert_record(
+            found, seed_kb, shown=True, uuid="0190d7a6-0000-7000-8000-000000000003"
+        )
+        documents[pair] = with_texts(record, seed_kb)
     assert [d["clinical_weight"] for d in documents.values()] == [2, 1, 0]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import cast
 
+from service.domain.answer import AlertRecord
 from service.domain.document import alert_record, with_texts
 from service.domain.knowledge import PatientTranslation, Rule
 from service.domain.snapshot import KbSnapshot
@@ -71,11 +73,14 @@ def test_the_answer_says_which_language_its_patient_text_is_in(seed_kb: KbSnapsh
 
 
 def test_the_other_matching_rules_are_titled_in_the_alerts_patient_language() -> None:
-    record = {
-        "rule": {"id": "R10", "title": "Rule R10"},
-        "also_matched": ["R14"],
-        "summary": "Summary.",
-    }
+    record = cast(  # only what the texts are chosen by
+        AlertRecord,
+        {
+            "rule": {"id": "R10", "title": "Rule R10"},
+            "also_matched": ["R14"],
+            "summary": "Summary.",
+        },
+    )
     translated = with_texts(record, _two_matching_rules(translate_both=True), "es")
     assert translated["patient_title"] == "R10 en español"
     [other] = translated["also_applies"]
