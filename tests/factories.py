@@ -124,7 +124,9 @@ class _Chained(_Base):
         abstract = True
 
     @classmethod
-    def _create(cls, model_class: type, *args: Any, **kwargs: Any) -> Any:
+    def _create(
+        cls, model_class: type[m.AlertLog | m.AuditEvent], *args: Any, **kwargs: Any
+    ) -> Any:
         row = model_class(*args, **kwargs)
         session = _current_session()
         chain.append(session, model_class.__tablename__, row)  # chains are named after their tables

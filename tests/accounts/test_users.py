@@ -15,6 +15,8 @@ from service.db.models import AuditEvent, User, UserSession, UserToken
 
 from .. import factories
 
+pytestmark = pytest.mark.both_databases  # user rows and their constraints
+
 PASSWORD = "long enough password"
 
 

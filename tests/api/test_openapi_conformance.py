@@ -96,7 +96,7 @@ def test_the_operation_answers_as_documented(
         suppress_health_check=list(HealthCheck),
     )
     @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
-    def positive(case: schemathesis.Case) -> None:
+    def positive(case: schemathesis.Case[Any]) -> None:
         seen.append(case.call_and_validate(headers=headers, checks=CHECKS).status_code)
 
     @settings(
@@ -107,7 +107,7 @@ def test_the_operation_answers_as_documented(
         suppress_health_check=list(HealthCheck),
     )
     @given(case=operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))
-    def negative(case: schemathesis.Case) -> None:
+    def negative(case: schemathesis.Case[Any]) -> None:
         seen.append(case.call_and_validate(headers=headers, checks=CHECKS).status_code)
 
     positive()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -13,6 +14,8 @@ from service.pseudonyms import patient_ref
 
 from ..factories import AuditEventFactory
 from .conftest import Log
+
+pytestmark = pytest.mark.both_databases  # audit queries
 
 
 def test_one_check_as_json_has_everything_the_detail_page_shows(

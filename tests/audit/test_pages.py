@@ -20,6 +20,8 @@ from service.pseudonyms import patient_ref
 from ..factories import AuditEventFactory
 from .conftest import Log
 
+pytestmark = pytest.mark.both_databases  # audit queries
+
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

@@ -18,6 +18,8 @@ from ..factories import (
     RuleFactory,
 )
 
+pytestmark = pytest.mark.both_databases  # column types and constraints
+
 
 def test_a_rule_with_an_unknown_severity_is_rejected_by_the_database(session: Session) -> None:
     with pytest.raises(IntegrityError), session.begin_nested():
