@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,8 @@ from sqlalchemy.orm import Session
 from service.accounts.access import token_hash
 from service.api.openapi import openapi_document
 from service.audit.reports import REPORTS
-from service.db.models import User, UserToken
+
+from .. import factories
 
 EXAMPLES = 25
 AUDITOR_TOKEN = "iat_conformance-auditor-token"
@@ -56,13 +56,8 @@ OPERATIONS = [
 
 @pytest.fixture()
 def auditor_token(session: Session) -> str:
-    user = User(name="conformance", role="auditor", password_hash="-", created_at=datetime.now(UTC))
-    session.add(user)
-    session.flush()
-    token = UserToken(
-        user_id=user.id, token_hash=token_hash(AUDITOR_TOKEN), created_at=user.created_at
-    )
-    session.add(token)
+    user = factories.UserFactory(name="conformance", role="auditor")
+    factories.UserTokenFactory(user_id=user.id, token_hash=token_hash(AUDITOR_TOKEN))
     session.commit()
     return AUDITOR_TOKEN
 
