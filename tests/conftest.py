@@ -1,6 +1,6 @@
-"""Fixtures: a real database per backend (SQLite always, PostgreSQL where it can start), migrated by
-Alembic and loaded with the seed knowledge base once; each test runs inside a transaction that is
-rolled back, so tests never see each other's rows."""
+"""Fixtures: a real database, migrated by Alembic and loaded with the seed knowledge base once per
+backend; each test runs inside a transaction that is rolled back, so tests never see each other's
+rows. Tests run on SQLite; those marked ``both_databases`` run on PostgreSQL too."""
 
 from __future__ import annotations
 
