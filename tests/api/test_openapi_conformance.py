@@ -27,6 +27,9 @@ from service.audit.reports import REPORTS
 
 from .. import factories
 
+# Generated queries reach the audit SQL, which differs between the databases (dates, JSON).
+pytestmark = pytest.mark.both_databases
+
 EXAMPLES = 25
 AUDITOR_TOKEN = "iat_conformance-auditor-token"
 
