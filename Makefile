@@ -9,7 +9,7 @@ AXE_VERSION ?= 4.11.0
 AXE_DIR     := tests/browser/npm
 AXE_STAMP   := $(AXE_DIR)/.axe-core-$(AXE_VERSION)
 
-.PHONY: install axe run test lint bench clean translations
+.PHONY: install axe run lock test lint bench clean translations
 
 install: $(VENV)/.installed
 
@@ -27,8 +27,14 @@ run: install
 	$(BIN)/flask --app service kb load --activate
 	@echo "Serving on http://127.0.0.1:$${PORT:-8000}"
 	PROMETHEUS_MULTIPROC_DIR=$${PROMETHEUS_MULTIPROC_DIR:-$(CURDIR)/instance/metrics} \
-	exec $(BIN)/gunicorn --bind 127.0.0.1:$${PORT:-8000} --workers $${WORKERS:-3} \
-		--config python:service.observability.gunicorn_hooks 'service:create_app()'
+	exec $(BIN)/gunicorn -c python:service.gunicorn_config \
+		--bind 127.0.0.1:$${PORT:-8000} --workers $${WORKERS:-3}
+
+# The runtime dependencies, pinned with hashes, for the Dockerfile. Re-run after changing
+# pyproject.toml's dependencies (pip-tools comes with the dev extra).
+lock: $(VENV)/.dev-installed
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-find-links \
+		--no-emit-index-url --output-file requirements.lock pyproject.toml
 
 # Idempotent: npm runs only when the pinned version is not there yet. Without npm (or the registry)
 # the scan is skipped locally, and fails under REQUIRE_BROWSER=1 or CI=true, as .ci/run sets.
@@ -49,6 +55,7 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # The patients' pages in Spanish: gather the texts of the templates into the .pot, merge them into
 # each language's .po (translate what is new, then run this again), compile the .mo the app reads.

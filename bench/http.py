@@ -9,8 +9,11 @@ For each database (SQLite in a temp file; PostgreSQL from ``tests/pg_server.star
 
 1. migrates a fresh database with the operator commands (``flask --app service db upgrade``, ``kb load``,
    ``clients create`` for an API key), with ``DATABASE_URL`` in the environment;
-2. starts ``gunicorn 'service:create_app()'`` on a free 127.0.0.1 port with the worker model given on
-   the command line (``--workers``, ``--worker-class sync|gthread``, ``--threads``);
+2. starts gunicorn with the serving settings of ``make run`` (service/gunicorn_config.py) on a free
+   127.0.0.1 port, with the worker model given on the command line (``--workers``, ``--worker-class
+   sync|gthread``, ``--threads``), or ``--server waitress`` for comparison; with ``--idle N`` it holds
+   N TCP connections open, sending nothing, through the measured runs (reopened if the server closes
+   them), as the clients that stalled sync workers did;
 3. warms up both endpoints (every worker builds its KB snapshot; the warm-up's checks are counted
    too, since ``alert_log`` is append-only and is not emptied);
 4. drives ``POST /api/v1/checks`` (random 10-medication lists from the seed KB's ingredient and brand
@@ -47,8 +50,9 @@ response. The ``CPU ratio`` (healthz CPU/response over checks CPU/response) is t
 a CPU-bound server converges on, and other load distorts it far less than req/s. Before each run
 the script waits (``--quiet-wait``, default 15 s) for other load to drop below ``--quiet-below``.
 
-Run: ``.venv/bin/python bench/http.py [--workers 3] [--worker-class sync|gthread] [--threads 1]
-[--databases sqlite postgres] [--duration 10] [--rounds 2] [--connections 4] [--bare]``
+Run: ``.venv/bin/python bench/http.py [--workers 3] [--worker-class sync|gthread] [--threads 4]
+[--server gunicorn|waitress] [--idle 0] [--databases sqlite postgres] [--duration 10] [--rounds 2]
+[--connections 4] [--bare]``
 """
 
 from __future__ import annotations
@@ -74,6 +78,7 @@ import signal  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
+import threading  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
@@ -87,7 +92,8 @@ from service.db.models import AlertLog  # noqa: E402
 from service.domain.snapshot import KbSnapshot  # noqa: E402
 from service.kb.loader import read_knowledge_base  # noqa: E402
 
-BIN = ROOT / ".venv" / "bin"
+# The operator commands and the server from the virtualenv that runs this script.
+BIN = Path(sys.executable).parent
 SEED = 20261126
 LIST_SIZE = 10
 TARGETS = {"sqlite": 0.35, "postgres": 0.20}
@@ -309,7 +315,7 @@ def prepare_database(env: dict[str, str], bare: bool) -> str:
     With ``bare``, also the table of bench/bare_app.py, here: its workers would race to create it.
     """
     flask(env, "db", "upgrade")
-    flask(env, "kb", "load")
+    flask(env, "kb", "load", "--activate")
     if bare:
         engine = create_engine(env["DATABASE_URL"])
         try:
@@ -389,17 +395,26 @@ def cpu_counters(server: int) -> dict[str, float]:
 def gunicorn(env: dict[str, str], args: argparse.Namespace, log: Path) -> Iterator[tuple[int, int]]:
     """A gunicorn serving the app on a free port (yields port, master pid); SIGTERM on exit."""
     port = free_port()
-    command = [
-        str(BIN / "gunicorn"), "bench.bare_app:create_app()" if args.bare else "service:create_app()",
-        "--bind", f"127.0.0.1:{port}",
-        "--workers", str(args.workers),
-        "--worker-class", args.worker_class,
-        "--threads", str(args.threads),
-    ]  # fmt: skip
+    app = "bench.bare_app:create_app()" if args.bare else "service:create_app()"
+    if args.server == "waitress":
+        command = [
+            str(BIN / "waitress-serve"), f"--listen=127.0.0.1:{port}", f"--threads={args.threads}",
+            "--call", app.removesuffix("()"),
+        ]  # fmt: skip
+    else:
+        # The serving settings make run uses (service/gunicorn_config.py); the options override them.
+        command = [
+            str(BIN / "gunicorn"), "-c", "python:service.gunicorn_config", app,
+            "--bind", f"127.0.0.1:{port}",
+            "--workers", str(args.workers),
+            "--worker-class", args.worker_class,
+            "--threads", str(args.threads),
+        ]  # fmt: skip
     with log.open("w") as out:
         proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
+        # The first /readyz builds the KB snapshot: slow on a busy machine.
+        deadline = time.monotonic() + 120
         while True:
             try:
                 if get(port, "/readyz") == 200:
@@ -417,6 +432,47 @@ def gunicorn(env: dict[str, str], args: argparse.Namespace, log: Path) -> Iterat
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+class IdleConnections:
+    """``count`` TCP connections that send nothing, reopened whenever the server closes one.
+
+    Why: three such connections held every gunicorn sync worker and stalled all doors for ~30 s; with
+    ``--idle`` they stay open through the measured runs, so the figures show whether they still do.
+    """
+
+    def __init__(self, port: int, count: int) -> None:
+        self.port, self.count, self.reopened = port, count, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._hold, daemon=True)
+
+    def __enter__(self) -> IdleConnections:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _hold(self) -> None:
+        held = [socket.create_connection(("127.0.0.1", self.port)) for _ in range(self.count)]
+        try:
+            while not self._stop.wait(0.2):
+                for i, sock in enumerate(held):
+                    sock.setblocking(False)
+                    try:
+                        closed = sock.recv(1) == b""
+                    except BlockingIOError:
+                        closed = False
+                    except OSError:
+                        closed = True
+                    if closed:
+                        sock.close()
+                        held[i] = socket.create_connection(("127.0.0.1", self.port))
+                        self.reopened += 1
+        finally:
+            for sock in held:
+                sock.close()
 
 
 def start_wrk(
@@ -494,7 +550,11 @@ def bench_database(name: str, url: str, args: argparse.Namespace, work: Path) ->
     bodies = work / "bodies.jsonl"
     healthz, checks, warm_checks = Load(), Load(), Load()
     yardsticks = {name: Load() for name in YARDSTICKS} if args.bare else {}
-    config = f"{args.worker_class} w={args.workers} t={args.threads}"
+    config = (
+        f"waitress t={args.threads}"
+        if args.server == "waitress"
+        else f"gunicorn {args.worker_class} w={args.workers} t={args.threads}"
+    )
     with gunicorn(env, args, work / f"gunicorn-{name}.log") as (port, master):
         # Warm up every worker (snapshot build, imports, connection pool).
         for endpoint in ("healthz", "checks", *yardsticks):
@@ -508,30 +568,40 @@ def bench_database(name: str, url: str, args: argparse.Namespace, work: Path) ->
         warm_checks.add_run(work, "warm-checks", args.connections)
 
         runs = [("healthz", healthz), ("checks", checks), *yardsticks.items()]
-        for round_no in range(args.rounds):
-            batches = [runs] if args.mode == "concurrent" else [[run] for run in runs]
-            for batch in batches:
-                wait_for_quiet(args.quiet_wait, args.quiet_below)
-                before = cpu_counters(master)
-                procs = []
-                for endpoint, load in batch:
-                    out = work / f"{endpoint}-{round_no}"
-                    proc = start_wrk(
-                        port, endpoint, args.duration, out, bodies, key, args.connections, script
-                    )
-                    procs.append((endpoint, load, out, proc))
-                for _, _, out, proc in procs:
-                    wait_for_threads(proc, out, args.connections)
-                during = cpu_counters(master)
-                for _, _, out, proc in procs:
-                    stop_threads(proc, out, args.connections)
-                for endpoint, load, out, proc in procs:
-                    finish_wrk(proc, endpoint)
-                    load.add_run(work, out.name, args.connections)
-                after = {**during, "wrk": child_cpu()}  # wrk's CPU is known once it has exited
-                for _, load, _, _ in procs:  # concurrent runs: each endpoint gets the whole
-                    for what, value in after.items():
-                        load.cpu[what] = load.cpu.get(what, 0.0) + value - before[what]
+        idle = IdleConnections(port, args.idle)
+        with idle:
+            for round_no in range(args.rounds):
+                batches = [runs] if args.mode == "concurrent" else [[run] for run in runs]
+                for batch in batches:
+                    wait_for_quiet(args.quiet_wait, args.quiet_below)
+                    before = cpu_counters(master)
+                    procs = []
+                    for endpoint, load in batch:
+                        out = work / f"{endpoint}-{round_no}"
+                        proc = start_wrk(
+                            port,
+                            endpoint,
+                            args.duration,
+                            out,
+                            bodies,
+                            key,
+                            args.connections,
+                            script,
+                        )
+                        procs.append((endpoint, load, out, proc))
+                    for _, _, out, proc in procs:
+                        wait_for_threads(proc, out, args.connections)
+                    during = cpu_counters(master)
+                    for _, _, out, proc in procs:
+                        stop_threads(proc, out, args.connections)
+                    for endpoint, load, out, proc in procs:
+                        finish_wrk(proc, endpoint)
+                        load.add_run(work, out.name, args.connections)
+                    after = {**during, "wrk": child_cpu()}  # wrk's CPU is known once it has exited
+                    for _, load, _, _ in procs:  # concurrent runs: each endpoint gets the whole
+                        for what, value in after.items():
+                            load.cpu[what] = load.cpu.get(what, 0.0) + value - before[what]
+        idle_reopened = idle.reopened
         time.sleep(0.5)
         logged = count_rows(url)
     answered = checks.answered_200 + warm_checks.answered_200
@@ -543,6 +613,10 @@ def bench_database(name: str, url: str, args: argparse.Namespace, work: Path) ->
         # A replaced worker takes its CPU time out of the process tree: that run's CPU is wrong.
         print(f"{name}: gunicorn replaced workers during the runs, CPU figures are not valid:")
         print("\n".join(replaced[:10]))
+    if args.idle:
+        print(
+            f"{name}: {args.idle} idle connections held; the server closed {idle_reopened}, reopened"
+        )
     return Outcome(name, config, healthz, checks, warm_checks.answered_200, logged, yardsticks)
 
 
@@ -554,8 +628,9 @@ def report(outcomes: list[Outcome], args: argparse.Namespace) -> None:
     # ratio follows the connection counts, not the cost: no per-request CPU and no verdict then.
     alternate = args.mode == "alternate"
     print(
-        f"\ngunicorn {outcomes[0].config}; wrk {args.connections} connections "
-        f"(1 per thread); {args.mode}, {args.rounds} x {args.duration:g} s per endpoint"
+        f"\n{outcomes[0].config}; wrk {args.connections} connections "
+        f"(1 per thread), {args.idle} idle connections held open; {args.mode}, "
+        f"{args.rounds} x {args.duration:g} s per endpoint"
     )
     print(
         "server/wrk/other: % of one core during the runs (other = machine - server - wrk:\n"
@@ -620,8 +695,13 @@ def report(outcomes: list[Outcome], args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--worker-class", choices=("sync", "gthread"), default="sync")
-    parser.add_argument("--threads", type=int, default=1, help="per worker (gthread)")
+    parser.add_argument("--server", choices=("gunicorn", "waitress"), default="gunicorn")
+    parser.add_argument("--worker-class", choices=("sync", "gthread"), default="gthread")
+    parser.add_argument(
+        "--threads", type=int, default=4, help="per worker (gthread), or waitress's"
+    )
+    parser.add_argument("--idle", type=int, default=0,
+                        help="TCP connections held open, sending nothing, during the runs")  # fmt: skip
     parser.add_argument("--databases", nargs="+", choices=("sqlite", "postgres"),
                         default=["sqlite", "postgres"])  # fmt: skip
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
@@ -644,6 +724,8 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
+    if args.server == "waitress" and not (BIN / "waitress-serve").exists():
+        sys.exit("waitress is not installed (only this comparison uses it): pip install waitress")
 
     print(f"service code: {code_version()}; {time.strftime('%Y-%m-%d %H:%M:%S')}", flush=True)
     outcomes = []

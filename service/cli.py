@@ -30,8 +30,9 @@ from .domain.knowledge import KnowledgeBase
 from .domain.vocabulary import index_names
 from .kb.cli import impact_command, review_command
 from .kb.loader import KbValidationError, read_knowledge_base
+from .shipped import shipped_folder
 
-MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+MIGRATIONS = shipped_folder("migrations")
 
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 kb_cli = AppGroup("kb", help="The knowledge base.")

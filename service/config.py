@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import (
     Field,
+    NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     SecretStr,
@@ -25,12 +26,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .db.rate_limits import Rate
 from .db.timeouts import Timeouts
+from .shipped import shipped_folder
 
 MAX_REQUEST_BYTES = 64 * 1024
 # A CDS Hooks request carries the patient's whole medication list: 64 KiB is about 50 medications,
 # so the patients on the most drugs would get no cards. The CDS door has its own, larger limit.
 CDS_MAX_REQUEST_BYTES = 2 * 1024 * 1024
-SEED_DATA = Path(__file__).resolve().parents[1] / "seed_data"
+SEED_DATA = shipped_folder("seed_data")  # in the installed package, or the checkout's
 
 # A key shorter than this, or one of few distinct characters, is guessable or a placeholder.
 MIN_KEY_LENGTH = 32
@@ -140,6 +142,10 @@ class Settings(BaseSettings):
     SESSION_COOKIE_SECURE: bool | None = Field(
         default=None,
         description="staff session cookie Secure; unset: on, except in debug and testing mode",
+    )
+    PROXY_HOPS: NonNegativeInt = Field(
+        default=0,
+        description="reverse proxies in front whose X-Forwarded-For/-Proto the app believes",
     )
 
     @field_validator("WEB_RATE_LIMIT", "LOGIN_ADDRESS_RATE_LIMIT")

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
+from ..staff.security import configure
+from .views import blueprint
+
 
 def init_app(app: Flask) -> None:
-    """Attach sign-in, the account pages and the admin pages, with their cookie and sign-in limit settings.
-
-    Imported lazily: the repository (``db.users``) imports ``access`` from this package, and must
-    not pull the views in with it.
-    """
-    from .security import configure
-    from .views import blueprint
-
+    """Attach sign-in, the account pages and the admin pages, with their cookie and sign-in limit settings."""
     configure(app)
     app.register_blueprint(blueprint)

@@ -26,9 +26,9 @@ from werkzeug.exceptions import Forbidden
 from ..appctx import database
 from ..db import clients, users
 from ..rate_limiting import client_address, with_retry_after
+from ..staff.access import SESSION_KEY, current_user, has_role, require_api_role, require_page_role
+from ..staff.security import protect_form_posts, staff_page_headers
 from . import forms, throttle
-from .access import SESSION_KEY, current_user, has_role, require_api_role, require_page_role
-from .security import protect_form_posts, staff_page_headers
 
 blueprint = Blueprint("accounts", __name__, static_folder="static", static_url_path="/staff/static")
 blueprint.before_request(protect_form_posts)

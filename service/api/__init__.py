@@ -3,6 +3,5 @@
 from flask import Blueprint
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
-docs_blueprint = Blueprint("api_docs", __name__)
 
 from . import views  # noqa: E402,F401  (routes register on import)

@@ -16,11 +16,11 @@ from pydantic import (
 from ..domain.knowledge import ROUTE_IDS
 from ..domain.severity import Severity
 from ..domain.text import DOSE_UNITS
+from ..shared_schemas import SeverityLabel
 
 MAX_MEDICATIONS = 100
 MAX_ITEM_LENGTH = 200
 
-SeverityLabel = Literal["contraindicated", "major", "moderate", "minor"]
 # The languages of the knowledge base's patient texts (domain.knowledge.PATIENT_LANGUAGES).
 PatientLanguage = Literal["en", "es"]
 ItemText = Annotated[
@@ -174,7 +174,8 @@ class Ncpdp(BaseModel):
 
 class AlsoApplies(BaseModel):
     id: str
-    title: str
+    title: str = Field(description="For clinicians; always in English.")
+    patient_title: str = Field(description="The title for the patient, in patient_text_language.")
     severity: SeverityLabel
     summary: str
     management: str
@@ -199,6 +200,11 @@ class AlertResult(BaseModel):
         description="True when a claim behind a matching rule could not be confirmed against a "
         "primary source; the rule is kept, at the conservative severity."
     )
+    clinical_weight: Literal[0, 1, 2] = Field(
+        description="How much the clinical policy weighs this alert within its severity: 2 when "
+        "naloxone is suggested (an opioid with another drug that slows breathing), 1 for another "
+        "combination with an opioid, 0 otherwise. Patient pages show heavier alerts first."
+    )
     ingredients: list[IngredientRef]
     medications: list[int] = Field(description="Indexes into the request's medications.")
     summary: str = Field(max_length=139)
@@ -207,8 +213,13 @@ class AlertResult(BaseModel):
         description="For the patient, in the language of Accept-Language when the knowledge-base "
         "version has it (English and Spanish today), else in English."
     )
+    patient_title: str = Field(
+        description="The deciding rule's title for the patient (rule.title is the clinician's, in "
+        "English), in patient_text_language."
+    )
     patient_text_language: PatientLanguage = Field(
-        description="The language patient_text is in (Content-Language lists them all)."
+        description="The language patient_text and the patient_title fields are in "
+        "(Content-Language lists them all)."
     )
     management: str
     suggest_naloxone: bool
@@ -310,28 +321,6 @@ class KbResponse(BaseModel):
     scope: str = Field(description="What the knowledge base screens for, and what it does not.")
     counts: dict[str, int] = Field(
         description="How many of each kind of entry it holds.", examples=[{"rules": 21}]
-    )
-
-
-class Problem(BaseModel):
-    """An RFC 9457 problem document (``application/problem+json``)."""
-
-    type: str = Field(
-        description="The problem type: a URI under https://interaction-alerts.example/problems/.",
-        examples=["https://interaction-alerts.example/problems/validation-error"],
-    )
-    title: str = Field(
-        description="A short summary of the problem type.", examples=["Invalid request"]
-    )
-    status: int = Field(ge=400, le=599, description="The HTTP status code.", examples=[422])
-    detail: str = Field(
-        description="What went wrong in this request, and how to fix it.",
-        examples=["medications: List should have at least 1 item after validation, not 0"],
-    )
-    errors: list[dict[str, str]] | None = Field(
-        default=None,
-        description="For validation errors: which field was wrong and why.",
-        examples=[[{"field": "medications", "message": "List should have at least 1 item"}]],
     )
 
 

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from functools import partial
 from typing import Any
 
-from flask import Response, jsonify, render_template, request
+from flask import Response, jsonify, request
 from pydantic import ValidationError
 
 from ..appctx import database, request_id, snapshots
@@ -29,8 +29,7 @@ from ..domain.knowledge import PATIENT_LANGUAGES, SOURCE_LANGUAGE
 from ..domain.severity import Severity
 from ..domain.text import to_milligrams
 from ..problems import problem, unauthorized, unavailable
-from . import blueprint, docs_blueprint
-from .openapi import openapi_document
+from . import blueprint
 from .schemas import CheckRequestBody, MedicationItem
 from .validation import field_errors
 
@@ -252,13 +251,3 @@ def kb_info() -> Response:
         scope=version.scope,
         counts=counts,
     )
-
-
-@docs_blueprint.get("/openapi.json")
-def openapi() -> Response:
-    return jsonify(openapi_document())
-
-
-@docs_blueprint.get("/docs")
-def docs() -> str:
-    return render_template("api_docs.html", spec=openapi_document())

@@ -11,12 +11,12 @@ from typing import Any
 
 from flask import Response, jsonify, request, url_for
 
-from ..accounts.access import current_user, require_api_role
 from ..appctx import database
 from ..checking import iso_utc
 from ..db import events
 from ..problems import problem
 from ..pseudonyms import patient_ref
+from ..staff.access import current_user, require_api_role
 from . import api_blueprint, queries, reports, tables
 from .filters import (
     CHECK_SORTS,

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..api.schemas import SeverityLabel
+from ..shared_schemas import SeverityLabel
 from .filters import CHANNELS
 
 Channel = Literal[CHANNELS]  # type: ignore[valid-type]

@@ -13,13 +13,13 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from ..accounts.access import current_user, require_page_role
-from ..accounts.security import protect_form_posts, staff_page_headers
 from ..appctx import database
 from ..checking import iso_utc
 from ..db import events, logged_alerts
 from ..domain import knowledge
 from ..pseudonyms import patient_ref
+from ..staff.access import current_user, require_page_role
+from ..staff.security import protect_form_posts, staff_page_headers
 from . import blueprint, charts, queries, reports, tables
 from .export import FORMATS, MEDIA_TYPES, Export, stream
 from .filters import (

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from ..domain.naloxone import NaloxoneSuggestion
 from .fhir import RXNORM, FhirMedication
 
 OVERRIDE_REASONS = (
@@ -44,7 +45,7 @@ class CardRenderer:
         new_count: int,
         patient_id: str,
         base_url: str,
-        naloxone: dict[str, str] | None,
+        naloxone: NaloxoneSuggestion | None,
     ) -> None:
         self.orders = orders
         self.new_count = new_count
@@ -57,11 +58,8 @@ class CardRenderer:
 
         ``notes`` are other things the check could not use (the patient's age), said on that card.
         """
-        has_naloxone = any(
-            i["name"] == "naloxone" for m in answer["medications"] for i in m["ingredients"]
-        )
         cards = [
-            self._alert_card(alert, has_naloxone)
+            self._alert_card(alert)
             for alert in answer["alerts"]
             if any(index < self.new_count for index in alert["medications"])
         ]
@@ -74,15 +72,15 @@ class CardRenderer:
             cards.append(self._not_checked_card(answer, not_checked, notes))
         return [compact(card) for card in cards]
 
-    def _alert_card(self, alert: dict[str, Any], has_naloxone: bool) -> dict[str, Any]:
+    def _alert_card(self, alert: dict[str, Any]) -> dict[str, Any]:
         card_uuid = alert["uuid"]
         suggestions = [
             self._remove(card_uuid, self.orders[i])
             for i in alert["medications"]
             if i < self.new_count and self.orders[i].reference.startswith("MedicationRequest/")
         ]
-        if alert["suggest_naloxone"] and self.naloxone and not has_naloxone:
-            suggestions.append(self._add_naloxone(card_uuid))
+        if alert["suggest_naloxone"] and self.naloxone:
+            suggestions.append(self._add_naloxone(card_uuid, self.naloxone))
         first_source = alert["sources"][0]
         return {
             "uuid": card_uuid,
@@ -143,16 +141,15 @@ class CardRenderer:
             ],
         }
 
-    def _add_naloxone(self, card_uuid: str) -> dict[str, Any]:
-        assert self.naloxone is not None
+    def _add_naloxone(self, card_uuid: str, naloxone: NaloxoneSuggestion) -> dict[str, Any]:
         return {
-            "label": "Add naloxone nasal spray (opioid overdose rescue)",
+            "label": naloxone.offer.label,
             "uuid": str(uuid.uuid5(uuid.UUID(card_uuid), "add naloxone")),
             "isRecommended": True,
             "actions": [
                 {
                     "type": "create",
-                    "description": "Add a draft order for naloxone nasal spray.",
+                    "description": naloxone.offer.order,
                     "resource": {
                         "resourceType": "MedicationRequest",
                         "status": "draft",
@@ -162,18 +159,13 @@ class CardRenderer:
                             "coding": [
                                 {
                                     "system": RXNORM,
-                                    "code": self.naloxone["rxcui"],
-                                    "display": self.naloxone["name"],
+                                    "code": naloxone.rxcui,
+                                    "display": naloxone.name,
                                 }
                             ],
-                            "text": self.naloxone["name"],
+                            "text": naloxone.name,
                         },
-                        "dosageInstruction": [
-                            {
-                                "text": "For suspected opioid overdose: 1 spray in one nostril; "
-                                "call 911; may repeat in the other nostril after 2 to 3 minutes."
-                            }
-                        ],
+                        "dosageInstruction": [{"text": naloxone.offer.dosing}],
                     },
                 }
             ],

@@ -17,6 +17,7 @@ from ..checking import Caller, CheckRequest, ServiceUnavailable, run_check
 from ..db import clients, events, logged_alerts
 from ..db.models import AlertLog, CdsFeedback, LoggedAlert
 from ..domain.check import CheckContext
+from ..domain.naloxone import NaloxoneSuggestion, naloxone_suggestion
 from ..pseudonyms import patient_ref
 from . import blueprint, fhir
 from .cards import CardRenderer
@@ -266,7 +267,7 @@ def call_service(service_id: str) -> Response:
         )
     except ServiceUnavailable as error:
         return operation_outcome(503, "transient", f"No alerts were produced because {error}.")
-    naloxone = _naloxone(answer["kb_version"])
+    naloxone = _naloxone(answer)
     renderer = CardRenderer(orders, len(new), context.patientId, _base_url(), naloxone)
     notes = [f"The patient's age could not be read: {age_problem}."] if age_problem else []
     return jsonify(cards=renderer.cards(answer, notes))
@@ -423,14 +424,13 @@ def _patient_age(hook_request: _HookRequest, server: _LazyServer) -> tuple[int |
     return fhir.patient_age(value, date.today())
 
 
-def _naloxone(kb_version: str) -> dict[str, str] | None:
-    """The naloxone product of the KB version that answered (still in memory: no database trip)."""
-    kb = snapshots().cached(kb_version)
-    rxcui = kb.kb.naloxone_rxcui if kb else None
-    if kb is None or rxcui is None:
+def _naloxone(answer: dict[str, Any]) -> NaloxoneSuggestion | None:
+    """The naloxone suggestion of the KB version that answered (still in memory: no database trip)."""
+    kb = snapshots().cached(answer["kb_version"])
+    if kb is None:
         return None
-    concept = kb.lookup_code(rxcui)
-    return {"rxcui": rxcui, "name": concept.display if concept else "naloxone nasal spray"}
+    taken = (i["name"] for m in answer["medications"] for i in m["ingredients"])
+    return naloxone_suggestion(kb, taken)
 
 
 class _Coding(BaseModel):

@@ -61,6 +61,7 @@ def store(session: Session, knowledge: kb.KnowledgeBase) -> tuple[m.KbVersion, b
         never_alert=list(knowledge.never_alert),
         vocabulary_id=_store_vocabulary(session, knowledge.vocabulary),
         alcohol_class=knowledge.alcohol_class,
+        naloxone_offer=asdict(knowledge.naloxone_offer) if knowledge.naloxone_offer else None,
     )
     session.add(version)
     _write_content(session, version_id, knowledge)
@@ -202,6 +203,7 @@ def _write_content(session: Session, version_id: str, knowledge: kb.KnowledgeBas
                 t.language: {
                     "patient_text": t.patient_text,
                     "always_tell_patient": t.always_tell_patient,
+                    "title": t.title,
                 }
                 for t in rule.translations
             },
@@ -349,6 +351,9 @@ def load(session: Session, version_id: str) -> kb.KnowledgeBase:
         if version.vocabulary_id
         else None,
         alcohol_class=version.alcohol_class,
+        naloxone_offer=kb.NaloxoneOffer(**version.naloxone_offer)
+        if version.naloxone_offer
+        else None,
     )
 
 
@@ -410,7 +415,13 @@ def _rule(row: m.Rule) -> kb.Rule:
         cumulative=cumulative,
         dose_limit=dose_limit,
         translations=tuple(
-            kb.PatientTranslation(language, texts["patient_text"], texts["always_tell_patient"])
+            kb.PatientTranslation(
+                language,
+                texts["patient_text"],
+                texts["always_tell_patient"],
+                # Absent in versions stored before titles were translated: see PatientTranslation.
+                texts.get("title", ""),
+            )
             for language, texts in sorted((row.translations or {}).items())
         ),
     )

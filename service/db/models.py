@@ -61,6 +61,8 @@ class KbVersion(Base):
     scope: Mapped[str] = mapped_column(Text)
     counts: Mapped[dict[str, Any]]
     naloxone_rxcui: Mapped[str | None] = mapped_column(String(12))
+    # The suggestion's wording (label, order, dosing); None in versions stored before 0017.
+    naloxone_offer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     routes: Mapped[list[Any]] = mapped_column(JSON, default=list)
     never_alert: Mapped[list[Any]] = mapped_column(JSON, default=list)
     alcohol_class: Mapped[str | None] = mapped_column(String(64))

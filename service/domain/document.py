@@ -55,8 +55,9 @@ def with_texts(
     """A logged alert as answered: its rule's wording and sources, from the KB version that
     produced it, added; the log's own ``shown`` flag left out.
 
-    The patient text is in ``language`` where the KB version has it, else in English;
-    ``patient_text_language`` says which. Clinician texts are always English.
+    The patient texts (``patient_text``, and the ``patient_title`` of the alert and of each
+    also-applies entry) are in ``language`` where the KB version has it, else in English;
+    ``patient_text_language`` says which. Clinician texts, ``title`` included, are always English.
     """
     rule_ids = [record["rule"]["id"], *record.get("also_matched", ())]
     wording = kb.wording[rule_ids[0]]
@@ -64,11 +65,16 @@ def with_texts(
     alert.pop("shown", None)
     must_say = kb.required_wording(rule_ids)
     alert["clinician_text"] = " ".join([record["summary"], wording.clinician_details, *must_say])
-    alert["patient_text"], alert["patient_text_language"] = kb.patient_wording(rule_ids, language)
+    alert["patient_text"], patient_language = kb.patient_wording(rule_ids, language)
+    alert["patient_text_language"] = patient_language
+    alert["patient_title"] = kb.patient_title(rule_ids[0], patient_language)
     alert["management"] = " ".join([wording.management, *must_say])
     alert["sources"] = wording.sources
-    alert["also_applies"] = [kb.also_applies_entry(rule_id) for rule_id in rule_ids[1:]]
+    alert["also_applies"] = [
+        kb.also_applies_entry(rule_id, patient_language) for rule_id in rule_ids[1:]
+    ]
     alert["unconfirmed"] = any(kb.rules[rule_id].unconfirmed for rule_id in rule_ids)
+    alert["clinical_weight"] = kb.clinical_weight(rule_ids)
     return alert
 
 

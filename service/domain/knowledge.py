@@ -226,6 +226,10 @@ class DoseLimit:
     unless_indication: tuple[str, ...] = ()
 
 
+# The class whose combinations the policy weighs most within a severity: an opioid with another
+# drug can stop someone breathing, so its warnings are read first (see ``KbSnapshot.clinical_weight``).
+OPIOID_CLASS = "opioids"
+
 # English is the language the knowledge base is written and reviewed in; the others translate its
 # patient-facing texts (clinician texts stay English: they are what the sources say).
 SOURCE_LANGUAGE = "en"
@@ -234,11 +238,16 @@ PATIENT_LANGUAGES = ("en", "es")
 
 @dataclass(frozen=True)
 class PatientTranslation:
-    """A rule's patient-facing texts in another language, reviewed like the English ones."""
+    """A rule's patient-facing texts in another language, reviewed like the English ones.
+
+    ``title`` is empty only in versions stored before titles were translated: such a translation
+    is incomplete, and the rule then speaks English to patients (never half one, half the other).
+    """
 
     language: str
     patient_text: str
     always_tell_patient: str = ""
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -272,14 +281,38 @@ class Rule:
         """``(patient_text, always_tell_patient)`` in ``language``, or None if not translated."""
         if language == SOURCE_LANGUAGE:
             return self.patient_text, self.always_tell_patient
+        translation = self._translation(language)
+        return (
+            None
+            if translation is None
+            else (translation.patient_text, translation.always_tell_patient)
+        )
+
+    def patient_title(self, language: str) -> str | None:
+        """The title a patient reads in ``language``, or None if not translated."""
+        if language == SOURCE_LANGUAGE:
+            return self.title
+        translation = self._translation(language)
+        return None if translation is None else translation.title
+
+    def _translation(self, language: str) -> PatientTranslation | None:
         return next(
-            (
-                (t.patient_text, t.always_tell_patient)
-                for t in self.translations
-                if t.language == language
-            ),
+            (t for t in self.translations if t.language == language and t.title),
             None,
         )
+
+
+@dataclass(frozen=True)
+class NaloxoneOffer:
+    """How a suggestion offers the KB's naloxone product: clinical wording, reviewed with the KB.
+
+    ``label`` names the suggestion, ``order`` describes the draft order it creates and ``dosing`` is
+    the order's dosage instruction; all three must fit the product ``naloxone_rxcui`` names.
+    """
+
+    label: str
+    order: str
+    dosing: str
 
 
 @dataclass(frozen=True)
@@ -298,6 +331,8 @@ class KnowledgeBase:
     vocabulary: Vocabulary | None = None
     # The class whose members are alcohol: their interactions are NCPDP "OH" (alcohol), not "DD".
     alcohol_class: str | None = None
+    # The wording of the naloxone suggestion; None in versions stored before the KB held it.
+    naloxone_offer: NaloxoneOffer | None = None
 
     def content_hash(self) -> str:
         """Order-independent where order means nothing; rules keep theirs (it breaks precedence ties).
@@ -310,11 +345,15 @@ class KnowledgeBase:
         del content["vocabulary"]
         if self.vocabulary is not None:
             content["vocabulary"] = self.vocabulary.digest
-        if content["alcohol_class"] is None:
-            del content["alcohol_class"]
+        for later_field in ("alcohol_class", "naloxone_offer"):
+            if content[later_field] is None:
+                del content[later_field]
         for rule in content["rules"]:
             if not rule["translations"]:
                 del rule["translations"]
+            for translation in rule.get("translations", ()):
+                if not translation["title"]:
+                    del translation["title"]
         for key, sort_by in (
             ("sources", "id"),
             ("ingredients", "name"),

@@ -11,6 +11,7 @@ from functools import cached_property
 from rapidfuzz import fuzz, process
 
 from .knowledge import (
+    OPIOID_CLASS,
     PATIENT_LANGUAGES,
     SOURCE_LANGUAGE,
     SYSTEMIC,
@@ -182,6 +183,43 @@ class KbSnapshot:
         clinician = [decider.management, decider.effect, decider.mechanism]
         return _unique_new((r.always_say for r in rules), clinician)
 
+    @cached_property
+    def opioid_combinations(self) -> frozenset[str]:
+        """Ids of the pair rules one side of which names opioids only: the opioid class, one of
+        its subclasses (opioid cough products), or classes and ingredients all of which are
+        opioids (R1, R3, R5, R12, the CYP3A4 opioid rules ...)."""
+        opioids = self.members.get(OPIOID_CLASS, frozenset())
+
+        def is_opioid(ref: Ref) -> bool:
+            if ref.kind != "class":
+                return ref.id in opioids
+            members = self.members[ref.id]
+            return self._within(ref.id, OPIOID_CLASS) or (bool(members) and members <= opioids)
+
+        return frozenset(
+            rule.id
+            for rule in self.kb.rules
+            if rule.between is not None
+            and any(bool(side) and all(map(is_opioid, side)) for side in rule.between)
+        )
+
+    def _within(self, class_id: str, ancestor: str) -> bool:
+        """``class_id`` is ``ancestor`` or one of its subclasses, at any depth."""
+        current: str | None = class_id
+        while current is not None and current != ancestor:
+            current = self.classes[current].parent
+        return current == ancestor
+
+    def clinical_weight(self, rule_ids: Iterable[str]) -> int:
+        """How much the policy weighs an alert within its severity, so the heaviest is read first:
+        2 when a matching rule asks for naloxone (P4: an opioid with another drug that slows
+        breathing), 1 for another opioid combination (with alcohol, another sedative ...), else 0.
+        """
+        rules = [self.rules[rule_id] for rule_id in rule_ids]
+        if any(rule.suggest_naloxone for rule in rules):
+            return 2
+        return 1 if any(rule.id in self.opioid_combinations for rule in rules) else 0
+
     def patient_wording(self, rule_ids: Sequence[str], language: str) -> tuple[str, str]:
         """An alert's patient text and the language it is in: the deciding rule's text, then
         every matching rule's required sentence (P4) once each.
@@ -208,12 +246,19 @@ class KbSnapshot:
         self._patient_wordings[key] = wording
         return wording
 
-    def also_applies_entry(self, rule_id: str) -> dict[str, str]:
+    def patient_title(self, rule_id: str, language: str) -> str:
+        """The rule's title for a patient in ``language``, which ``patient_wording`` chose for the
+        alert (so every matching rule has it); English for a language the version lacks."""
+        rule = self.rules[rule_id]
+        return rule.patient_title(language) or rule.title
+
+    def also_applies_entry(self, rule_id: str, language: str) -> dict[str, str]:
         """How another matching rule is listed beside the deciding one (P3)."""
         rule = self.rules[rule_id]
         return {
             "id": rule.id,
             "title": rule.title,
+            "patient_title": self.patient_title(rule_id, language),
             "severity": rule.severity.value,
             "summary": rule.summary,
             "management": rule.management,

@@ -25,6 +25,7 @@ from ..domain.knowledge import (
     DuplicationCriteria,
     Ingredient,
     KnowledgeBase,
+    NaloxoneOffer,
     OlderAdultEscalation,
     PatientTranslation,
     ProductCombination,
@@ -129,6 +130,7 @@ def read_knowledge_base(directory: Path) -> KnowledgeBase:
         problems.add(
             meta, f"naloxone_rxcui {naloxone} is not a naloxone product in rxnorm_concepts.csv"
         )
+    naloxone_offer = _naloxone_offer(problems, meta, naloxone)
     never_alert = tuple(sorted(set(_str_list(meta.data, "never_alert"))))
     for ingredient in never_alert:
         if ingredient not in known_ingredients:
@@ -150,7 +152,28 @@ def read_knowledge_base(directory: Path) -> KnowledgeBase:
         never_alert=never_alert,
         vocabulary=vocabulary,
         alcohol_class=alcohol_class,
+        naloxone_offer=naloxone_offer,
     )
+
+
+def _naloxone_offer(
+    problems: _Problems, meta: Record, naloxone_rxcui: str | None
+) -> NaloxoneOffer | None:
+    """The suggestion's wording (``naloxone_offer``: label, order, dosing), needed with a product."""
+    spec = meta.data.get("naloxone_offer")
+    if spec is None:
+        if naloxone_rxcui:
+            problems.add(meta, "naloxone_rxcui needs naloxone_offer (label, order, dosing)")
+        return None
+    fields = ("label", "order", "dosing")
+    if not isinstance(spec, dict) or set(spec) != set(fields):
+        problems.add(meta, "naloxone_offer must be a mapping with label, order and dosing")
+        return None
+    texts = {key: " ".join(str(spec[key] or "").split()) for key in fields}
+    if not all(texts.values()) or not naloxone_rxcui:
+        problems.add(meta, "naloxone_offer needs naloxone_rxcui and all three texts")
+        return None
+    return NaloxoneOffer(**texts)
 
 
 def _vocabulary(
@@ -564,20 +587,22 @@ def _rule(record: Record) -> Rule:
 
 
 def _translation(data: dict[str, Any], language: str) -> PatientTranslation:
-    """A rule's patient texts in ``language`` (``patient_text_es``, ``always_tell_patient_es``).
+    """A rule's patient texts in ``language`` (``title_es``, ``patient_text_es``,
+    ``always_tell_patient_es``).
 
     Required: a patient who reads that language must never get a warning half translated, and a
     mandatory sentence (P4) must be mandatory in every language.
     """
-    patient_text = _text(data, f"patient_text_{language}", required=False)
-    if not patient_text:
-        raise ValueError(f"patient_text has no {language!r} version: add patient_text_{language}")
+    texts = {f: _text(data, f"{f}_{language}", required=False) for f in ("title", "patient_text")}
+    for field, text in texts.items():
+        if not text:
+            raise ValueError(f"{field} has no {language!r} version: add {field}_{language}")
     must_tell = _text(data, f"always_tell_patient_{language}", required=False)
     if bool(must_tell) != bool(_text(data, "always_tell_patient", required=False)):
         raise ValueError(
             f"always_tell_patient_{language} must be given exactly when always_tell_patient is"
         )
-    return PatientTranslation(language, patient_text, must_tell)
+    return PatientTranslation(language, texts["patient_text"], must_tell, texts["title"])
 
 
 def _family(file: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..api.schemas import Problem
+from ..shared_schemas import Problem
 
 
 class _Open(BaseModel):

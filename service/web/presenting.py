@@ -90,11 +90,11 @@ def result_view(
             Card(
                 severity=a["severity"],
                 rule_id=a["rule"]["id"],
-                title=a["rule"]["title"],
+                title=a["patient_title"],
                 patient_text=unsaid(a["patient_text"], said),
                 involved=tuple(items[i] for i in a["medications"]),
                 sources=tuple(a["sources"]),
-                also_applies=tuple(other["title"] for other in a["also_applies"]),
+                also_applies=tuple(other["patient_title"] for other in a["also_applies"]),
             )
             for a in alerts
         ),
@@ -123,14 +123,14 @@ def result_view(
     )
 
 
-def reading_order(alert: Mapping[str, Any]) -> tuple[int, bool]:
-    """Most severe first; within a severity, the alerts for which the policy asks for naloxone.
+def reading_order(alert: Mapping[str, Any]) -> tuple[int, int]:
+    """Most severe first; within a severity, the heaviest by the policy's clinical weight (the
+    knowledge base's: opioid combinations, those that call for naloxone first).
 
-    The check's own order breaks ties (``sorted`` is stable). The naloxone flag is the policy's
-    mark of the combinations that can stop someone breathing (opioids with benzodiazepines or
-    gabapentinoids, P4), so the warning that says "this can cause death" is read first.
+    The check's own order breaks ties (``sorted`` is stable), so the warning that says "this can
+    cause death" is read before the ones about feeling drowsy.
     """
-    return -Severity(alert["severity"]).rank, not alert["suggest_naloxone"]
+    return -Severity(alert["severity"]).rank, -alert["clinical_weight"]
 
 
 def unsaid(text: str, said: set[str]) -> str:

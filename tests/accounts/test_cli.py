@@ -11,9 +11,9 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.accounts import access
 from service.accounts import cli as users_cli
 from service.db.models import User, UserToken
+from service.staff import access
 
 from .. import factories
 from .conftest import events

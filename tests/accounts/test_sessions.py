@@ -15,10 +15,10 @@ from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
 
 from service import create_app
-from service.accounts.access import SESSION_KEY
 from service.checking import SnapshotCache
 from service.db import Database, users
 from service.db.models import User, UserSession
+from service.staff.access import SESSION_KEY
 
 from .conftest import csrf_token, events, post_form, sign_in
 

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from service.accounts import access
 from service.db import Database, users
 from service.db.models import AuditEvent, User, UserSession, UserToken
+from service.staff import access
 
 from .. import factories
 
@@ -27,10 +27,6 @@ def test_passwords_are_hashed_with_argon2id_at_rfc_9106_parameters(
     stored = users.hash_password(PASSWORD)
     assert stored.startswith("$argon2id$")
     assert argon2.extract_parameters(stored) == argon2.profiles.RFC_9106_LOW_MEMORY
-
-
-def test_the_repository_and_the_access_contract_know_the_same_roles() -> None:
-    assert users.ROLES == access.ROLES
 
 
 @pytest.mark.parametrize(

@@ -21,9 +21,9 @@ from schemathesis import GenerationMode
 from schemathesis.checks import load_all_checks
 from sqlalchemy.orm import Session
 
-from service.accounts.access import token_hash
-from service.api.openapi import openapi_document
 from service.audit.reports import REPORTS
+from service.db.users import token_hash
+from service.openapi import openapi_document
 
 from .. import factories
 

@@ -17,12 +17,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from service.accounts.access import token_hash
 from service.db import clients, kb_store, logged_alerts
 from service.db.models import (
     AlertLog,
     User,
 )
+from service.db.users import token_hash
 from service.pseudonyms import patient_ref
 
 from .. import factories

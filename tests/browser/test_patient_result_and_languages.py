@@ -106,6 +106,25 @@ def test_the_warning_that_can_cause_death_is_read_first(page: Any, live_server: 
     assert badges == ["Serious"] * 5 + ["Moderate"] * 2
 
 
+def test_a_spanish_result_reads_the_opioid_combinations_first_under_spanish_titles(
+    page: Any, live_server: str
+) -> None:
+    open_result(page, live_server, "es")
+    cards = page.locator("article.card")
+    assert cards.locator(".card-title").all_text_contents()[:3] == [
+        "clonazepam y oxycodone",  # R1: naloxone suggested
+        "oxycodone y alcohol",  # R5: an opioid with alcohol
+        "zolpidem y oxycodone",  # R12: an opioid with another sedative
+    ]
+    expect(cards.first).to_contain_text("R1: Opioide con una benzodiazepina.")
+    expect(cards.nth(1)).to_contain_text("R5: Opioide con alcohol.")
+    other_rules = page.locator("ul.also-applies li")
+    expect(
+        other_rules.filter(has_text="Alcohol con un medicamento que da sueño").first
+    ).to_be_visible()
+    expect(page.locator("main")).not_to_contain_text("with a benzodiazepine")
+
+
 def test_each_sentence_of_advice_is_said_once(page: Any, live_server: str) -> None:
     open_result(page, live_server, "en")
     texts = " ".join(page.locator("article.card .patient-text").all_text_contents())

@@ -132,6 +132,15 @@ def test_a_new_opioid_order_against_an_active_benzodiazepine_gets_a_critical_car
     resource = naloxone["actions"][0]["resource"]
     MedicationRequest.model_validate(resource)
     assert resource["medicationCodeableConcept"]["coding"][0]["code"] == "1725059"
+    # The knowledge base's words for its nasal spray, as the cards have always said them.
+    assert naloxone["label"] == "Add naloxone nasal spray (opioid overdose rescue)"
+    assert naloxone["actions"][0]["description"] == "Add a draft order for naloxone nasal spray."
+    assert resource["dosageInstruction"] == [
+        {
+            "text": "For suspected opioid overdose: 1 spray in one nostril; call 911; may repeat in "
+            "the other nostril after 2 to 3 minutes."
+        }
+    ]
     remove = next(s for s in card["suggestions"] if s["label"].startswith("Remove"))
     assert remove["actions"][0] == {
         "type": "delete",

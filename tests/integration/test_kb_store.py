@@ -100,3 +100,29 @@ def test_a_version_stored_before_translations_reads_back_english_only_with_its_o
     loaded = kb_store.load(session, version.id)
     assert all(rule.patient_texts("es") is None for rule in loaded.rules)
     assert loaded.content_hash() == version.id
+
+
+def test_a_version_stored_before_titles_were_translated_keeps_its_id_and_speaks_english(
+    session: Session,
+) -> None:
+    knowledge = read_knowledge_base(SEED_DIR)
+    untitled = replace(
+        knowledge,
+        rules=tuple(
+            replace(rule, translations=tuple(replace(t, title="") for t in rule.translations))
+            for rule in knowledge.rules
+        ),
+    )
+    version, _ = kb_store.store(session, untitled)
+    # What such a version holds: the patient texts by language, without a title.
+    for row in session.scalars(select(Rule).filter_by(kb_version_id=version.id)):
+        row.translations = {
+            language: {key: value for key, value in texts.items() if key != "title"}
+            for language, texts in (row.translations or {}).items()
+        }
+    session.flush()
+    session.expire_all()
+    loaded = kb_store.load(session, version.id)
+    assert loaded.content_hash() == version.id
+    assert all(rule.patient_title("es") is None for rule in loaded.rules)
+    assert all(rule.patient_texts("es") is None for rule in loaded.rules)  # never half Spanish

@@ -189,6 +189,26 @@ def test_never_alert_names_known_ingredients(kb_dir: Path) -> None:
     assert any("never_alert" in p and "naloxon'" in p for p in _problems(kb_dir))
 
 
+def test_a_naloxone_product_needs_the_words_of_its_suggestion(kb_dir: Path) -> None:
+    _edit(kb_dir / "kb.yaml", "naloxone_offer:", "naloxone_wording:")
+    assert any("naloxone_rxcui needs naloxone_offer" in p for p in _problems(kb_dir))
+
+
+def test_the_naloxone_suggestion_needs_all_three_texts(kb_dir: Path) -> None:
+    _edit(kb_dir / "kb.yaml", "  order: Add a draft order", "  orders: Add a draft order")
+    assert any("naloxone_offer must be a mapping" in p for p in _problems(kb_dir))
+
+
+def test_the_naloxone_suggestion_is_read_from_kb_yaml_on_one_line_each(kb_dir: Path) -> None:
+    offer = read_knowledge_base(kb_dir).naloxone_offer
+    assert offer is not None
+    assert offer.order == "Add a draft order for naloxone nasal spray."
+    assert (
+        offer.dosing.startswith("For suspected opioid overdose: 1 spray")
+        and "\n" not in offer.dosing
+    )
+
+
 def test_an_ingredient_without_an_rxcui_is_refused_unless_it_says_why(kb_dir: Path) -> None:
     ingredients = kb_dir / "ingredients.csv"
     line = _edit(ingredients, "alprazolam,596,,", "alprazolam,,,")
@@ -244,6 +264,14 @@ def test_every_seed_rule_has_its_patient_texts_in_spanish() -> None:
         spanish = rule.patient_texts("es")
         assert spanish is not None and spanish[0], rule.id
         assert bool(spanish[1]) == bool(rule.always_tell_patient), rule.id
+        title = rule.patient_title("es")
+        assert title and title != rule.title, rule.id
+
+
+def test_a_rule_whose_title_has_no_spanish_version_is_refused(kb_dir: Path) -> None:
+    line = _line_of_rule(kb_dir / RULES_V1, "R4")
+    _edit(kb_dir / RULES_V1, "  title_es: Benzodiazepina con alcohol\n", "")
+    assert any(p.startswith(f"{RULES_V1}:{line}:") and "title_es" in p for p in _problems(kb_dir))
 
 
 def test_a_rule_whose_patient_text_has_no_spanish_version_is_refused(kb_dir: Path) -> None:

@@ -15,7 +15,11 @@ from .test_precedence import interaction, snapshot
 def _spanish(rule: Rule, must_tell: str = "") -> Rule:
     return replace(
         rule,
-        translations=(PatientTranslation("es", f"{rule.id} texto para el paciente.", must_tell),),
+        translations=(
+            PatientTranslation(
+                "es", f"{rule.id} texto para el paciente.", must_tell, f"{rule.id} en español"
+            ),
+        ),
     )
 
 
@@ -58,9 +62,33 @@ def test_the_answer_says_which_language_its_patient_text_is_in(seed_kb: KbSnapsh
     assert spanish["patient_text_language"] == "es" and english["patient_text_language"] == "en"
     assert spanish["patient_text"].startswith("Tomar un opioide")
     assert english["patient_text"].startswith("Taking an opioid")
-    # Only the patient text changes: clinicians, auditors and the log read the same English.
+    assert spanish["patient_title"] == "Opioide con una benzodiazepina"
+    assert english["patient_title"] == english["rule"]["title"] == spanish["rule"]["title"]
+    # Only the patient texts change: clinicians, auditors and the log read the same English.
     differing = {key for key in english if english[key] != spanish[key]}
-    assert differing == {"patient_text", "patient_text_language"}
+    assert differing == {"patient_text", "patient_text_language", "patient_title"}
+
+
+def test_the_other_matching_rules_are_titled_in_the_alerts_patient_language() -> None:
+    record = {
+        "rule": {"id": "R10", "title": "Rule R10"},
+        "also_matched": ["R14"],
+        "summary": "Summary.",
+    }
+    translated = with_texts(record, _two_matching_rules(translate_both=True), "es")
+    assert translated["patient_title"] == "R10 en español"
+    [other] = translated["also_applies"]
+    assert (other["patient_title"], other["title"]) == ("R14 en español", "Rule R14")
+    untranslated = with_texts(record, _two_matching_rules(translate_both=False), "es")
+    assert untranslated["patient_title"] == "Rule R10"  # one rule untranslated: all English
+    assert untranslated["also_applies"][0]["patient_title"] == "Rule R14"
+
+
+def test_a_translation_stored_before_titles_were_translated_is_not_used() -> None:
+    rule = interaction("R10", "major", ("class:barbiturates",), ("class:benzodiazepines",))
+    untitled = replace(rule, translations=(PatientTranslation("es", "Texto.", ""),))
+    assert untitled.patient_texts("es") is None and untitled.patient_title("es") is None
+    assert snapshot(untitled).patient_wording(["R10"], "es") == ("R10 patient text.", "en")
 
 
 def test_a_translation_is_part_of_the_version_id() -> None:

@@ -13,7 +13,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask.testing import FlaskClient
 
-from .helpers import post_form, text
+from .helpers import csrf_token, post_form, text
 
 ROOT = Path(__file__).resolve().parents[2]
 SPANISH = ROOT / "service" / "translations" / "es" / "LC_MESSAGES"
@@ -95,6 +95,31 @@ def test_a_spanish_result_gives_the_rules_own_patient_texts_in_spanish(
     assert "Podría respirar demasiado lento o no despertar" in spanish  # R1's Spanish wording
     assert "Podría respirar" not in english
     assert "can cause death" in english and "can cause death" not in spanish
+
+
+def test_a_spanish_result_titles_each_warning_and_the_other_rules_in_spanish(
+    anonymous: FlaskClient,
+) -> None:
+    english = text(post_form(anonymous, ["clonazepam", "phenobarbital"]))
+    anonymous.get("/?lang=es")
+    spanish = text(post_form(anonymous, ["clonazepam", "phenobarbital"]))
+    assert "R10: Barbitúrico con un opioide o una benzodiazepina." in spanish
+    # R14 and R11 match too: listed under "Otras advertencias", in Spanish as well.
+    assert "<li>Clonazepam con un medicamento para las convulsiones que lo hace más débil</li>" in (
+        spanish
+    )
+    assert "<li>Benzodiazepina con otro medicamento que da sueño</li>" in spanish
+    assert "R10: Barbiturate with an opioid or a benzodiazepine." in english
+    assert "<li>Benzodiazepine with another CNS depressant</li>" in english
+    assert "Barbiturate with" not in spanish and "Barbitúrico" not in english
+
+
+def test_a_spanish_wallet_card_names_each_warning_in_spanish(anonymous: FlaskClient) -> None:
+    anonymous.get("/?lang=es")
+    form = {"medicine": ["clonazepam", "oxycodone"], "csrf_token": csrf_token(anonymous)}
+    card = text(anonymous.post("/card", data=form))
+    assert "Opioide con una benzodiazepina (R1)" in card
+    assert "Opioid with a benzodiazepine" not in card
 
 
 def test_the_switch_on_a_result_posts_the_list_to_check_it_in_the_other_language(

@@ -10,21 +10,25 @@ from hypothesis import strategies as st
 from service.web.presenting import reading_order, unsaid
 
 
-def alert(severity: str, naloxone: bool, rule: str) -> dict[str, Any]:
-    return {"severity": severity, "suggest_naloxone": naloxone, "rule": rule}
+def alert(severity: str, weight: int, rule: str) -> dict[str, Any]:
+    return {"severity": severity, "clinical_weight": weight, "rule": rule}
 
 
-def test_within_a_severity_the_naloxone_warning_comes_first_and_severity_still_wins() -> None:
+def test_within_a_severity_the_heaviest_warning_comes_first_and_severity_still_wins() -> None:
     answer = [  # the check's own order: severity, then ingredient names
-        alert("contraindicated", False, "R6"),
-        alert("major", False, "R4"),
-        alert("major", False, "C1"),
-        alert("major", True, "R1"),
-        alert("moderate", True, "R81"),
+        alert("contraindicated", 0, "R6"),
+        alert("major", 0, "R4"),
+        alert("major", 0, "C1"),
+        alert("major", 2, "R1"),
+        alert("major", 1, "R5"),
+        alert("major", 1, "R12"),
+        alert("moderate", 2, "R81"),
     ]
     assert [a["rule"] for a in sorted(answer, key=reading_order)] == [
         "R6",
         "R1",
+        "R5",
+        "R12",
         "R4",
         "C1",
         "R81",

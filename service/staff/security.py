@@ -1,7 +1,7 @@
 """Cookie, sign-in limit and CSRF settings for people's pages, and the strict headers they carry.
 
 ``staff_page_headers`` and ``protect_form_posts`` are meant for every blueprint that people sign in
-to use (the accounts and admin pages here, the audit pages too).
+to use (the accounts and admin pages, the audit pages).
 """
 
 from __future__ import annotations

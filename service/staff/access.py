@@ -10,7 +10,6 @@ judged by the server's own times, so a cookie kept (or a row back-dated) opens n
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import wraps
@@ -24,21 +23,16 @@ from ..appctx import database
 from ..auth import bearer_token
 from ..db.events import record_event
 from ..db.models import User, UserSession, UserToken
+from ..db.users import TOKEN_PREFIX, token_hash
 from ..problems import problem, unauthorized
 
-ROLES = ("auditor", "admin")
 SESSION_KEY = "sid"
-TOKEN_PREFIX = "iat_"
 # How stale ``last_seen_at`` may get before a request writes it: one write a minute per session,
 # not one per page, at the cost of idle lifetimes up to a minute longer.
 SEEN_RESOLUTION = timedelta(minutes=1)
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def has_role(user: User, role: str) -> bool:

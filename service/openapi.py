@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document of every door, generated from the pydantic models that shape the answers.
+"""The OpenAPI 3.1 document of every door (above the doors, as the app factory is: it reads them all), generated from the pydantic models that shape the answers.
 
 One way of describing an operation (``_operation``): its parameters, its body model and, for each
 status, a model and a media type. The JSON API and the auditor API answer errors as RFC 9457
@@ -15,7 +15,16 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from ..audit.filters import (
+from .api.schemas import (
+    CheckRequestBody,
+    CheckResponse,
+    DrugSearchResponse,
+    Health,
+    KbResponse,
+    Ready,
+    RulesResponse,
+)
+from .audit.filters import (
     CHANNELS,
     CHECK_SORTS,
     EVENT_OUTCOMES,
@@ -26,8 +35,8 @@ from ..audit.filters import (
     PAGE_SIZE,
     SEVERITIES,
 )
-from ..audit.reports import REPORTS
-from ..audit.schemas import (
+from .audit.reports import REPORTS
+from .audit.schemas import (
     AuditCheckDetail,
     AuditCheckList,
     AuditEventList,
@@ -35,19 +44,10 @@ from ..audit.schemas import (
     PatientRefRequest,
     PatientRefResponse,
 )
-from ..cds_hooks.schemas import CdsDiscovery, CdsFeedback, CdsRequest, CdsResponse, OperationOutcome
-from ..config import MAX_REQUEST_BYTES
-from ..rxnav.schemas import DrugInteractions, IdGroup, InteractionList, ListProblem
-from .schemas import (
-    CheckRequestBody,
-    CheckResponse,
-    DrugSearchResponse,
-    Health,
-    KbResponse,
-    Problem,
-    Ready,
-    RulesResponse,
-)
+from .cds_hooks.schemas import CdsDiscovery, CdsFeedback, CdsRequest, CdsResponse, OperationOutcome
+from .config import MAX_REQUEST_BYTES
+from .rxnav.schemas import DrugInteractions, IdGroup, InteractionList, ListProblem
+from .shared_schemas import Problem
 
 _REF = "#/components/schemas/{model}"
 JSON = "application/json"
