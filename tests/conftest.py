@@ -1,6 +1,6 @@
-"""Fixtures: a real database per backend (SQLite always, PostgreSQL where it can start), migrated by
-Alembic and loaded with the seed knowledge base once; each test runs inside a transaction that is
-rolled back, so tests never see each other's rows."""
+"""Fixtures: a real database, migrated by Alembic and loaded with the seed knowledge base once per
+backend; each test runs inside a transaction that is rolled back, so tests never see each other's
+rows. Tests run on SQLite; those marked ``both_databases`` run on PostgreSQL too."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from service.kb.loader import read_knowledge_base
 from . import factories
 from .browser_support import artifacts, browser  # noqa: F401  (one shared browser)
 from .pg_server import PostgresUnavailable, start_postgres
+from .strategies import seed_knowledge
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_DIR = ROOT / "seed_data"
@@ -35,7 +36,7 @@ SEED_DIR = ROOT / "seed_data"
 @pytest.fixture(scope="session")
 def seed_kb() -> KbSnapshot:
     """The seed knowledge base as a snapshot, straight from the files (no database)."""
-    knowledge = read_knowledge_base(SEED_DIR)
+    knowledge = seed_knowledge()
     return KbSnapshot(knowledge.content_hash(), knowledge)
 
 
@@ -68,8 +69,22 @@ def _url_for(
     return str(request.getfixturevalue("postgres_url"))
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+BOTH_DATABASES = "both_databases"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that needs a database runs on SQLite; those marked ``both_databases`` (where the
+    two databases could answer differently) run on PostgreSQL too. A test may name its own."""
+    chosen = any(m.args[0] == "backend" for m in metafunc.definition.iter_markers("parametrize"))
+    if "backend" in metafunc.fixturenames and not chosen:
+        both = metafunc.definition.get_closest_marker(BOTH_DATABASES) is not None
+        backends = ["sqlite", "postgresql"] if both else ["sqlite"]
+        metafunc.parametrize("backend", backends, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
 def backend(request: pytest.FixtureRequest) -> str:
+    """The database of this run of the test (parametrized by ``pytest_generate_tests``)."""
     return str(request.param)
 
 

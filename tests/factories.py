@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import UTC, datetime
 from functools import cache
@@ -124,7 +125,9 @@ class _Chained(_Base):
         abstract = True
 
     @classmethod
-    def _create(cls, model_class: type, *args: Any, **kwargs: Any) -> Any:
+    def _create(
+        cls, model_class: type[m.AlertLog | m.AuditEvent], *args: Any, **kwargs: Any
+    ) -> Any:
         row = model_class(*args, **kwargs)
         session = _current_session()
         chain.append(session, model_class.__tablename__, row)  # chains are named after their tables
@@ -189,3 +192,52 @@ class UserFactory(_Base):
     password_hash = factory.LazyFunction(_password_hash)
     created_at = factory.LazyFunction(lambda: datetime.now(UTC))
     disabled_at = None
+
+
+class UserSessionFactory(_Base):
+    """A signed-in browser's server-side session; its ``id`` is what the cookie carries."""
+
+    class Meta:
+        model = m.UserSession
+
+    id = factory.LazyFunction(lambda: secrets.token_hex(32))
+    user_id = factory.LazyAttribute(lambda _: UserFactory().id)
+    created_at = factory.LazyFunction(lambda: datetime.now(UTC))
+    last_seen_at = factory.LazyAttribute(lambda row: row.created_at)
+    ended_at = None
+
+
+class UserTokenFactory(_Base):
+    """An auditor's API token; pass ``token_hash`` of the token the test will send."""
+
+    class Meta:
+        model = m.UserToken
+
+    user_id = factory.LazyAttribute(lambda _: UserFactory().id)
+    token_hash = factory.LazyFunction(lambda: secrets.token_hex(32))
+    created_at = factory.LazyFunction(lambda: datetime.now(UTC))
+    revoked_at = None
+
+
+class CdsFeedbackFactory(_Base):
+    """What a clinician did with ``alert`` (a projected ``LoggedAlert``): accepted, by default,
+    at the time of its check."""
+
+    class Meta:
+        model = m.CdsFeedback
+
+    class Params:
+        alert: m.LoggedAlert | None = None
+
+    alert_uuid = factory.LazyAttribute(lambda row: row.alert.uuid)
+    alert_log_id = factory.LazyAttribute(lambda row: row.alert.alert_log_id)
+    check_created_at = factory.LazyAttribute(
+        lambda row: _current_session().get_one(m.AlertLog, row.alert_log_id).created_at
+    )
+    client_id = None
+    outcome = "accepted"
+    accepted_suggestions: Any = factory.LazyFunction(list)
+    override_reason = None
+    override_comment = None
+    outcome_at = factory.LazyAttribute(lambda row: row.check_created_at)
+    received_at = factory.LazyAttribute(lambda row: row.outcome_at)

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.accounts import cli as users_cli
+from service.db import users
 from service.db.models import User, UserToken
-from service.staff import access
 
 from .. import factories
 from .conftest import events
@@ -152,9 +152,9 @@ def test_token_is_printed_once_as_the_last_line_and_only_its_hash_is_kept(
     code, output = run(app, "token", "kim")
     assert code == 0
     token = output.splitlines()[-1]
-    assert token.startswith(access.TOKEN_PREFIX) and len(token) > 40
+    assert token.startswith(users.TOKEN_PREFIX) and len(token) > 40
     stored = session.scalars(select(UserToken.token_hash)).one()
-    assert stored == access.token_hash(token) and token not in stored
+    assert stored == users.token_hash(token) and token not in stored
     [event] = events(session, "user.token")
     assert (event.actor, event.target) == (OPERATOR, "kim")
     me = app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
@@ -205,7 +205,7 @@ def test_rotate_token_prints_one_new_token_and_the_old_ones_stop_working(
     code, output = run(app, "rotate-token", "dale")
     assert code == 0 and "they no longer work" in output
     new = output.strip().splitlines()[-1]
-    assert new.startswith(access.TOKEN_PREFIX) and new != old
+    assert new.startswith(users.TOKEN_PREFIX) and new != old
     browser = app.test_client()
     assert browser.get("/api/v1/me", headers={"Authorization": f"Bearer {old}"}).status_code == 401
     me = browser.get("/api/v1/me", headers={"Authorization": f"Bearer {new}"})

@@ -20,6 +20,8 @@ from service.db.models import User
 from .. import factories
 from ..hostile import FUZZ, hostile_headers, hostile_text, query_strings
 
+pytestmark = pytest.mark.both_databases  # hostile text reaches SQL
+
 
 def assert_page(response: TestResponse) -> None:
     """Below 500; a person's answer is a page or a redirect to one."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Connection, update
@@ -17,6 +18,8 @@ from service.db import Database
 from service.db.models import RateLimitCounter, User
 
 from .conftest import events, sign_in, text
+
+pytestmark = pytest.mark.both_databases  # the rate-limit store
 
 WRONG = "not the password at all"
 ATTACKER, OWNER = "198.51.100.66", "203.0.113.5"

@@ -10,6 +10,8 @@ from service.db import Database, rate_limits
 from service.db.models import RateLimitCounter
 from service.db.rate_limits import Rate
 
+pytestmark = pytest.mark.both_databases  # the rate-limit store
+
 T0 = 1_800_000_000.0  # any moment; the store is told the time
 
 

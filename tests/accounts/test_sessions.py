@@ -22,6 +22,8 @@ from service.staff.access import SESSION_KEY
 
 from .conftest import csrf_token, events, post_form, sign_in
 
+pytestmark = pytest.mark.both_databases  # expiry times compared in SQL
+
 
 def session_id(browser: FlaskClient) -> str | None:
     with browser.session_transaction() as cookie:

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from service.db import Database, users
 from service.db.models import AuditEvent, User, UserSession, UserToken
-from service.staff import access
 
 from .. import factories
+
+pytestmark = pytest.mark.both_databases  # user rows and their constraints
 
 PASSWORD = "long enough password"
 
@@ -123,7 +124,7 @@ def test_enable_lets_a_disabled_user_back_in_without_their_old_tokens(
     assert users.enable(session, "pat", actor="admin:test") is False
     session.commit()
     assert sign_in(connection, "pat", factories.PASSWORD).ok
-    revoked = session.scalar(select(UserToken).filter_by(token_hash=access.token_hash(token)))
+    revoked = session.scalar(select(UserToken).filter_by(token_hash=users.token_hash(token)))
     assert revoked is not None and revoked.revoked_at is not None
     [event] = session.scalars(select(AuditEvent).filter_by(action="user.enable")).all()
     assert (event.actor, event.target) == ("admin:test", "pat")
@@ -154,8 +155,8 @@ def test_rotate_token_revokes_every_old_token_and_returns_one_new_one(session: S
     new = users.rotate_token(session, "pat", actor="test")
     session.flush()
     live = session.scalars(select(UserToken.token_hash).where(UserToken.revoked_at.is_(None))).all()
-    assert live == [access.token_hash(new)]
-    assert new not in old and new.startswith(access.TOKEN_PREFIX)
+    assert live == [users.token_hash(new)]
+    assert new not in old and new.startswith(users.TOKEN_PREFIX)
     [event] = session.scalars(select(AuditEvent).filter_by(action="user.rotate_token")).all()
     assert event.details == {"tokens_revoked": 2}
 

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,6 +17,8 @@ from service.db.models import AlertLog, LoggedAlert
 from service.kb.loader import read_knowledge_base
 
 from ..conftest import SEED_DIR
+
+pytestmark = pytest.mark.both_databases  # log writes
 
 
 def post_check(client: FlaskClient, body: Any) -> Any:

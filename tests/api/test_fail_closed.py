@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import Connection, text
 
 from service import create_app
 from service.checking import SnapshotCache
 from service.db import Database
+
+pytestmark = pytest.mark.both_databases  # fail closed
 
 
 def test_a_log_that_cannot_be_written_gives_503_and_no_alerts(

@@ -22,6 +22,8 @@ from ..hostile import (
 )
 from ..hostile import query_strings as queries
 
+pytestmark = pytest.mark.both_databases  # hostile text reaches SQL and JSON columns
+
 CHECK_ID = "01a218b8-dde3-7429-b4c2-2a7b9d027b33"
 
 

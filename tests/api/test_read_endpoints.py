@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from flask.testing import FlaskClient
 
 from service.api.schemas import DrugSearchResponse, KbResponse, RulesResponse
+
+pytestmark = pytest.mark.both_databases  # keyset pagination of logged checks
 
 
 def test_drug_search_finds_brands_and_generics_by_prefix(client: FlaskClient) -> None:

@@ -8,7 +8,6 @@ report must return from the same table in Python and compare.
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,10 +20,7 @@ from sqlalchemy.orm import Session
 from service.db import clients, kb_store, logged_alerts
 from service.db.models import (
     AlertLog,
-    CdsFeedback,
     User,
-    UserSession,
-    UserToken,
 )
 from service.db.users import token_hash
 from service.pseudonyms import patient_ref
@@ -160,21 +156,19 @@ def write(session: Session, specs: list[Spec], kb_version: str, client_ids: dict
         logged_alerts.project(session.connection())  # the index the auditors' filters read
         for a, doc in zip(spec.alerts, documents, strict=True):
             for n, outcome in enumerate(a.feedback):
-                session.add(
-                    CdsFeedback(
-                        alert_uuid=doc["uuid"],
-                        alert_log_id=entry.id,
-                        check_created_at=spec.created_at,
-                        client_id=entry.client_id,
-                        outcome=outcome,
-                        accepted_suggestions=list(a.suggestions) if outcome == "accepted" else [],
-                        override_reason={"code": a.reason[0], "display": a.reason[1]}
-                        if outcome == "overridden" and a.reason
-                        else None,
-                        override_comment="Palliative care" if outcome == "overridden" else None,
-                        outcome_at=spec.created_at + timedelta(minutes=1 + n),
-                        received_at=spec.created_at + timedelta(minutes=2 + n),
-                    )
+                factories.CdsFeedbackFactory(
+                    alert_uuid=doc["uuid"],
+                    alert_log_id=entry.id,
+                    check_created_at=spec.created_at,
+                    client_id=entry.client_id,
+                    outcome=outcome,
+                    accepted_suggestions=list(a.suggestions) if outcome == "accepted" else [],
+                    override_reason={"code": a.reason[0], "display": a.reason[1]}
+                    if outcome == "overridden" and a.reason
+                    else None,
+                    override_comment="Palliative care" if outcome == "overridden" else None,
+                    outcome_at=spec.created_at + timedelta(minutes=1 + n),
+                    received_at=spec.created_at + timedelta(minutes=2 + n),
                 )
     session.flush()
 
@@ -199,17 +193,13 @@ def log(app: Flask, session: Session) -> Log:
 
 
 def make_user(session: Session, name: str, role: str) -> User:
-    user = User(name=name, role=role, password_hash="not-used", created_at=datetime.now(UTC))
-    session.add(user)
-    session.flush()
+    user: User = factories.UserFactory(name=name, role=role)
     return user
 
 
 def signed_in(app: Flask, session: Session, user: User) -> FlaskClient:
     """A browser whose cookie names a fresh server-side session of ``user``."""
-    sid = secrets.token_hex(32)
-    now = datetime.now(UTC)
-    session.add(UserSession(id=sid, user_id=user.id, created_at=now, last_seen_at=now))
+    sid: str = factories.UserSessionFactory(user_id=user.id).id
     session.commit()
     browser = app.test_client()
     with browser.session_transaction() as cookie:
@@ -231,9 +221,7 @@ def admin(app: Flask, session: Session) -> FlaskClient:
 def auditor_token(app: Flask, session: Session) -> FlaskClient:
     """A tool that sends an auditor's personal token and no cookie."""
     user = make_user(session, "tool-owner", "auditor")
-    session.add(
-        UserToken(user_id=user.id, token_hash=token_hash(TOKEN), created_at=datetime.now(UTC))
-    )
+    factories.UserTokenFactory(user_id=user.id, token_hash=token_hash(TOKEN))
     session.commit()
     tool = app.test_client()
     tool.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {TOKEN}"

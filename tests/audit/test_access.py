@@ -86,7 +86,7 @@ def test_pages_send_strangers_to_sign_in_and_open_for_auditors_and_admins(
     request: pytest.FixtureRequest, check_id: str, who: str, status: int
 ) -> None:
     browser = _people(request, who)
-    wrong = {}
+    wrong: dict[str, tuple[object, ...]] = {}
     for url in PAGES:
         response = _get(url, check_id)(browser)
         expected = 302 if url == "/audit/" and status == 200 else status  # /audit/ → the list
@@ -110,7 +110,7 @@ def test_the_api_wants_an_auditor_and_refuses_pharmacy_keys(
     request: pytest.FixtureRequest, check_id: str, who: str, status: int
 ) -> None:
     browser = _people(request, who)
-    wrong = {}
+    wrong: dict[str, tuple[object, ...]] = {}
     for url in API:
         response = _get(url, check_id)(browser)
         kind = "application/problem+json" if status != 200 else "application/json"

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.db import logged_alerts
-from service.db.models import AlertLog, AuditEvent, CdsFeedback, KbVersion, LoggedAlert
+from service.db.models import AlertLog, AuditEvent, KbVersion, LoggedAlert
 from service.pseudonyms import patient_ref
 
-from ..factories import AuditEventFactory
+from ..factories import AuditEventFactory, CdsFeedbackFactory
 from .conftest import Log
+
+pytestmark = pytest.mark.both_databases  # audit queries
 
 
 def test_one_check_as_json_has_everything_the_detail_page_shows(
@@ -26,14 +29,7 @@ def test_one_check_as_json_has_everything_the_detail_page_shows(
     logged_alerts.project(session.connection())
     r1 = session.scalars(select(LoggedAlert).filter_by(alert_log_id=check_id, rule_code="R1")).one()
     entry = session.get_one(AlertLog, check_id)
-    session.add(
-        CdsFeedback(
-            alert_uuid=r1.uuid, alert_log_id=check_id, check_created_at=entry.created_at,
-            client_id=None, outcome="accepted", accepted_suggestions=["s1"],
-            override_reason=None, override_comment=None,
-            outcome_at=entry.created_at, received_at=entry.created_at,
-        )
-    )  # fmt: skip
+    CdsFeedbackFactory(alert=r1, accepted_suggestions=["s1"])
     session.commit()
 
     body = auditor_token.get(f"/api/v1/audit/checks/{check_id}").get_json()

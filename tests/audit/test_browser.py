@@ -9,11 +9,9 @@ import csv
 import io
 import json
 import os
-import secrets
 import shutil
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +20,10 @@ from werkzeug.serving import make_server
 
 from service import create_app
 from service.db import Database, clients, kb_store
-from service.db.models import User, UserSession
 from service.domain.snapshot import KbSnapshot
 from service.kb.loader import read_knowledge_base
 
+from .. import factories
 from ..browser.conftest import _page, _QuietHandler
 from ..browser_support import AXE_JS
 from ..conftest import SEED_DIR, migrate
@@ -70,12 +68,9 @@ def audit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
         ]
         kb = KbSnapshot(knowledge.content_hash(), knowledge)
         realistic.add_checks(session, kb, [(c.id, c.min_severity) for c in made], 240, 21)
-        user = User(name="avery", role="auditor", password_hash="-", created_at=datetime.now(UTC))
-        session.add(user)
-        session.flush()
-        sid = secrets.token_hex(32)
-        now = datetime.now(UTC)
-        session.add(UserSession(id=sid, user_id=user.id, created_at=now, last_seen_at=now))
+        factories.bind(session)
+        user = factories.UserFactory(name="avery", role="auditor")
+        sid = factories.UserSessionFactory(user_id=user.id).id
         session.commit()
     assert app.test_cli_runner().invoke(args=["audit", "verify"]).exit_code == 0
     cookie = app.session_interface.get_signing_serializer(app).dumps({"sid": sid})  # type: ignore[attr-defined]

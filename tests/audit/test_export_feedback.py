@@ -18,6 +18,8 @@ from service.db import chain, clients, kb_store
 from ..factories import AuditEventFactory
 from .conftest import Alert, Spec, write
 
+pytestmark = pytest.mark.both_databases  # audit queries
+
 MONITOR = ("monitor", "Will monitor the patient")
 AT = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
 

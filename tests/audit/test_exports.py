@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,8 @@ from service.db.models import AuditEvent
 
 from ..factories import AuditEventFactory
 from .conftest import Log
+
+pytestmark = pytest.mark.both_databases  # audit queries
 
 
 def _events(session: Session, action: str = "audit.export") -> list[AuditEvent]:
@@ -89,6 +92,7 @@ def test_an_abandoned_download_is_recorded_as_incomplete(
         chunks = export.stream(
             database(), export.Export("checks", "csv", parse_check_filters({}), "user:avery")
         )
+        assert isinstance(chunks, Generator)  # so that it can be closed
         next(chunks)
         chunks.close()  # the browser went away
     (event,) = _events(session)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+import pytest
 from flask.testing import FlaskClient
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -15,6 +16,8 @@ from service.audit.reports import REPORTS
 
 from ..hostile import FUZZ, hostile_headers, hostile_text, json_body, json_values, query_strings
 from .conftest import Log
+
+pytestmark = pytest.mark.both_databases  # hostile filters reach SQL
 
 PARAMETERS = (*CHECK_FILTER_NAMES, *EVENT_FILTER_NAMES, "sort", "dir", "after", "before", "limit")
 CHECK_ID = "01a218b8-dde3-7429-b4c2-2a7b9d027b33"

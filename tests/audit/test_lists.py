@@ -25,6 +25,8 @@ from service.pseudonyms import patient_ref
 
 from .conftest import RANK, Log, Spec
 
+pytestmark = pytest.mark.both_databases  # audit queries: filters, sorting, keyset pages
+
 Predicate = Callable[[Spec, Log], bool]
 
 

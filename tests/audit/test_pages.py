@@ -14,11 +14,13 @@ from werkzeug.test import TestResponse
 
 from service.audit import views
 from service.db import events, logged_alerts
-from service.db.models import AlertLog, AuditEvent, CdsFeedback, KbVersion, LoggedAlert
+from service.db.models import AlertLog, AuditEvent, KbVersion, LoggedAlert
 from service.pseudonyms import patient_ref
 
-from ..factories import AuditEventFactory
+from ..factories import AuditEventFactory, CdsFeedbackFactory
 from .conftest import Log
+
+pytestmark = pytest.mark.both_databases  # audit queries
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -80,23 +82,15 @@ def test_a_check_shows_inputs_medications_alerts_rules_feedback_and_chain(
     check_id = answer["check_id"]
     logged_alerts.project(session.connection())
     r1 = session.scalars(select(LoggedAlert).filter_by(alert_log_id=check_id, rule_code="R1")).one()
-    session.add(
-        CdsFeedback(
-            alert_uuid=r1.uuid,
-            alert_log_id=check_id,
-            check_created_at=session.get_one(AlertLog, check_id).created_at,
-            client_id=None,
-            outcome="overridden",
-            accepted_suggestions=[],
-            override_reason={
-                "code": "pall",
-                "display": "Palliative care",
-                "system": "http://example.org/reasons",
-            },
-            override_comment="Comfort care only",
-            outcome_at=session.get_one(AlertLog, check_id).created_at,
-            received_at=session.get_one(AlertLog, check_id).created_at,
-        )
+    CdsFeedbackFactory(
+        alert=r1,
+        outcome="overridden",
+        override_reason={
+            "code": "pall",
+            "display": "Palliative care",
+            "system": "http://example.org/reasons",
+        },
+        override_comment="Comfort care only",
     )
     session.commit()
     entry = session.get_one(AlertLog, check_id)

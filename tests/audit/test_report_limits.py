@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
+pytestmark = pytest.mark.both_databases  # audit queries
+
 
 @pytest.mark.parametrize(
     ("query", "field"),

@@ -15,6 +15,8 @@ from service.db import clients, kb_store
 
 from .conftest import Alert, Spec, write
 
+pytestmark = pytest.mark.both_databases  # audit queries
+
 PERIOD = {"from": "2026-02-01", "to": "2026-02-03"}
 
 

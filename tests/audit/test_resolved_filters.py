@@ -15,6 +15,8 @@ from service.audit.resolve import read_check_filters
 
 from .conftest import Log
 
+pytestmark = pytest.mark.both_databases  # audit queries
+
 
 def _ids(html: str) -> set[str]:
     return set(re.findall(r"/audit/checks/([0-9a-f-]{36})", html))

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .conftest import AXE_JS
+from ..browser_support import AXE_JS
 
 KLONOPIN = "Klonopin (clonazepam)"  # as suggestions label it: "Brand (generic)"
 

@@ -271,7 +271,8 @@ def _cards_for_feedback(client: FlaskClient) -> list[dict[str, Any]]:
     body = hook_request(
         "order-sign", drafts=[text_request("d1", "clonazepam"), text_request("d2", "oxycodone")]
     )
-    return call(client, SIGN, body)["cards"]
+    cards: list[dict[str, Any]] = call(client, SIGN, body)["cards"]
+    return cards
 
 
 def test_feedback_is_recorded_against_the_logged_card(

@@ -208,7 +208,10 @@ def impatient(app: Flask, api_key: str) -> FlaskClient:
 def test_a_server_that_does_not_answer_is_412_within_the_time_budget(
     impatient: FlaskClient, registered: FhirServer
 ) -> None:
-    registered.routes[QUERY] = lambda handler: registered.stop.wait(10)
+    def never_answers(handler: BaseHTTPRequestHandler) -> None:
+        registered.stop.wait(10)
+
+    registered.routes[QUERY] = never_answers
     started = time.monotonic()
     response = impatient.post(SIGN, json=_request(registered))
     assert _is_412(response) and time.monotonic() - started < 5

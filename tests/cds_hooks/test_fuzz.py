@@ -26,6 +26,8 @@ from ..hostile import (
 from .conftest import ISSUER, MakeToken
 from .fhir_samples import coded_request, hook_request, patient, text_request
 
+pytestmark = pytest.mark.both_databases  # hostile text reaches SQL and JSON columns
+
 SIGN = "/cds-services/interaction-alerts-order-sign"
 SELECT = "/cds-services/interaction-alerts-order-select"
 FEEDBACK = f"{SIGN}/feedback"

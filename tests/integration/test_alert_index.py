@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from service.db import logged_alerts
 from service.db.models import AlertLog, LoggedAlert, ProjectionMark
 
+pytestmark = pytest.mark.both_databases  # the alert index is SQL
+
 LISTS = [
     ["clonazepam", "oxycodone", "zolpidem"],
     ["Klonopin 2 mg", "alcohol"],

@@ -16,6 +16,8 @@ from service.db.models import AlertLog
 
 from ..factories import AuditEventFactory
 
+pytestmark = pytest.mark.both_databases  # the hash chain's writes and locks
+
 
 def _write_checks(client: FlaskClient, count: int = 4) -> None:
     for meds in (

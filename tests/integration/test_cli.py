@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -13,6 +14,8 @@ from service.db.models import AlertLog, KbVersion
 from service.kb.loader import read_knowledge_base
 
 from ..conftest import SEED_DIR
+
+pytestmark = pytest.mark.both_databases  # commands that write and read the database
 
 
 def test_kb_show_prints_the_active_version_and_counts(app: Flask, session: Session) -> None:

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from service.db import clients
 from service.db.models import AlertLog, ApiClient, AuditEvent
 
+pytestmark = pytest.mark.both_databases  # client rows, keys and their constraints
+
 
 def _cli(app: Flask, *args: str) -> tuple[int, str]:
     result = app.test_cli_runner().invoke(args=list(args))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 
+import pytest
 from sqlalchemy import select
 
 from service import create_app
@@ -12,6 +13,8 @@ from service.db.models import AlertLog
 from service.kb.loader import read_knowledge_base
 
 from ..conftest import SEED_DIR, migrate
+
+pytestmark = pytest.mark.both_databases  # concurrency
 
 WRITERS = 4
 CHECKS_EACH = 12

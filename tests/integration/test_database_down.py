@@ -20,6 +20,8 @@ from werkzeug.test import TestResponse
 
 from service import create_app
 
+pytestmark = pytest.mark.both_databases  # fail closed when the database fails
+
 CHECK_ID = "01a218b8-dde3-7429-b4c2-2a7b9d027b33"
 API_KEY = {"Authorization": "Bearer ia_never_seen_here"}  # no remembered caller: a read is needed
 AUDITOR_TOKEN = {"Authorization": "Bearer iat_" + "t" * 40}

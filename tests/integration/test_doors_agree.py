@@ -26,6 +26,8 @@ from service.domain.severity import Severity
 
 from ..cds_hooks.fhir_samples import bundle, coded_request, hook_request, patient
 
+pytestmark = pytest.mark.both_databases  # every door writes its log row
+
 SELECT = "/cds-services/interaction-alerts-order-select"
 NAMES = {
     "2598": "clonazepam",

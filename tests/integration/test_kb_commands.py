@@ -21,6 +21,8 @@ from service.db.models import AlertLog, AuditEvent, KbVersion
 from ..conftest import SEED_DIR
 from ..factories import KbVersionFactory
 
+pytestmark = pytest.mark.both_databases  # loading a knowledge base is bulk SQL
+
 RULES_FILE = Path("rules") / "01-cns-depression.yaml"
 
 

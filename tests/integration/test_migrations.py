@@ -12,6 +12,8 @@ from service.db.models import Base
 
 from ..conftest import migrate
 
+pytestmark = pytest.mark.both_databases  # migrations
+
 
 def _tables(url: str) -> set[str]:
     engine = make_engine(url)

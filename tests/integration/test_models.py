@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.exc import IntegrityError
@@ -13,10 +15,15 @@ from service.db.models import RuleParty
 from ..factories import (
     AlertLogFactory,
     DoseLimitFactory,
+    DrugClassFactory,
+    DrugNameFactory,
     IngredientFactory,
     KbVersionFactory,
     RuleFactory,
+    SourceFactory,
 )
+
+pytestmark = pytest.mark.both_databases  # column types and constraints
 
 
 def test_a_rule_with_an_unknown_severity_is_rejected_by_the_database(session: Session) -> None:
@@ -45,6 +52,27 @@ def test_ingredient_names_are_unique_within_a_version(session: Session) -> None:
     )  # another version: fine
     with pytest.raises(IntegrityError), session.begin_nested():
         IngredientFactory(kb_version_id=version.id, name="testamine")
+
+
+@pytest.mark.parametrize("make", [SourceFactory, DrugClassFactory], ids=["source", "drug class"])
+def test_keys_are_unique_within_a_version(session: Session, make: Any) -> None:
+    version = KbVersionFactory()
+    make(kb_version_id=version.id, key="k1")
+    make(kb_version_id=KbVersionFactory().id, key="k1")  # another version: fine
+    with pytest.raises(IntegrityError), session.begin_nested():
+        make(kb_version_id=version.id, key="k1")
+
+
+def test_a_drug_name_and_a_class_read_their_ingredients_back_in_name_order(
+    session: Session,
+) -> None:
+    version = KbVersionFactory()
+    ingredients = [IngredientFactory(kb_version_id=version.id, name=n) for n in ("zeta", "alpha")]
+    drug = DrugNameFactory(kb_version_id=version.id, ingredients=ingredients)
+    drug_class = DrugClassFactory(kb_version_id=version.id, members=ingredients)
+    session.expire_all()  # read back from the tables, not from the objects built here
+    assert [i.name for i in drug.ingredients] == ["alpha", "zeta"]
+    assert [i.name for i in drug_class.members] == ["alpha", "zeta"]
 
 
 def test_a_logged_check_is_served_from_its_row(

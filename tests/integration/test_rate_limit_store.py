@@ -6,11 +6,14 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from sqlalchemy import Engine, delete
 
 from service.db import Database, rate_limits
 from service.db.models import RateLimitCounter
 from service.db.rate_limits import Rate
+
+pytestmark = pytest.mark.both_databases  # the rate-limit store
 
 WORKERS, HITS_EACH, LIMIT = 6, 10, 25
 

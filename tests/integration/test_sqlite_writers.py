@@ -80,7 +80,9 @@ def test_a_nested_writer_in_the_same_thread_gets_sqlites_error_not_a_deadlock(
     with engine.begin() as outer:
         outer.execute(text("PRAGMA user_version = 1"))
         inner = engine.connect()
-        inner.connection.dbapi_connection.execute("PRAGMA busy_timeout = 50")
+        dbapi = inner.connection.dbapi_connection
+        assert dbapi is not None
+        dbapi.execute("PRAGMA busy_timeout = 50")
         started = time.monotonic()
         with pytest.raises(OperationalError, match="locked"):
             inner.begin()

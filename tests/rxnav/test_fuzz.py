@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import pytest
 from flask.testing import FlaskClient
 from hypothesis import example, given
 from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
 from ..hostile import FUZZ, hostile_headers, hostile_text, query_strings
+
+pytestmark = pytest.mark.both_databases  # hostile text reaches SQL and JSON columns
 
 FAILURE_GROUPS = {"fullInteractionTypeGroup", "interactionTypeGroup"}
 PATHS = (

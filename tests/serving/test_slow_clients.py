@@ -76,7 +76,7 @@ class SlowClients:
 def test_every_door_answers_while_idle_and_slowloris_clients_hold_connections(
     server: Server,
 ) -> None:
-    doors = [
+    doors: list[tuple[str, str, dict[str, object] | None]] = [
         ("GET", "/healthz", None),
         ("POST", "/api/v1/checks", {"medications": ["oxycodone", "alprazolam"]}),
         ("GET", "/REST/interaction/list.json?rxcuis=2598+7804", None),

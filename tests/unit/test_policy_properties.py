@@ -1,7 +1,7 @@
 """Properties of the policy (docs/clinical-policy.md) over the real seed knowledge base.
 
-Medications are drawn from the whole vocabulary: every ingredient name and every name of the
-knowledge base, so a property holds for what is in the files, not for a hand-picked list.
+Medications are drawn from the whole vocabulary (``tests/strategies.py``): every ingredient and name
+of the knowledge base and of its RxNorm file, so a property holds for what is in the files.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from service.domain.knowledge import Ref
 from service.domain.severity import AlertKind, Severity
 from service.domain.snapshot import KbSnapshot
 
+from ..strategies import medication_lists, medication_names
 from .helpers import is_rule, run
 
 profile = settings(
@@ -25,16 +26,6 @@ profile = settings(
 
 # The rules that exist only because both drugs depress the CNS (policy §7.1–7.3).
 CNS_RULES = frozenset({"R11", "R12", "R13", "R93", "C1"})
-
-
-@cache
-def vocabulary(kb: KbSnapshot) -> tuple[str, ...]:
-    names = {i.name for i in kb.kb.ingredients} | {n.name for n in kb.kb.names}
-    return tuple(sorted(names))
-
-
-def medication_lists(kb: KbSnapshot, max_size: int = 6) -> st.SearchStrategy[list[str]]:
-    return st.lists(st.sampled_from(vocabulary(kb)), min_size=1, max_size=max_size)
 
 
 def _signature(result: CheckResult) -> list[tuple[object, ...]]:
@@ -71,7 +62,7 @@ def _same_product(alert: Alert) -> bool:
 def test_the_order_of_the_list_never_changes_the_answer(
     seed_kb: KbSnapshot, data: st.DataObject
 ) -> None:
-    meds = data.draw(medication_lists(seed_kb, max_size=8), label="medications")
+    meds = data.draw(medication_lists, label="medications")
     shuffled = data.draw(st.permutations(meds), label="shuffled")
     assert _signature(run(seed_kb, *meds)) == _signature(run(seed_kb, *shuffled))
 
@@ -81,8 +72,8 @@ def test_the_order_of_the_list_never_changes_the_answer(
 def test_adding_a_drug_never_removes_or_weakens_an_alert(
     seed_kb: KbSnapshot, data: st.DataObject
 ) -> None:
-    meds = data.draw(medication_lists(seed_kb), label="medications")
-    extra = data.draw(st.sampled_from(vocabulary(seed_kb)), label="extra")
+    meds = data.draw(medication_lists, label="medications")
+    extra = data.draw(medication_names, label="extra")
     before = _pair_alerts(run(seed_kb, *meds))
     after = _pair_alerts(run(seed_kb, *meds, extra))
     missing = sorted(key for key in before if key not in after)
@@ -122,7 +113,7 @@ def test_adding_an_interaction_rule_never_lowers_a_pairs_severity(
         data.draw(st.sampled_from(sorted(seed_kb.members[class_id])), label=f"{class_id} member")
         for class_id in (left, right)
     ]
-    others = data.draw(st.lists(st.sampled_from(vocabulary(seed_kb)), max_size=4), label="others")
+    others = data.draw(st.lists(medication_names, max_size=4), label="others")
     meds = [*members, *others]
     before = _pair_alerts(run(seed_kb, *meds))
     after = _pair_alerts(run(extended, *meds))

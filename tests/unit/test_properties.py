@@ -8,43 +8,9 @@ from hypothesis import strategies as st
 from service.domain.check import CheckResult
 from service.domain.snapshot import KbSnapshot
 
+from ..strategies import medication_lists, medication_names
 from .helpers import run
 
-NAMES = [
-    "clonazepam",
-    "Klonopin",
-    "oxycodone",
-    "Percocet",
-    "alcohol",
-    "gabapentin",
-    "Neurontin",
-    "Xyrem",
-    "zolpidem",
-    "Tylenol PM",
-    "NyQuil",
-    "alprazolam",
-    "buprenorphine",
-    "Suboxone",
-    "Fioricet",
-    "cyclobenzaprine",
-    "quetiapine",
-    "carbamazepine",
-    "Depakote",
-    "ketoconazole",
-    "amoxicillin",
-    "promethazine with codeine",
-    "Tussionex",
-    "lisinopril",
-    "klonopinn",
-    "not a drug",
-    "trazodone",
-    "methadone",
-    "phenobarbital",
-    "Belsomra",
-    "ibuprofen",
-    "tramadol",
-]
-lists = st.lists(st.sampled_from(NAMES), min_size=1, max_size=8)
 profile = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -55,7 +21,7 @@ def _signature(result: CheckResult) -> list[tuple[str, str, tuple[str, ...]]]:
 
 
 @profile
-@given(meds=lists, data=st.data())
+@given(meds=medication_lists, data=st.data())
 def test_the_order_of_the_list_does_not_change_the_alerts(
     seed_kb: KbSnapshot, meds: list[str], data: st.DataObject
 ) -> None:
@@ -64,7 +30,7 @@ def test_the_order_of_the_list_does_not_change_the_alerts(
 
 
 @profile
-@given(a=st.sampled_from(NAMES), b=st.sampled_from(NAMES))
+@given(a=medication_names, b=medication_names)
 def test_a_pairs_alert_does_not_depend_on_the_pairs_order(
     seed_kb: KbSnapshot, a: str, b: str
 ) -> None:
@@ -72,7 +38,7 @@ def test_a_pairs_alert_does_not_depend_on_the_pairs_order(
 
 
 @profile
-@given(meds=lists, extra=st.sampled_from(NAMES))
+@given(meds=medication_lists, extra=medication_names)
 def test_adding_a_medication_never_removes_an_alert(
     seed_kb: KbSnapshot, meds: list[str], extra: str
 ) -> None:
@@ -94,7 +60,7 @@ def test_adding_a_medication_never_removes_an_alert(
 
 
 @profile
-@given(meds=lists)
+@given(meds=medication_lists)
 def test_every_input_comes_back_recognised_or_not(seed_kb: KbSnapshot, meds: list[str]) -> None:
     result = run(seed_kb, *meds)
     assert [m.input.text for m in result.medications] == meds
@@ -102,7 +68,7 @@ def test_every_input_comes_back_recognised_or_not(seed_kb: KbSnapshot, meds: lis
 
 
 @profile
-@given(meds=lists)
+@given(meds=medication_lists)
 def test_alerts_come_most_severe_first(seed_kb: KbSnapshot, meds: list[str]) -> None:
     ranks = [a.severity.rank for a in run(seed_kb, *meds).alerts]
     assert ranks == sorted(ranks, reverse=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -26,10 +26,12 @@ def post_form(
     alcohol: bool = False,
     age: str = "",
     token: str | None = None,
+    fields: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> TestResponse:
-    """Post the form as the page would; ``token=""`` posts without one."""
-    data: dict[str, Any] = {"medicine": list(medicines), "age": age, **extra}
+    """Post the form as the page would; ``token=""`` posts without one. ``fields`` holds those
+    whose names are no Python names (``correct-0``)."""
+    data: dict[str, Any] = {"medicine": list(medicines), "age": age, **(fields or {}), **extra}
     if alcohol:
         data["alcohol"] = "yes"
     data["csrf_token"] = csrf_token(client) if token is None else token

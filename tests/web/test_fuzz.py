@@ -20,6 +20,8 @@ from service.db import Database
 from ..hostile import FUZZ, NASTY_TEXT, hostile_headers, hostile_text, query_strings
 from .helpers import csrf_token
 
+pytestmark = pytest.mark.both_databases  # hostile text reaches SQL and JSON columns
+
 
 def assert_friendly(response: TestResponse) -> None:
     """Below 500, and every answer a person gets is a page (never JSON or a bare error)."""

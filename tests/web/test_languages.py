@@ -156,7 +156,8 @@ def test_every_page_text_has_a_spanish_translation() -> None:
         assert all(strings) and not message.fuzzy, f"untranslated or fuzzy: {msgid}"
         ids = message.id if isinstance(message.id, tuple) else (message.id,)
         assert all(
-            sorted(PLACEHOLDER.findall(s)) == sorted(PLACEHOLDER.findall(ids[0])) for s in strings
+            sorted(PLACEHOLDER.findall(str(s))) == sorted(PLACEHOLDER.findall(str(ids[0])))
+            for s in strings
         ), f"placeholders differ: {msgid}"
 
 

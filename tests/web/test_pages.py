@@ -122,7 +122,7 @@ def test_every_did_you_mean_choice_is_applied_in_one_check(
     response = post_form(
         anonymous,
         ["klonopinn", "amoxicillin", "oxycodne"],
-        **{"correct-0": "Klonopin", "correct-1": "", "correct-2": "oxycodone"},
+        fields={"correct-0": "Klonopin", "correct-1": "", "correct-2": "oxycodone"},
     )
     page = text(response)
     assert response.status_code == 200
@@ -135,7 +135,9 @@ def test_every_did_you_mean_choice_is_applied_in_one_check(
 
 def test_a_malformed_correction_is_ignored_not_guessed(anonymous: FlaskClient) -> None:
     page = text(
-        post_form(anonymous, ["klonopinn"], **{"correct-x": "oxycodone", "correct-9": "oxycodone"})
+        post_form(
+            anonymous, ["klonopinn"], fields={"correct-x": "oxycodone", "correct-9": "oxycodone"}
+        )
     )
     assert verdict(page) == "We could not check your medicines"
 

@@ -22,6 +22,8 @@ from service.db.models import AlertLog
 
 from .helpers import csrf_token, post_form, text
 
+pytestmark = pytest.mark.both_databases  # the rate-limit store and the log row
+
 HOSTILE = ['<script>alert("x")</script>', '"><img src=x onerror=alert(1)>']
 
 
