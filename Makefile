@@ -24,6 +24,7 @@ $(VENV)/.dev-installed: $(VENV)/.installed
 
 run: install
 	$(BIN)/flask --app service db upgrade
+	$(BIN)/flask --app service audit partitions
 	$(BIN)/flask --app service kb load --activate
 	@echo "Serving on http://127.0.0.1:$${PORT:-8000}"
 	PROMETHEUS_MULTIPROC_DIR=$${PROMETHEUS_MULTIPROC_DIR:-$(CURDIR)/instance/metrics} \

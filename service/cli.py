@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from .accounts.cli import users_cli
 from .appctx import database, snapshots
 from .audit.cli import export_command as audit_export_command
+from .audit.retention_cli import partitions_command as audit_partitions_command
 from .checking import CheckRequest, ServiceUnavailable, iso_utc, run_check
 from .db import Database, chain, clients, events, kb_store, kb_versions, privileges
 from .db.models import KbVersion
@@ -492,6 +493,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(kb_cli)
     app.cli.add_command(clients_cli)
     audit_cli.add_command(audit_export_command)
+    audit_cli.add_command(audit_partitions_command)
     app.cli.add_command(audit_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(check_command)

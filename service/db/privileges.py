@@ -91,4 +91,9 @@ def grant_service_role(connection: Connection, role: str) -> dict[str, str]:
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT USAGE, SELECT ON SEQUENCES TO {quoted}",
     ):
         connection.execute(text(statement))
+    # Making the coming months' partitions of the logs (migration 0019), and nothing more.
+    if connection.execute(text("SELECT to_regprocedure('ensure_log_partitions(integer)')")).scalar():
+        connection.execute(
+            text(f"GRANT EXECUTE ON FUNCTION ensure_log_partitions(integer) TO {quoted}")
+        )
     return granted
