@@ -92,7 +92,9 @@ def grant_service_role(connection: Connection, role: str) -> dict[str, str]:
     ):
         connection.execute(text(statement))
     # Making the coming months' partitions of the logs (migration 0019), and nothing more.
-    if connection.execute(text("SELECT to_regprocedure('ensure_log_partitions(integer)')")).scalar():
+    if connection.execute(
+        text("SELECT to_regprocedure('ensure_log_partitions(integer)')")
+    ).scalar():
         connection.execute(
             text(f"GRANT EXECUTE ON FUNCTION ensure_log_partitions(integer) TO {quoted}")
         )

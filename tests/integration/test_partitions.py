@@ -19,7 +19,6 @@ from service.db import Database, logged_alerts, partitions
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 
 THIS_MONTH = datetime.now(UTC).strftime("%Y_%m")
-FAR_FUTURE = datetime(2099, 7, 1, 12, 0, tzinfo=UTC)
 
 
 def _partition_of(connection: Connection, table: str, where: str, **values: Any) -> str:
@@ -58,8 +57,11 @@ class _FarFutureClock(datetime):
     """The check's clock, set to a month no partition was made for."""
 
     @classmethod
-    def now(cls, tz: Any = None) -> datetime:  # noqa: ARG003 - datetime.now's signature
-        return FAR_FUTURE
+    def now(cls, tz: Any = None) -> _FarFutureClock:
+        return cls(2099, 7, 1, 12, 0, tzinfo=UTC)
+
+
+FAR_FUTURE = _FarFutureClock.now()
 
 
 def test_a_check_in_a_far_future_month_is_still_logged_in_the_default_partition(
@@ -74,9 +76,7 @@ def test_a_check_in_a_far_future_month_is_still_logged_in_the_default_partition(
     assert created_at == FAR_FUTURE
 
 
-def test_audit_partitions_makes_the_missing_months_once(
-    app: Flask, connection: Connection
-) -> None:
+def test_audit_partitions_makes_the_missing_months_once(app: Flask, connection: Connection) -> None:
     runner = app.test_cli_runner()
     made = runner.invoke(args=["audit", "partitions", "--months-ahead", "5"])
     assert made.exit_code == 0, made.output
