@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from .accounts.cli import users_cli
 from .appctx import database, snapshots
+from .audit.cli import TRANSPARENCY_COMMANDS
 from .audit.cli import export_command as audit_export_command
 from .checking import CheckRequest, ServiceUnavailable, iso_utc, run_check
 from .db import Database, clients, events, kb_store, kb_versions, privileges, transparency
@@ -482,6 +483,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(kb_cli)
     app.cli.add_command(clients_cli)
     audit_cli.add_command(audit_export_command)
+    for command in TRANSPARENCY_COMMANDS:
+        audit_cli.add_command(command)
     app.cli.add_command(audit_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(check_command)
