@@ -18,8 +18,8 @@ from ..sealing import (
     EXPORT_TIMEOUT,
     Exporter,
     MissingSigningKey,
-    Sealing,
     SealerThread,
+    Sealing,
     seal_all,
 )
 from .export import FORMATS, Export, Log, stream
