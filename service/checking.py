@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from uuid_utils import uuid7
 
-from .db import Database, chain, kb_store, logged_alerts, prepared
+from .db import Database, kb_store, log_append, logged_alerts, prepared, transparency
 from .db.models import AlertLog, Base
 from .domain.answer import AnswerDocument, CheckLogRow, CheckRecord
 from .domain.check import CheckContext, CheckResult, MedicationInput, check, recognize
@@ -214,17 +214,14 @@ def answer_and_log(
             with db.transaction(pipelined=True) as connection:
                 # One round trip for the three reads, one for the writes and the commit.
                 version = kb_store.ask_active_version(connection)
-                head = chain.ask_head(connection, chain.ALERT_LOG)
                 if authenticate is not None and authenticate(connection) != caller:
                     raise _Changed
                 if (row := version.first()) is None or row[0] != kb.version:
                     raise _Changed
-                # Stamped once the head is locked (read above): times follow the chain everywhere.
                 created_at = datetime.now(UTC)
                 stamped = {**entry, "created_at": created_at}
-                links = chain.link(connection, chain.ALERT_LOG, stamped, head)
-                logged: CheckLogRow = {**entry, "created_at": created_at, **links}
-                prepared.execute(connection, _INSERT_LOG, [logged])
+                seq = log_append.insert_entry(connection, transparency.ALERT_LOG, stamped)
+                logged: CheckLogRow = {**entry, "created_at": created_at, "seq": seq}
         except _Changed:
             kb = None
             if authenticate is not None:
@@ -247,11 +244,12 @@ def probe_log_write(db: Database, kb_version: str) -> None:
     """Write an alert-log entry exactly as a check does, then roll it back; fail if it cannot be written.
 
     Why insert and roll back rather than a dedicated probe table or a permissions query: the
-    only proof that a check could be logged is doing what a check's write does — take the chain
-    head's lock, move the head, insert an ``alert_log`` row (its constraints, its foreign key to the
-    KB version, the database's triggers and the role's INSERT grant all apply) — and rolling back
-    leaves nothing: no row, no moved head, no gap (``seq`` is the chain's, not a sequence's). A
-    DELETE afterwards would need a privilege the append-only log refuses on purpose. Raises
+    only proof that a check could be logged is doing what a check's write does — insert an
+    ``alert_log`` row (its constraints, its foreign key to the KB version, the database's triggers
+    and the role's INSERT grant all apply) — and rolling back leaves nothing. Its ``seq`` is given
+    (-1, never committed), not drawn from PostgreSQL's sequence: a drawn number would leave a gap,
+    which the alert index waits on. A DELETE afterwards would need a privilege the append-only log
+    refuses on purpose. Raises
     ``ServiceUnavailable`` when the write is refused or the database cannot be reached.
     """
     entry: dict[str, Any] = {
@@ -268,6 +266,7 @@ def probe_log_write(db: Database, kb_version: str) -> None:
         "highest_severity": None,
         "min_severity": None,
         "patient_ref": None,
+        "seq": -1,
     }
     try:
         with db.transaction() as connection:
@@ -276,7 +275,6 @@ def probe_log_write(db: Database, kb_version: str) -> None:
             ):  # a stuck writer fails the probe, not hangs it
                 connection.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
             entry["created_at"] = datetime.now(UTC)
-            entry |= chain.link(connection, chain.ALERT_LOG, entry)
             prepared.execute(connection, _INSERT_LOG, [entry])
             raise _ProbeDone
     except _ProbeDone:
@@ -387,8 +385,6 @@ def _log_row(row: AlertLog) -> CheckLogRow:
         "patient_ref": row.patient_ref,
         "created_at": row.created_at,
         "seq": row.seq,
-        "prev_hash": row.prev_hash,
-        "row_hash": row.row_hash,
     }
 
 

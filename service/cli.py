@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,10 +20,11 @@ from sqlalchemy.orm import Session
 
 from .accounts.cli import users_cli
 from .appctx import database, snapshots
+from .audit.cli import TRANSPARENCY_COMMANDS
 from .audit.cli import export_command as audit_export_command
 from .audit.retention_cli import partitions_command as audit_partitions_command
 from .checking import CheckRequest, ServiceUnavailable, iso_utc, run_check
-from .db import Database, chain, clients, events, kb_store, kb_versions, privileges
+from .db import Database, clients, events, kb_store, kb_versions, privileges, transparency
 from .db.models import KbVersion
 from .domain.answer import AnswerDocument
 from .domain.check import CheckContext, MedicationInput
@@ -437,24 +437,15 @@ def clients_remove_fhir_server(name: str, url: str) -> None:
 
 
 @audit_cli.command("verify")
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=os.cpu_count() or 1,
-    show_default="the number of CPUs",
-    help="Processes that walk stretches of a long chain side by side.",
-)
-def audit_verify(workers: int) -> None:
-    """Walk both hash chains; print entries, head hash and the first broken entry; exit 1 if broken."""
-    with database().unit_of_work(read_only=True) as session:
-        results = [
-            chain.verify(session, name, workers=workers)
-            for name in (chain.ALERT_LOG, chain.AUDIT_EVENT)
-        ]
+def audit_verify() -> None:
+    """Recompute both logs' sealed leaves and latest roots; print what was found; exit 1 if broken."""
+    with database().transaction(read_only=True) as connection:
+        results = [transparency.verify_leaves(connection, log) for log in transparency.LOGS]
     for result in results:
         status = "OK" if result.ok else f"BROKEN at entry {result.first_broken}: {result.problem}"
         click.echo(
-            f"{result.chain}: {result.entries} entries verified; head {result.head_hash}; {status}"
+            f"{result.log}: {result.entries} sealed entries verified; "
+            f"root {result.head or '(no checkpoint yet)'}; {status}"
         )
     try:
         with database().unit_of_work() as session:
@@ -465,9 +456,9 @@ def audit_verify(workers: int) -> None:
                 target="logs",
                 outcome="success" if all(r.ok for r in results) else "failure",
                 details={
-                    r.chain: {
+                    r.log: {
                         "entries": r.entries,
-                        "head": r.head_hash,
+                        "head": r.head,
                         "first_broken": r.first_broken,
                         "problem": r.problem,
                     }
@@ -476,7 +467,7 @@ def audit_verify(workers: int) -> None:
             )
             session.commit()
     except SQLAlchemyError as error:
-        # The exit status answers "are the chains intact?", which the walk above has answered.
+        # The exit status answers "are the logs intact?", which the walk above has answered.
         click.echo(
             "Warning: the verification could not be recorded as an audit event "
             f"({str(error).splitlines()[0]})",
@@ -494,6 +485,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(clients_cli)
     audit_cli.add_command(audit_export_command)
     audit_cli.add_command(audit_partitions_command)
+    for transparency_command in TRANSPARENCY_COMMANDS:
+        audit_cli.add_command(transparency_command)
     app.cli.add_command(audit_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(check_command)

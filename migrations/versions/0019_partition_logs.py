@@ -1,7 +1,7 @@
 """partition logs by month
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-03 07:00:00.000000
 
 PostgreSQL only (SQLite keeps plain tables): ``alert_log``, ``audit_event`` and ``logged_alert``
@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0019"
-down_revision: str | None = "0017"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

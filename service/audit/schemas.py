@@ -100,15 +100,13 @@ class AuditKbVersion(BaseModel):
 
 
 class ChainLinks(BaseModel):
-    seq: int
-    prev_hash: str = Field(description="SHA-256 of the previous entry (hex).")
-    row_hash: str = Field(description="SHA-256 over prev_hash, seq and this entry's content.")
+    seq: int = Field(description="The entry's place in the log (a leaf once sealed).")
     previous: str | None = Field(description="Id of the previous check in the log.")
     next: str | None = Field(description="Id of the next check in the log.")
 
 
 class AuditCheckDetail(BaseModel):
-    """One logged check: what was asked, what was answered and shown, and its place in the chain."""
+    """One logged check: what was asked, what was answered and shown, and its place in the log."""
 
     id: str = Field(examples=[_CHECK_ID])
     created_at: str

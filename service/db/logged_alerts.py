@@ -1,6 +1,6 @@
 """The auditors' index of alerts: ``logged_alert`` rows projected from the log in bulk, behind it.
 
-Why: a check's alerts are recorded in its ``alert_log`` row (hash-chained, written before the
+Why: a check's alerts are recorded in its ``alert_log`` row (sealed into the transparency log, written before the
 answer). The auditors' filters and reports also need one indexed row per alert, about 15 per
 10-medication check, each in five b-trees. Written by every check in its own transaction, those
 rows cost more than the rest of the check's SQL (on SQLite, in one process, 0.56 ms of 0.75 ms).
@@ -14,7 +14,9 @@ to date themselves every ``EVERY`` entries, so a reader never finds a long backl
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -55,9 +57,16 @@ _MARK = select(_MARKS.c.seq).where(_MARKS.c.name == MARK)
 _LOCK_MARK = _MARK.with_for_update()
 _NEW_MARK = insert(_MARKS)
 _MOVE_MARK = update(_MARKS).where(_MARKS.c.name == MARK).values(seq=bindparam("seq"))
-# The checks are a prefix of seq: a writer takes the chain's head only after the one before it
-# committed. So the last seq committed bounds the batch, and nothing below it can appear later.
-_LAST_SEQ = select(func.max(_LOG.c.seq)).where(_LOG.c.seq > _AFTER, _LOG.c.seq <= _UPTO)
+# On SQLite the checks are a prefix of seq (writers are serialised). On PostgreSQL seq comes from
+# a sequence: a number missing below the last one committed is a check still being written (it
+# commits in a moment) or one rolled back (never). So a batch ends before the first gap, unless
+# the entry after it is older than ``GAP_WAIT``: no check's transaction lasts that long.
+GAP_WAIT = timedelta(minutes=2)
+_SEQS = (
+    select(_LOG.c.seq, _LOG.c.created_at)
+    .where(_LOG.c.seq > _AFTER, _LOG.c.seq <= _UPTO)
+    .order_by(_LOG.c.seq)
+)
 
 
 def _postgresql() -> Insert:
@@ -121,10 +130,12 @@ def _read(connection: Connection, limit: int) -> _Batch | None:
     """The next batch past the mark, read and (on SQLite) parsed without the write lock."""
     mark = prepared.fetch_one(connection, _MARK, {})
     after = mark[0] if mark else 0
-    last = prepared.fetch_one(connection, _LAST_SEQ, {"after": after, "upto": after + limit})
-    if not last or last[0] is None:
+    upto = _last_without_a_gap(
+        connection.execute(_SEQS, {"after": after, "upto": after + limit}).all(), after
+    )
+    if upto is None:
         return None
-    batch = _Batch(after, last[0], None)
+    batch = _Batch(after, upto, None)
     if connection.dialect.name != "sqlite":
         return batch
     rows = [
@@ -143,6 +154,19 @@ def _read(connection: Connection, limit: int) -> _Batch | None:
         for alert in orjson.loads(alerts)
     ]
     return _Batch(batch.after, batch.upto, rows)
+
+
+def _last_without_a_gap(rows: Sequence[Any], after: int) -> int | None:
+    """The last ``seq`` of ``rows`` (seq, created_at) before a gap that may still fill."""
+    settled = datetime.now(UTC) - GAP_WAIT
+    last = None
+    expected = after + 1
+    for seq, created_at in rows:
+        aware = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
+        if seq != expected and aware > settled:
+            break
+        last, expected = seq, seq + 1
+    return last
 
 
 def _write(connection: Connection, batch: _Batch) -> bool:
