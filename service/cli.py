@@ -22,7 +22,9 @@ from .accounts.cli import users_cli
 from .appctx import database, snapshots
 from .audit.cli import TRANSPARENCY_COMMANDS
 from .audit.cli import export_command as audit_export_command
+from .audit.retention_cli import archive_command as audit_archive_command
 from .audit.retention_cli import partitions_command as audit_partitions_command
+from .audit.retention_cli import verifier_key, verify_archive
 from .checking import CheckRequest, ServiceUnavailable, iso_utc, run_check
 from .db import Database, clients, events, kb_store, kb_versions, privileges, transparency
 from .db.models import KbVersion
@@ -437,8 +439,21 @@ def clients_remove_fhir_server(name: str, url: str) -> None:
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
+@click.option(
+    "--archive",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Check the months archived in this folder instead, offline: no database is read.",
+)
+@click.option(
+    "--public-key",
+    metavar="KEY",
+    help="With --archive: the checkpoints' verifier key, or a file holding it "
+    "(default: AUDIT_PUBLIC_KEY, else the signing key's).",
+)
+def audit_verify(archive: Path | None, public_key: str | None) -> None:
     """Recompute both logs' sealed leaves and latest roots; print what was found; exit 1 if broken."""
+    if archive is not None:
+        sys.exit(0 if verify_archive(archive, verifier_key(public_key)) else 1)
     with database().transaction(read_only=True) as connection:
         results = [transparency.verify_leaves(connection, log) for log in transparency.LOGS]
     for result in results:
@@ -485,6 +500,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(clients_cli)
     audit_cli.add_command(audit_export_command)
     audit_cli.add_command(audit_partitions_command)
+    audit_cli.add_command(audit_archive_command)
     for transparency_command in TRANSPARENCY_COMMANDS:
         audit_cli.add_command(transparency_command)
     app.cli.add_command(audit_cli)

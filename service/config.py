@@ -152,6 +152,10 @@ class Settings(BaseSettings):
         default=None,
         description="file holding that key instead; unset: instance/audit-signing.key",
     )
+    AUDIT_PUBLIC_KEY: str = Field(
+        default="",
+        description="verifier key `audit verify --archive` checks archives with; unset: the signing key's",
+    )
     LOG_ORIGIN: str = Field(
         default="",
         description="the logs' name in checkpoints; unset: PUBLIC_BASE_URL's host, else a local name",
