@@ -22,6 +22,9 @@ unless its check (``alert_log_id`` at ``check_created_at``) and its alert exist;
 names cannot go away, since the append-only triggers refuse UPDATE, DELETE and TRUNCATE. The one
 way they can leave is the owner detaching an archived month (README: retention).
 
+``tlog_archive`` (both databases) records each month ``audit archive`` wrote to files: the leaves
+whose rows may then be detached, which ``audit verify`` no longer expects to find.
+
 Two functions make partitions: ``create_log_partition(table, month)`` and
 ``ensure_log_partitions(months_ahead)``, the second runnable by the service's role (SECURITY
 DEFINER; it can make the coming months' partitions and nothing else) so that ``flask audit
@@ -326,9 +329,27 @@ def _schema(bind: sa.Connection) -> str:
 
 
 def upgrade() -> None:
+    op.create_table(
+        "tlog_archive",
+        sa.Column("log", sa.String(length=16), nullable=False),
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("first_leaf", sa.BigInteger(), nullable=False),
+        sa.Column("end_leaf", sa.BigInteger(), nullable=False),
+        sa.Column("tree_size", sa.BigInteger(), nullable=False),
+        sa.Column("archived_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("log", "month", name=op.f("pk_tlog_archive")),
+    )
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
+    op.execute(
+        "CREATE TRIGGER tlog_archive_append_only BEFORE UPDATE OR DELETE ON tlog_archive "
+        "FOR EACH ROW EXECUTE FUNCTION refuse_log_change()"
+    )
+    op.execute(
+        "CREATE TRIGGER tlog_archive_no_truncate BEFORE TRUNCATE ON tlog_archive "
+        "FOR EACH STATEMENT EXECUTE FUNCTION refuse_log_change()"
+    )
     schema = _schema(bind)
     for function in (_GUARD_PARTITION, _CREATE_PARTITION, _ENSURE_PARTITIONS, _FEEDBACK_GUARD):
         op.execute(function.format(schema=schema))
@@ -344,6 +365,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("tlog_archive")
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return

@@ -79,6 +79,8 @@ def archive_command(before: date, output: Path) -> None:
             except archive.NotArchivable as refused:
                 raise click.ClickException(str(refused)) from refused
             if done is not None:
+                with database().transaction() as connection:
+                    archive.record(connection, done)
                 written.append(done)
                 click.echo(
                     f"{done.log} {done.month}: {done.rows} rows, leaves from {done.first_leaf} "

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, exists, func, select
+from sqlalchemy import Connection, exists, func, insert, select
 
 from ..domain import archive, merkle
 from . import transparency
@@ -20,6 +20,7 @@ from .models import Base
 
 _LEAVES = Base.metadata.tables["tlog_leaf"]
 _CHECKPOINTS = Base.metadata.tables["tlog_checkpoint"]
+_ARCHIVES = Base.metadata.tables["tlog_archive"]
 STREAM_BATCH = 5_000
 
 
@@ -33,6 +34,7 @@ class Archived:
     month: str
     rows: int
     first_leaf: int
+    end_leaf: int  # one past the month's last row's leaf
     tree_size: int
     folder: Path
 
@@ -130,4 +132,22 @@ def archive_month(connection: Connection, log: str, month: date, output: Path) -
     finally:
         rows.close()
     writer.finish(checkpoint.note, previous.note if previous else None, proof)
-    return Archived(log, label, writer.rows, first, checkpoint.tree_size, folder)
+    return Archived(log, label, writer.rows, first, last + 1, checkpoint.tree_size, folder)
+
+
+def record(connection: Connection, done: Archived) -> None:
+    """Note the month as archived (once), so ``audit verify`` accepts its rows being detached."""
+    known = select(_ARCHIVES.c.month).where(
+        _ARCHIVES.c.log == done.log, _ARCHIVES.c.month == done.month
+    )
+    if connection.scalar(known) is None:
+        connection.execute(
+            insert(_ARCHIVES).values(
+                log=done.log,
+                month=done.month,
+                first_leaf=done.first_leaf,
+                end_leaf=done.end_leaf,
+                tree_size=done.tree_size,
+                archived_at=datetime.now(UTC),
+            )
+        )

@@ -528,6 +528,23 @@ class TlogCheckpoint(Base):
     note: Mapped[str] = mapped_column(Text)
 
 
+class TlogArchive(Base):
+    """A month written to files by ``audit archive``: its rows may be detached from the database.
+
+    ``audit verify`` accepts a sealed leaf without its row only inside such a month's leaves
+    ``[first_leaf, end_leaf)``; the files prove those rows (``audit verify --archive``).
+    """
+
+    __tablename__ = "tlog_archive"
+
+    log: Mapped[str] = mapped_column(String(16), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    first_leaf: Mapped[int] = mapped_column(BigInteger)
+    end_leaf: Mapped[int] = mapped_column(BigInteger)
+    tree_size: Mapped[int] = mapped_column(BigInteger)
+    archived_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class ProjectionMark(Base):
     """The last log entry (``seq``) a table derived from the log has been brought up to."""
 

@@ -40,6 +40,7 @@ MODELS: dict[str, type[AlertLog] | type[AuditEvent]] = {
 _LEAVES = Base.metadata.tables["tlog_leaf"]
 _NODES = Base.metadata.tables["tlog_node"]
 _CHECKPOINTS = Base.metadata.tables["tlog_checkpoint"]
+_ARCHIVES = Base.metadata.tables["tlog_archive"]
 
 
 def canonical_value(value: Any) -> Any:
@@ -183,6 +184,49 @@ def add_checkpoint(connection: Connection, checkpoint: StoredCheckpoint) -> None
     )
 
 
+def archived_leaves(connection: Connection, log: str) -> list[tuple[int, int]]:
+    """The leaf ranges ``[first, end)`` of the months ``audit archive`` wrote, in order."""
+    rows = connection.execute(
+        select(_ARCHIVES.c.first_leaf, _ARCHIVES.c.end_leaf)
+        .where(_ARCHIVES.c.log == log)
+        .order_by(_ARCHIVES.c.first_leaf)
+    )
+    return [(int(first), int(end)) for first, end in rows]
+
+
+def _archived(ranges: Sequence[tuple[int, int]], leaf_index: int) -> bool:
+    return any(first <= leaf_index < end for first, end in ranges)
+
+
+def _uncovered(ranges: Sequence[tuple[int, int]], end: int) -> range:
+    """The leaves before ``end`` from the first one no archived range holds (empty: none)."""
+    covered = 0
+    for first, last in ranges:
+        if first > covered:
+            break
+        covered = max(covered, last)
+    return range(covered, end) if covered < end else range(0)
+
+
+def first_attached_leaf(connection: Connection, log: str) -> int:
+    """The first leaf of the oldest month still in the database (0 if none was detached).
+
+    Only a month's own rows count: a row of the next month sealed first would not be missed,
+    since its leaf follows this one's.
+    """
+    model = MODELS[log]
+    oldest = connection.scalar(select(func.min(model.created_at)))
+    if oldest is None:
+        return 0
+    month_end = datetime(oldest.year + oldest.month // 12, oldest.month % 12 + 1, 1, tzinfo=UTC)
+    first = connection.scalar(
+        select(func.min(_LEAVES.c.leaf_index))
+        .join(model, model.seq == _LEAVES.c.entry_seq)
+        .where(_LEAVES.c.log == log, model.created_at < month_end)
+    )
+    return 0 if first is None else int(first)
+
+
 @dataclass(frozen=True)
 class Verification:
     """What ``verify_leaves`` found for one log (``first_broken``: the entry's seq)."""
@@ -204,18 +248,30 @@ def verify_leaves(connection: Connection, log: str, batch: int = 5_000) -> Verif
     Catches an entry edited, deleted or moved after it was sealed, and leaves or nodes rewritten
     without the checkpoint's signature being forged; the full verification against checkpoints
     held outside the database (consistency proofs) is ``audit verify --checkpoint``.
+
+    Months archived and detached (``audit archive``) are skipped: the walk starts from the stored
+    frontier at the oldest attached month's first leaf, and a leaf without its row is accepted
+    only inside an archived month's leaves. The archive files prove the rest, offline.
     """
     model = MODELS[log]
     columns = [getattr(model, f) for f in FIELDS[log]]
     checkpoint = latest_checkpoint(connection, log)
     head = base64.b64encode(checkpoint.root_hash).decode() if checkpoint else ""
+    archived = archived_leaves(connection, log)
+    start = first_attached_leaf(connection, log) if archived else 0
+    if uncovered := _uncovered(archived, start):
+        return Verification(
+            log, 0, head, None,
+            f"the entries of leaves {uncovered.start}..{start - 1} are gone, and no archive "
+            "holds them",
+        )  # fmt: skip
     stmt = (
         select(_LEAVES.c.leaf_index, _LEAVES.c.entry_seq, _LEAVES.c.hash, model.seq, *columns)
         .select_from(_LEAVES.outerjoin(model, model.seq == _LEAVES.c.entry_seq))
-        .where(_LEAVES.c.log == log)
+        .where(_LEAVES.c.log == log, _LEAVES.c.leaf_index >= start)
         .order_by(_LEAVES.c.leaf_index)
     )
-    appender = merkle.Appender()
+    appender = merkle.Appender(start, frontier_hashes(connection, log, start))
     rows = connection.execute(stmt.execution_options(yield_per=batch))
     try:
         for row in rows:
@@ -224,7 +280,9 @@ def verify_leaves(connection: Connection, log: str, batch: int = 5_000) -> Verif
             if leaf_index != appender.size:
                 problem = f"leaf {appender.size} is missing: a sealed leaf was deleted"
             elif found is None:
-                problem = f"entry {seq} was sealed and is gone: it was deleted"
+                # Detached after archiving, the entry is proved by its files; else deleted.
+                if not _archived(archived, leaf_index):
+                    problem = f"entry {seq} was sealed and is gone: it was deleted"
             else:
                 values = dict(zip(FIELDS[log], row[4:], strict=True))
                 if merkle.leaf_hash(leaf_bytes(log, seq, values)) != stored:

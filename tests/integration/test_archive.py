@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import Connection, text
 
 from service import checking, create_app
 from service.db import Database, sealer, transparency
@@ -112,3 +113,42 @@ def test_the_month_under_way_cannot_be_archived(app: Flask, tmp_path: Path) -> N
         args=["audit", "archive", "--before", next_year, "--output", str(tmp_path)]
     )
     assert refused.exit_code == 2 and "not over yet" in refused.output
+
+
+def _detach_october_and_november(connection: Connection) -> None:
+    """What the operator does once the months are archived (README: retention)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("ALTER TABLE alert_log DETACH PARTITION alert_log_2026_10"))
+        connection.execute(text("ALTER TABLE alert_log DETACH PARTITION alert_log_2026_11"))
+    else:  # SQLite has no partitions (nor append-only triggers): the rows are deleted
+        connection.execute(text("DELETE FROM alert_log WHERE created_at < '2026-12-01'"))
+
+
+@pytest.fixture()
+def autumn_partitions(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        for month in ("2026-10-01", "2026-11-01"):
+            connection.execute(
+                text("SELECT create_log_partition('alert_log', CAST(:m AS date))"), {"m": month}
+            )
+
+
+def test_after_the_archived_months_are_detached_the_live_log_still_verifies(
+    app: Flask, connection: Connection, autumn_partitions: None, sealed_autumn: None, tmp_path: Path
+) -> None:
+    assert _archive(app, tmp_path).exit_code == 0
+    _detach_october_and_november(connection)
+    assert connection.scalar(text("SELECT count(*) FROM alert_log")) == 2
+    verified = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert verified.exit_code == 0, verified.output
+    assert "alert_log: 7 sealed entries verified" in verified.output
+    assert _verify_offline(tmp_path).exit_code == 0
+
+
+def test_rows_gone_without_an_archive_fail_the_live_verification(
+    app: Flask, connection: Connection, autumn_partitions: None, sealed_autumn: None
+) -> None:
+    _detach_october_and_november(connection)
+    verified = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert verified.exit_code == 1
+    assert "entry" in verified.output and "it was deleted" in verified.output
