@@ -18,6 +18,7 @@ import logging
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,13 +27,14 @@ from urllib.parse import urlsplit
 
 import requests
 
-from .db import Database, sealer, transparency
+from .db import Database, partitions, sealer, transparency
 from .db.sealer import SealResult, origin_of
 from .domain.checkpoint import SigningKey
 
 log = logging.getLogger(__name__)
 
 EXPORT_TIMEOUT = 5.0  # seconds for a receiver to take a checkpoint
+PARTITIONS_EVERY = 3600.0  # seconds between the sealer's checks that the coming months exist
 DEFAULT_ORIGIN = "interaction-alerts.local"
 
 
@@ -173,12 +175,27 @@ class SealerThread(threading.Thread):
         self._stop = threading.Event()
 
     def run(self) -> None:
+        partitions_due = 0.0
         while not self._stop.is_set():
+            if time.monotonic() >= partitions_due:
+                partitions_due = time.monotonic() + PARTITIONS_EVERY
+                self._make_partitions()
             try:
                 seal_all(self.sealing, self.exporter)
             except Exception:  # the database is down, say: try again next turn
                 log.warning("sealing failed; retrying in %.1f s", self.interval, exc_info=True)
             self._stop.wait(self.interval)
+
+    def _make_partitions(self) -> None:
+        """The logs' coming months (PostgreSQL), so no month's rows land in DEFAULT."""
+        try:
+            with self.sealing.db.transaction() as connection:
+                made = partitions.ensure(connection)
+        except Exception:  # rows still land, in DEFAULT: retry at the next hour
+            log.warning("could not make the logs' coming partitions", exc_info=True)
+            return
+        if made:
+            log.info("made the logs' partitions %s", ", ".join(made))
 
     def stop(self) -> None:
         self._stop.set()

@@ -80,11 +80,15 @@ BEGIN
             to_char(month, 'YYYY-MM');
         RETURN NULL;
     END IF;
-    EXECUTE format(
-        'CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
-        partition_name, parent, low, high
-    );
-    PERFORM guard_log_partition(parent, partition_name);
+    BEGIN
+        EXECUTE format(
+            'CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
+            partition_name, parent, low, high
+        );
+        PERFORM guard_log_partition(parent, partition_name);
+    EXCEPTION WHEN duplicate_table THEN
+        RETURN NULL;  -- another process (a sealer in another worker) made it just now
+    END;
     RETURN partition_name;
 END $$
 """

@@ -4,7 +4,8 @@ month without one still lands (in DEFAULT), and every partition is as append-onl
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+import threading
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +15,11 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from service import checking
-from service.db import partitions
+from service.db import Database, make_engine, partitions
+from service.domain.checkpoint import SigningKey
+from service.sealing import SealerThread, Sealing
+
+from ..conftest import migrate
 
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 
@@ -162,3 +167,24 @@ def test_feedback_naming_a_check_that_is_not_logged_is_refused(
             connection.execute(insert, {"uuid": "u", "check": check, "at": at})
     with pytest.raises(DBAPIError, match="not in logged_alert"), connection.begin_nested():
         connection.execute(insert, {"uuid": "no-such-alert", "check": check_id, "at": created_at})
+
+
+def test_the_sealer_makes_the_coming_months_partitions(empty_database_url: str) -> None:
+    migrate(empty_database_url)
+    engine = make_engine(empty_database_url)
+    last = f"alert_log_{(datetime.now(UTC).replace(day=1) + timedelta(days=31 * 3)):%Y_%m}"
+    with engine.begin() as connection:  # as if the migration ran three months ago
+        connection.execute(text(f"DROP TABLE {last}"))
+    thread = SealerThread(Sealing(Database(engine), SigningKey.generate("t"), "t"), 0.05)
+    thread.start()
+    try:
+        for _ in range(600):  # until it is made: the thread's first turn makes it
+            with engine.connect() as connection:
+                if last in partitions.attached(connection, "alert_log"):
+                    break
+            threading.Event().wait(0.05)
+    finally:
+        thread.stop()  # not joined: SealerThread's _stop event shadows Thread._stop, which join calls
+        engine.dispose()
+    with make_engine(empty_database_url).connect() as connection:
+        assert last in partitions.attached(connection, "alert_log")
