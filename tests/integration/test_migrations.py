@@ -318,3 +318,54 @@ def test_a_downgrade_past_staging_drops_the_versions_never_activated(
         migrate(empty_database_url)
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)  # SQLite is not partitioned
+def test_partitioning_moves_each_row_to_its_months_table_and_back(
+    empty_database_url: str,
+) -> None:
+    migrate(empty_database_url, "0018")
+    engine = make_engine(empty_database_url)
+    months = ["2025-03-31 23:59:59.999999+00", "2025-04-01 00:00:00+00", "2026-01-15 12:00:00+00"]
+    try:
+        with engine.begin() as conn:
+            _insert_kb_version(conn)
+            for seq, at in enumerate(months, start=1):
+                conn.execute(
+                    text(
+                        "INSERT INTO alert_log (id, created_at, channel, request_id, "
+                        "kb_version_id, inputs, medications, alerts, scope, complete, seq) "
+                        "VALUES (:id, :at, 'api', 'r', 'v1', '{}', '[]', '[]', '{}', true, :seq)"
+                    ),
+                    {"id": f"c{seq}", "at": at, "seq": seq},
+                )
+        migrate(empty_database_url, "0019")
+        with engine.connect() as conn:
+            placed = conn.execute(
+                text("SELECT id, tableoid::regclass::text FROM alert_log ORDER BY seq")
+            ).all()
+            kind = conn.scalar(text("SELECT relkind FROM pg_class WHERE relname = 'alert_log'"))
+        assert [tuple(p) for p in placed] == [
+            ("c1", "alert_log_2025_03"),
+            ("c2", "alert_log_2025_04"),
+            ("c3", "alert_log_2026_01"),
+        ]
+        assert kind == "p"
+        migrate(empty_database_url, "0018", down=True)
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT id, created_at FROM alert_log ORDER BY seq")).all()
+            kind = conn.scalar(text("SELECT relkind FROM pg_class WHERE relname = 'alert_log'"))
+            keys = conn.execute(
+                text(
+                    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE conrelid = 'alert_log'::regclass AND contype IN ('p', 'u') "
+                    "ORDER BY conname"
+                )
+            ).all()
+        assert [r.id for r in rows] == ["c1", "c2", "c3"] and kind == "r"
+        assert [tuple(k) for k in keys] == [
+            ("pk_alert_log", "PRIMARY KEY (id)"),
+            ("uq_alert_log_seq", "UNIQUE (seq)"),
+        ]
+    finally:
+        engine.dispose()
