@@ -107,7 +107,10 @@ _DOCUMENTS = {
 def _alerts_of_check(aggregate: Any) -> Any:
     return (
         select(aggregate)
-        .where(LoggedAlert.alert_log_id == AlertLog.id)
+        # By time too: on PostgreSQL each check's alerts are then read from one month's partition.
+        .where(
+            LoggedAlert.alert_log_id == AlertLog.id, LoggedAlert.created_at == AlertLog.created_at
+        )
         .correlate(AlertLog)
         .scalar_subquery()
     )
