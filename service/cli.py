@@ -7,6 +7,8 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -14,6 +16,7 @@ from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -438,6 +441,24 @@ def clients_remove_fhir_server(name: str, url: str) -> None:
     click.echo(f"Client {name}: FHIR server {base} removed.")
 
 
+def _unsealed_too_long(
+    connection: Connection, result: transparency.Verification, max_age: timedelta
+) -> transparency.Verification:
+    """``result``, failed if an entry has waited longer than ``max_age`` to be sealed."""
+    oldest = transparency.oldest_unsealed(connection, result.log)
+    if not result.ok or oldest is None:
+        return result
+    seq, created_at = oldest
+    waited = datetime.now(UTC) - created_at
+    if waited <= max_age:
+        return result
+    problem = (
+        f"entry {seq} has waited {waited.total_seconds():.0f} s unsealed "
+        f"(more than UNSEALED_MAX_AGE, {max_age.total_seconds():.0f} s): is the sealer running?"
+    )
+    return replace(result, first_broken=seq, problem=problem)
+
+
 @audit_cli.command("verify")
 @click.option(
     "--archive",
@@ -454,8 +475,12 @@ def audit_verify(archive: Path | None, public_key: str | None) -> None:
     """Recompute both logs' sealed leaves and latest roots; print what was found; exit 1 if broken."""
     if archive is not None:
         sys.exit(0 if verify_archive(archive, verifier_key(public_key)) else 1)
+    max_age = timedelta(seconds=current_app.config["UNSEALED_MAX_AGE"])
     with database().transaction(read_only=True) as connection:
-        results = [transparency.verify_leaves(connection, log) for log in transparency.LOGS]
+        results = [
+            _unsealed_too_long(connection, transparency.verify_leaves(connection, log), max_age)
+            for log in transparency.LOGS
+        ]
     for result in results:
         status = "OK" if result.ok else f"BROKEN at entry {result.first_broken}: {result.problem}"
         click.echo(

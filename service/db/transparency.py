@@ -307,3 +307,21 @@ def verify_leaves(connection: Connection, log: str, batch: int = 5_000) -> Verif
             f"checkpoint {checkpoint.tree_size} covers more leaves than the {appender.size} stored",
         )  # fmt: skip
     return Verification(log, appender.size, head, None, None)
+
+
+def oldest_unsealed(connection: Connection, log: str) -> tuple[int, datetime] | None:
+    """The seq and time of the log's oldest entry no leaf names yet, if any."""
+    model = MODELS[log]
+    sealed = select(_LEAVES.c.entry_seq).where(
+        _LEAVES.c.log == log, _LEAVES.c.entry_seq == model.seq
+    )
+    row = connection.execute(
+        select(model.seq, model.created_at)
+        .where(~sealed.exists())
+        .order_by(model.created_at)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    moment = row[1] if row[1].tzinfo else row[1].replace(tzinfo=UTC)
+    return int(row[0]), moment
