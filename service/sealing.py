@@ -172,11 +172,11 @@ class SealerThread(threading.Thread):
         super().__init__(name="sealer", daemon=True)
         self.sealing, self.interval = sealing, interval
         self.exporter = Exporter(sealing.export) if sealing.export else None
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
 
     def run(self) -> None:
         partitions_due = 0.0
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             if time.monotonic() >= partitions_due:
                 partitions_due = time.monotonic() + PARTITIONS_EVERY
                 self._make_partitions()
@@ -184,7 +184,7 @@ class SealerThread(threading.Thread):
                 seal_all(self.sealing, self.exporter)
             except Exception:  # the database is down, say: try again next turn
                 log.warning("sealing failed; retrying in %.1f s", self.interval, exc_info=True)
-            self._stop.wait(self.interval)
+            self._stopping.wait(self.interval)
 
     def _make_partitions(self) -> None:
         """The logs' coming months (PostgreSQL), so no month's rows land in DEFAULT."""
@@ -198,7 +198,7 @@ class SealerThread(threading.Thread):
             log.info("made the logs' partitions %s", ", ".join(made))
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
 
 
 def post_worker_init(worker: Any) -> None:

@@ -184,7 +184,10 @@ def test_the_sealer_makes_the_coming_months_partitions(empty_database_url: str) 
                     break
             threading.Event().wait(0.05)
     finally:
-        thread.stop()  # not joined: SealerThread's _stop event shadows Thread._stop, which join calls
+        thread.stop()
+        thread.join()
+    try:
+        with engine.connect() as connection:
+            assert last in partitions.attached(connection, "alert_log")
+    finally:
         engine.dispose()
-    with make_engine(empty_database_url).connect() as connection:
-        assert last in partitions.attached(connection, "alert_log")
