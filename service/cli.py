@@ -15,7 +15,6 @@ from alembic.config import Config
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .accounts.cli import users_cli
@@ -23,7 +22,7 @@ from .appctx import database, snapshots
 from .audit.cli import TRANSPARENCY_COMMANDS
 from .audit.cli import export_command as audit_export_command
 from .checking import CheckRequest, ServiceUnavailable, iso_utc, run_check
-from .db import Database, clients, events, kb_store, kb_versions, privileges, transparency
+from .db import Database, clients, events, kb_store, kb_versions, privileges
 from .db.models import KbVersion
 from .domain.answer import AnswerDocument
 from .domain.check import CheckContext, MedicationInput
@@ -433,47 +432,6 @@ def clients_remove_fhir_server(name: str, url: str) -> None:
     with _client_change() as session:
         base = clients.remove_fhir_server(session, name, url, _operator())
     click.echo(f"Client {name}: FHIR server {base} removed.")
-
-
-@audit_cli.command("verify")
-def audit_verify() -> None:
-    """Recompute both logs' sealed leaves and latest roots; print what was found; exit 1 if broken."""
-    with database().transaction(read_only=True) as connection:
-        results = [transparency.verify_leaves(connection, log) for log in transparency.LOGS]
-    for result in results:
-        status = "OK" if result.ok else f"BROKEN at entry {result.first_broken}: {result.problem}"
-        click.echo(
-            f"{result.log}: {result.entries} sealed entries verified; "
-            f"root {result.head or '(no checkpoint yet)'}; {status}"
-        )
-    try:
-        with database().unit_of_work() as session:
-            events.record_event(
-                session,
-                actor=_operator(),
-                action="audit.verify",
-                target="logs",
-                outcome="success" if all(r.ok for r in results) else "failure",
-                details={
-                    r.log: {
-                        "entries": r.entries,
-                        "head": r.head,
-                        "first_broken": r.first_broken,
-                        "problem": r.problem,
-                    }
-                    for r in results
-                },
-            )
-            session.commit()
-    except SQLAlchemyError as error:
-        # The exit status answers "are the logs intact?", which the walk above has answered.
-        click.echo(
-            "Warning: the verification could not be recorded as an audit event "
-            f"({str(error).splitlines()[0]})",
-            err=True,
-        )
-    if not all(r.ok for r in results):
-        sys.exit(1)
 
 
 def register_commands(app: Flask) -> None:

@@ -71,7 +71,9 @@ class Sealing:
 
     @classmethod
     def from_config(cls, db: Database, config: Mapping[str, Any]) -> Sealing:
-        return cls(db, signing_key(config), log_origin(config), config.get("CHECKPOINT_EXPORT") or "")
+        return cls(
+            db, signing_key(config), log_origin(config), config.get("CHECKPOINT_EXPORT") or ""
+        )
 
 
 def seal_all(sealing: Sealing, exporter: Exporter | None = None) -> list[SealResult]:
