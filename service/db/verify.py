@@ -338,42 +338,42 @@ def _walk(connection: Connection, log: str, start: int, end: int) -> _Stretch:
 def _check_roots(
     hashes: bytes, seqs: array[int], evidence: Sequence[Evidence], report: LogReport
 ) -> None:
-    """Rebuild the tree leaf by leaf and compare its root at every checkpoint's size."""
+    """Rebuild the tree leaf by leaf and compare its root at every checkpoint's size.
+
+    A rewrite shows at every checkpoint signed after its first changed leaf, so the changed range
+    is named from the last checkpoint that still agrees to the first one that does not.
+    """
     built = len(hashes) // _HASH
     appender = merkle.Appender()
-    matched = 0  # the largest checkpoint size the rebuilt tree agrees with
-    first_mismatch: Evidence | None = None
-    mismatches = 0
-    position = 0
+    agreed = 0  # the largest checkpoint size the rebuilt tree agrees with, below any disagreement
+    first_disagreeing: Evidence | None = None
+    disagreeing = 0
     for item in evidence:
         size = item.checkpoint.size
-        if size > built:
-            if size <= report.tree_size:  # past a missing leaf: already reported
-                report.fail(f"checkpoint {item.source} cannot be checked: a leaf before it is gone")
-            continue
-        while position < size:
+        while appender.size < min(size, built):
+            position = appender.size
             appender.append(hashes[position * _HASH : (position + 1) * _HASH])
-            position += 1
-        if appender.root() == item.checkpoint.root:
-            if first_mismatch is None:
-                matched = size
+        if size <= built and appender.root() == item.checkpoint.root:
+            if first_disagreeing is None:
+                agreed = size
             report.checkpoints_matched.append(size)
             continue
-        mismatches += 1
-        first_mismatch = first_mismatch or item
-    while position < built:
+        disagreeing += 1
+        first_disagreeing = first_disagreeing or item
+    while appender.size < built:
+        position = appender.size
         appender.append(hashes[position * _HASH : (position + 1) * _HASH])
-        position += 1
     report.root = appender.root()
-    if first_mismatch is not None:
-        end = first_mismatch.checkpoint.size
-        rewritten = seqs[matched:end]
-        entries = f"entries {min(rewritten)}..{max(rewritten)}" if rewritten else "no entries"
+    if first_disagreeing is not None:
+        end = first_disagreeing.checkpoint.size
+        rewritten = seqs[agreed:end]
+        entries = f" (entries {min(rewritten)}..{max(rewritten)} now)" if rewritten else ""
         report.fail(
-            f"the leaves do not hash to the root of checkpoint {first_mismatch.source}: leaves "
-            f"{matched}..{end - 1} ({entries}) were rewritten after it was signed, with their "
-            "hashes recomputed (an entry in that range was edited, inserted, deleted or moved)"
-            + (f"; {mismatches - 1} later checkpoints disagree too" if mismatches > 1 else "")
+            f"the log disagrees with checkpoint {first_disagreeing.source}: leaves {agreed}.."
+            f"{end - 1}{entries} were changed after it was signed (an entry in that range was "
+            "edited, inserted, deleted or moved, and the hashes recomputed)"
+            + (f"; {disagreeing - 1} later checkpoints disagree too" if disagreeing > 1 else ""),
+            leaf_index=agreed,
         )
 
 
