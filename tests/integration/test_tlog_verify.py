@@ -15,7 +15,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Connection, delete, insert, select, text, update
 
-from service import create_app
 from service.db import Database, transparency
 from service.db.models import AlertLog, AuditEvent, TlogCheckpoint, TlogLeaf, TlogNode
 from service.db.sealer import origin_of, seal
@@ -133,7 +132,7 @@ def _edit_and_rehash(connection: Connection) -> None:
 def _delete_and_rebuild(connection: Connection) -> None:
     entries = _entries(connection)
     connection.execute(delete(AlertLog).where(AlertLog.seq == entries[4]["seq"]))
-    _rebuild(connection, entries[:4] + entries[5:], keep_checkpoints=3)
+    _rebuild(connection, [*entries[:4], *entries[5:]], keep_checkpoints=3)
 
 
 def _insert_and_rebuild(connection: Connection) -> None:
@@ -141,7 +140,7 @@ def _insert_and_rebuild(connection: Connection) -> None:
     last = connection.scalar(select(AlertLog.seq).order_by(AlertLog.seq.desc()).limit(1))
     forged = {**entries[3], "id": "forged-check", "seq": last + 1}
     connection.execute(insert(AlertLog).values(**forged))
-    _rebuild(connection, entries[:4] + [forged] + entries[4:5], keep_checkpoints=3)
+    _rebuild(connection, [*entries[:4], forged, *entries[4:5]], keep_checkpoints=3)
 
 
 def _reorder_and_rebuild(connection: Connection) -> None:
