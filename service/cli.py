@@ -441,8 +441,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(kb_cli)
     app.cli.add_command(clients_cli)
     audit_cli.add_command(audit_export_command)
-    for command in TRANSPARENCY_COMMANDS:
-        audit_cli.add_command(command)
+    for transparency_command in TRANSPARENCY_COMMANDS:
+        audit_cli.add_command(transparency_command)
     app.cli.add_command(audit_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(check_command)

@@ -26,8 +26,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from .db import Database, transparency
-from .db.sealer import BATCH, SealResult, origin_of, seal
+from .db import Database, sealer, transparency
+from .db.sealer import SealResult, origin_of
 from .domain.checkpoint import SigningKey
 
 log = logging.getLogger(__name__)
@@ -80,13 +80,14 @@ def seal_all(sealing: Sealing, exporter: Exporter | None = None) -> list[SealRes
     """Seal every committed entry of both logs, a checkpoint per batch; export the newest."""
     sealed = []
     for name in transparency.LOGS:
+        origin = origin_of(sealing.origin, name)
         while (
-            result := seal(sealing.db, name, sealing.key, origin_of(sealing.origin, name))
+            result := sealer.seal(sealing.db, name, sealing.key, origin, sealer.BATCH)
         ) is not None:
             sealed.append(result)
             if exporter is not None:
                 exporter.offer(result)
-            if result.tree_size - result.first_index < BATCH:
+            if result.tree_size - result.first_index < sealer.BATCH:
                 break
     return sealed
 

@@ -2,7 +2,7 @@
 
 The service stamps every check with the time it ran; a review page needs weeks of history, so these
 entries are built from the engine's output with the same document functions the service logs with,
-and appended through the hash chain with chosen times (in order, so ``audit verify`` passes).
+and appended with their ``seq`` and chosen times, in order, as the service writes them.
 """
 
 from __future__ import annotations

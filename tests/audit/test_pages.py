@@ -106,7 +106,7 @@ def test_a_check_shows_inputs_medications_alerts_rules_feedback_and_chain(
     assert "Boxed warning" in page or "boxed warning" in page  # R1's text from the KB version
     rules = session.get_one(KbVersion, entry.kb_version_id).counts["rules"]
     assert f"All {rules} rules of this version" in page
-    assert entry.row_hash in page and entry.prev_hash in page
+    assert f"<dt>Entry</dt><dd>{entry.seq}</dd>" in page
 
 
 def test_an_unknown_check_is_not_found(auditor: FlaskClient, log: Log) -> None:
