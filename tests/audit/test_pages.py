@@ -15,6 +15,7 @@ from werkzeug.test import TestResponse
 from service.audit import views
 from service.db import events, logged_alerts
 from service.db.models import AlertLog, AuditEvent, KbVersion, LoggedAlert
+from service.domain.checkpoint import SigningKey
 from service.pseudonyms import patient_ref
 
 from ..factories import AuditEventFactory, CdsFeedbackFactory
@@ -176,6 +177,8 @@ def test_every_page_says_when_the_log_was_last_verified_and_the_result(
     app: Flask, auditor: FlaskClient, session: Session, log: Log
 ) -> None:
     assert "never been verified" in text(auditor.get("/audit/checks"))
+    app.config["AUDIT_SIGNING_KEY"] = SigningKey.generate("audit-test").text()
+    assert app.test_cli_runner().invoke(args=["audit", "seal", "--once"]).exit_code == 0
     result = app.test_cli_runner().invoke(args=["audit", "verify"])
     assert result.exit_code == 0, result.output
     page = text(auditor.get("/audit/reports"))

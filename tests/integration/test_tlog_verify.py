@@ -138,6 +138,7 @@ def _delete_and_rebuild(connection: Connection) -> None:
 def _insert_and_rebuild(connection: Connection) -> None:
     entries = _entries(connection)
     last = connection.scalar(select(AlertLog.seq).order_by(AlertLog.seq.desc()).limit(1))
+    assert last is not None
     forged = {**entries[3], "id": "forged-check", "seq": last + 1}
     connection.execute(insert(AlertLog).values(**forged))
     _rebuild(connection, [*entries[:4], forged, *entries[4:5]], keep_checkpoints=3)
@@ -176,7 +177,9 @@ def test_an_untouched_log_verifies_against_its_held_checkpoint(
 ) -> None:
     result = _verify(app, "--checkpoint", str(held))
     assert result.exit_code == 0, result.output
-    assert "alert_log: 6 leaves" in result.output and "3 checkpoints matched (1 held)" in result.output
+    assert (
+        "alert_log: 6 leaves" in result.output and "3 checkpoints matched (1 held)" in result.output
+    )
     assert "FAIL" not in result.output
     event = connection.execute(
         select(AuditEvent.outcome, AuditEvent.details)
