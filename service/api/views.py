@@ -11,7 +11,6 @@ from typing import Any
 
 from flask import Response, current_app, jsonify, request
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..appctx import database, request_id, snapshots
@@ -31,8 +30,7 @@ from ..checking import (
     iso_utc,
     run_check,
 )
-from ..db import kb_store, proofs, transparency
-from ..db.models import AlertLog
+from ..db import kb_store, proofs
 from ..domain.answer import AnswerDocument
 from ..domain.check import CheckContext, MedicationInput
 from ..domain.document import ingredient_refs
@@ -225,16 +223,14 @@ def _proof_for_the_caller(check_id: str) -> proofs.InclusionProof:
     if caller is None and auditor is None:
         raise _NoCredentials if bearer_token() is None else _NotShown
     with database().transaction(read_only=True) as connection:
-        entry = connection.execute(
-            select(AlertLog.seq, AlertLog.client_id).where(AlertLog.id == check_id)
-        ).first()
+        entry = proofs.check_entry(connection, check_id)
         allowed = entry is not None and (
             (caller is not None and entry.client_id == caller.client_id)
             or (auditor is not None and has_role(auditor, "auditor"))
         )
         if entry is None or not allowed:
             raise _NotShown
-        return proofs.inclusion(connection, transparency.ALERT_LOG, entry.seq)
+        return proofs.inclusion(connection, entry)
 
 
 def _b64(data: bytes) -> str:

@@ -1,19 +1,35 @@
-"""Inclusion proofs for one log entry: its leaf, the path to a root, and the signed checkpoint.
+"""Inclusion proofs for one check's log entry: its leaf, the path to a root, the signed checkpoint.
 
 A proof is built against the log's newest checkpoint, from the stored perfect subtrees the path
-needs (``merkle.inclusion_nodes``, O(log n) of them). It is checked here before it is handed out:
-a proof that does not verify means the stored tree or the entry was changed, which is for
+needs (``merkle.inclusion_nodes``, O(log n) of them, read in one query). Three reads in all: the
+entry with its leaf, the newest checkpoint, the subtrees. It is checked here before it is handed
+out: a proof that does not verify means the stored tree or the entry was changed, which is for
 ``audit verify`` to name, never for a client to receive as evidence.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, literal, select, tuple_, union_all
 
 from ..domain import merkle
 from . import transparency
+from .models import AlertLog, Base
+
+_LEAVES = Base.metadata.tables["tlog_leaf"]
+_NODES = Base.metadata.tables["tlog_node"]
+_LOG = transparency.ALERT_LOG
+_FIELDS = transparency.FIELDS[_LOG]
+# The check's entry and, once sealed, its leaf: one read.
+_ENTRY = select(
+    _LEAVES.c.leaf_index, _LEAVES.c.hash, AlertLog.seq, *(getattr(AlertLog, f) for f in _FIELDS)
+).select_from(
+    AlertLog.__table__.outerjoin(
+        _LEAVES, (_LEAVES.c.log == _LOG) & (_LEAVES.c.entry_seq == AlertLog.seq)
+    )
+)
 
 
 class NotSealed(Exception):
@@ -22,6 +38,21 @@ class NotSealed(Exception):
 
 class BrokenTree(Exception):
     """The stored entry, leaf or subtrees no longer prove the entry: the log was tampered with."""
+
+
+@dataclass(frozen=True)
+class CheckEntry:
+    """A check's log entry, and its leaf once sealed."""
+
+    seq: int
+    values: dict[str, Any]
+    leaf_index: int | None
+    leaf_hash: bytes | None
+
+    @property
+    def client_id(self) -> str | None:
+        client: str | None = self.values["client_id"]
+        return client
 
 
 @dataclass(frozen=True)
@@ -34,31 +65,51 @@ class InclusionProof:
     checkpoint: transparency.StoredCheckpoint
 
 
-def inclusion(connection: Connection, log: str, seq: int) -> InclusionProof:
-    """The proof that entry ``seq`` of ``log`` is in the tree of the newest checkpoint."""
-    sealed = transparency.leaf_of(connection, log, seq)
-    checkpoint = transparency.latest_checkpoint(connection, log)
-    if sealed is None or checkpoint is None or checkpoint.tree_size <= sealed[0]:
-        raise NotSealed(f"{log} entry {seq} is not sealed yet")
-    index, stored_hash = sealed
-    leaf = transparency.leaf_bytes(log, seq, _entry(connection, log, seq))
+def check_entry(connection: Connection, check_id: str) -> CheckEntry | None:
+    row = connection.execute(_ENTRY.where(AlertLog.id == check_id)).first()
+    if row is None:
+        return None
+    leaf_hash = bytes(row[1]) if row[1] is not None else None
+    return CheckEntry(row[2], dict(zip(_FIELDS, row[3:], strict=True)), row[0], leaf_hash)
+
+
+def inclusion(connection: Connection, entry: CheckEntry) -> InclusionProof:
+    """The proof that ``entry`` is in the tree of the alert log's newest checkpoint."""
+    checkpoint = transparency.latest_checkpoint(connection, _LOG)
+    index, stored_hash = entry.leaf_index, entry.leaf_hash
+    if index is None or stored_hash is None or checkpoint is None or checkpoint.tree_size <= index:
+        raise NotSealed(f"{_LOG} entry {entry.seq} is not sealed yet")
+    leaf = transparency.leaf_bytes(_LOG, entry.seq, entry.values)
     if merkle.leaf_hash(leaf) != stored_hash:
-        raise BrokenTree(f"{log} entry {seq} no longer matches its leaf {index}")
+        raise BrokenTree(f"{_LOG} entry {entry.seq} no longer matches its leaf {index}")
     size = checkpoint.tree_size
     path = merkle.inclusion_proof(
-        index,
-        size,
-        transparency.nodes(connection, log, merkle.inclusion_nodes(index, size)),
+        index, size, _subtrees(connection, merkle.inclusion_nodes(index, size))
     )
     if not merkle.verify_inclusion(stored_hash, index, size, path, checkpoint.root_hash):
-        raise BrokenTree(f"the stored tree does not prove {log} leaf {index} in checkpoint {size}")
-    return InclusionProof(log, index, leaf, stored_hash, path, checkpoint)
+        raise BrokenTree(f"the stored tree does not prove {_LOG} leaf {index} in checkpoint {size}")
+    return InclusionProof(_LOG, index, leaf, stored_hash, path, checkpoint)
 
 
-def _entry(connection: Connection, log: str, seq: int) -> dict[str, object]:
-    model = transparency.MODELS[log]
-    fields = transparency.FIELDS[log]
-    row = connection.execute(
-        select(*(getattr(model, f) for f in fields)).where(model.seq == seq)
-    ).one()
-    return dict(zip(fields, row, strict=True))
+def _subtrees(
+    connection: Connection, coordinates: list[tuple[int, int]]
+) -> dict[tuple[int, int], bytes]:
+    """The stored hashes of perfect subtrees, leaves (level 0) included, in one query."""
+    leaves = [index for level, index in coordinates if level == 0]
+    inner = [(level, index) for level, index in coordinates if level > 0]
+    parts = [
+        select(literal(0).label("level"), _LEAVES.c.leaf_index, _LEAVES.c.hash).where(
+            _LEAVES.c.log == _LOG, _LEAVES.c.leaf_index.in_(leaves or [-1])
+        ),
+        select(_NODES.c.level, _NODES.c.node_index, _NODES.c.hash).where(
+            _NODES.c.log == _LOG,
+            tuple_(_NODES.c.level, _NODES.c.node_index).in_(inner or [(-1, -1)]),
+        ),
+    ]
+    found = {
+        (int(level), int(index)): bytes(digest)
+        for level, index, digest in connection.execute(union_all(*parts))
+    }
+    if missing := set(coordinates) - found.keys():
+        raise BrokenTree(f"the stored tree lacks the subtrees {sorted(missing)}")
+    return found
