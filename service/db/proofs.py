@@ -91,6 +91,23 @@ def inclusion(connection: Connection, entry: CheckEntry) -> InclusionProof:
     return InclusionProof(_LOG, index, leaf, stored_hash, path, checkpoint)
 
 
+@dataclass(frozen=True)
+class Seal:
+    """Where a sealed entry is: its leaf, and the first checkpoint that covers it."""
+
+    leaf_index: int
+    checkpoint: transparency.StoredCheckpoint
+
+
+def seal_of(connection: Connection, seq: int) -> Seal | None:
+    """The alert log entry ``seq``'s seal, or None while it waits for the sealer."""
+    sealed = transparency.leaf_of(connection, _LOG, seq)
+    if sealed is None:
+        return None
+    covering = transparency.checkpoint_covering(connection, _LOG, sealed[0])
+    return Seal(sealed[0], covering) if covering is not None else None
+
+
 def _subtrees(
     connection: Connection, coordinates: list[tuple[int, int]]
 ) -> dict[tuple[int, int], bytes]:
