@@ -132,7 +132,7 @@ def _events_query(filters: EventFilters) -> Select[*tuple[Any, ...]]:
 def feedback_by_check(session: Session, check_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     """What clinicians did with the alerts of these checks: who, when, what, and why.
 
-    Feedback is not part of the hashed entry (it arrives later); its own hash-chained event
+    Feedback is not part of the hashed entry (it arrives later); its own security event
     (``cds.feedback.*``) is what makes it tamper-evident.
     """
     if not check_ids:

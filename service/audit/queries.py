@@ -596,7 +596,7 @@ def count_events(session: Session, filters: EventFilters) -> int:
 
 @dataclass(frozen=True)
 class LastVerification:
-    """The latest ``audit verify`` run, as its own hash-chained event recorded it."""
+    """The latest ``audit verify`` run, as its own security event recorded it."""
 
     at: datetime
     actor: str

@@ -35,7 +35,7 @@ class _Page(BaseModel):
 
 
 class AuditCheckItem(BaseModel):
-    seq: int = Field(description="The entry's place in the hash-chained alert log.", examples=[42])
+    seq: int = Field(description="The entry's place in the alert log.", examples=[42])
     id: str = Field(
         description="The check id (also the JSON API's check_id).", examples=[_CHECK_ID]
     )

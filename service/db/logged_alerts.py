@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,6 +35,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import Database, prepared
@@ -59,13 +60,17 @@ _NEW_MARK = insert(_MARKS)
 _MOVE_MARK = update(_MARKS).where(_MARKS.c.name == MARK).values(seq=bindparam("seq"))
 # On SQLite the checks are a prefix of seq (writers are serialised). On PostgreSQL seq comes from
 # a sequence: a number missing below the last one committed is a check still being written (it
-# commits in a moment) or one rolled back (never). So a batch ends before the first gap, unless
-# the entry after it is older than ``GAP_WAIT``: no check's transaction lasts that long.
+# commits in a moment) or one rolled back (never). So the mark stops before the first such gap
+# until the entry after it is older than ``GAP_WAIT`` (no check's transaction lasts that long),
+# while the checks past the gap are projected at once, and again until the mark passes them:
+# the inserts skip alerts already there, so a reader never waits for a gap.
 GAP_WAIT = timedelta(minutes=2)
+_LIMIT = bindparam("limit", type_=BigInteger)
 _SEQS = (
     select(_LOG.c.seq, _LOG.c.created_at)
-    .where(_LOG.c.seq > _AFTER, _LOG.c.seq <= _UPTO)
+    .where(_LOG.c.seq > _AFTER)
     .order_by(_LOG.c.seq)
+    .limit(_LIMIT)
 )
 
 
@@ -98,7 +103,7 @@ def _from_log(
         .select_from(_LOG)
         .where(_LOG.c.seq > _AFTER, _LOG.c.seq <= _UPTO)
     )
-    return insert(_TABLE).from_select(_COLUMNS, rows)
+    return postgresql.insert(_TABLE).from_select(_COLUMNS, rows).on_conflict_do_nothing()
 
 
 _PROJECT_IN_POSTGRESQL = _postgresql()
@@ -108,17 +113,23 @@ _PROJECT_IN_POSTGRESQL = _postgresql()
 _BATCH_ALERTS = select(_LOG.c.id, _LOG.c.created_at, _LOG.c.alerts).where(
     _LOG.c.seq > _AFTER, _LOG.c.seq <= _UPTO
 )
-_INSERT_ROW = insert(_TABLE).values(
-    {name: bindparam(name, type_=String if name == "created_at" else None) for name in _COLUMNS}
+_INSERT_ROW = (
+    sqlite.insert(_TABLE)
+    .values(
+        {name: bindparam(name, type_=String if name == "created_at" else None) for name in _COLUMNS}
+    )
+    .on_conflict_do_nothing()
 )
 
 
 @dataclass(frozen=True)
 class _Batch:
-    """The checks after the mark ``after`` up to ``upto``, and on SQLite their alerts' rows."""
+    """The checks after ``after`` up to ``upto``, the mark's next place, and on SQLite their rows."""
 
     after: int
     upto: int
+    settled: int  # the last seq before a gap that may still fill: where the mark may move to
+    count: int
     rows: list[dict[str, Any]] | None  # None: PostgreSQL projects in SQL
 
     @property
@@ -126,16 +137,16 @@ class _Batch:
         return {"after": self.after, "upto": self.upto}
 
 
-def _read(connection: Connection, limit: int) -> _Batch | None:
-    """The next batch past the mark, read and (on SQLite) parsed without the write lock."""
-    mark = prepared.fetch_one(connection, _MARK, {})
-    after = mark[0] if mark else 0
-    upto = _last_without_a_gap(
-        connection.execute(_SEQS, {"after": after, "upto": after + limit}).all(), after
-    )
-    if upto is None:
+def _read(connection: Connection, limit: int, after: int | None = None) -> _Batch | None:
+    """The next ``limit`` checks past ``after`` (the mark by default), read and (on SQLite)
+    parsed without the write lock."""
+    if after is None:
+        mark = prepared.fetch_one(connection, _MARK, {})
+        after = mark[0] if mark else 0
+    seqs = prepared.fetch_all(connection, _SEQS, {"after": after, "limit": limit})
+    if not seqs:
         return None
-    batch = _Batch(after, upto, None)
+    batch = _Batch(after, seqs[-1][0], _settled(seqs, after), len(seqs), None)
     if connection.dialect.name != "sqlite":
         return batch
     rows = [
@@ -153,43 +164,46 @@ def _read(connection: Connection, limit: int) -> _Batch | None:
         )
         for alert in orjson.loads(alerts)
     ]
-    return _Batch(batch.after, batch.upto, rows)
+    return replace(batch, rows=rows)
 
 
-def _last_without_a_gap(rows: Sequence[Any], after: int) -> int | None:
-    """The last ``seq`` of ``rows`` (seq, created_at) before a gap that may still fill."""
-    settled = datetime.now(UTC) - GAP_WAIT
-    last = None
-    expected = after + 1
-    for seq, created_at in rows:
+def _settled(seqs: Sequence[tuple[Any, ...]], after: int) -> int:
+    """The last of ``seqs`` (seq, created_at) before a gap that may still fill, or ``after``."""
+    wait_over = datetime.now(UTC) - GAP_WAIT
+    last = after
+    for seq, created_at in seqs:
+        if isinstance(created_at, str):  # SQLite's driver hands back the stored text
+            created_at = datetime.fromisoformat(created_at)
         aware = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
-        if seq != expected and aware > settled:
+        if seq != last + 1 and aware > wait_over:
             break
-        last, expected = seq, seq + 1
+        last = seq
     return last
 
 
-def _write(connection: Connection, batch: _Batch) -> bool:
-    """Insert the batch's rows and move the mark, in a write transaction; False if another
-    process moved the mark since the batch was read (its rows are then already there)."""
+def _write(connection: Connection, batch: _Batch) -> None:
+    """Insert the batch's rows (those already there are skipped) and, when the batch starts at
+    the mark, move the mark as far as it is settled; in a write transaction."""
     mark = prepared.fetch_one(connection, _LOCK_MARK, {})
-    if (mark[0] if mark else 0) != batch.after:
-        return False
     if batch.rows is None:
         prepared.execute(connection, _PROJECT_IN_POSTGRESQL, [batch.bounds])
     elif batch.rows:
         prepared.execute(connection, _INSERT_ROW, batch.rows)
+    if (mark[0] if mark else 0) != batch.after or batch.settled == batch.after:
+        return
     if mark is None:
-        prepared.execute(connection, _NEW_MARK, [{"name": MARK, "seq": batch.upto}])
+        prepared.execute(connection, _NEW_MARK, [{"name": MARK, "seq": batch.settled}])
     else:
-        prepared.execute(connection, _MOVE_MARK, [{"seq": batch.upto}])
-    return True
+        prepared.execute(connection, _MOVE_MARK, [{"seq": batch.settled}])
 
 
 def project(connection: Connection, limit: int = BATCH) -> int:
     """Project up to ``limit`` checks past the mark in the caller's write transaction; how many."""
     batch = _read(connection, limit)
-    return batch.upto - batch.after if batch is not None and _write(connection, batch) else 0
+    if batch is None:
+        return 0
+    _write(connection, batch)
+    return batch.count
 
 
 def catch_up(db: Database) -> None:
@@ -198,15 +212,17 @@ def catch_up(db: Database) -> None:
     Each batch is read and parsed in a read transaction and written in a short write
     transaction: on SQLite the write lock, which every check needs, is held only for the inserts.
     """
+    after: int | None = None  # the mark, then each batch's last check
     while True:
         with db.transaction(read_only=True) as connection:
-            batch = _read(connection, BATCH)
+            batch = _read(connection, BATCH, after)
         if batch is None:
             return
         with db.transaction() as connection:
-            written = _write(connection, batch)
-        if written and batch.upto - batch.after < BATCH:
+            _write(connection, batch)
+        if batch.count < BATCH:
             return
+        after = batch.upto
 
 
 def keep_up(db: Database, seq: int) -> None:

@@ -88,8 +88,8 @@ def _cursor(connection: Connection, sql: str) -> Iterator[DBAPICursor]:
 def pipelined(connection: Connection) -> Iterator[None]:
     """Statements in the block travel together where the driver can pipeline them (psycopg).
 
-    Why: every round trip costs both processes CPU and a context switch each way, and the log's
-    chain head stays locked from its read to the commit. A statement's result is waited for only
+    Why: every round trip costs both processes CPU and a context switch each way, and a write
+    transaction holds its locks (SQLite's: the database) until the commit. A statement's result is waited for only
     when read (``Pending.first``); what follows the last read goes with the commit.
     """
     pipeline = getattr(connection.connection.driver_connection, "pipeline", None)

@@ -179,7 +179,9 @@ def test_the_downgrade_rebuilds_a_chain_the_upgrade_verifies_again(empty_databas
                         transaction.rollback()
         migrate(empty_database_url, "0017", down=True)
         with engine.connect() as conn:
-            heads = dict(conn.execute(text("SELECT name, seq FROM chain_head")).all())
+            heads: dict[str, int] = dict(
+                conn.execute(text("SELECT name, seq FROM chain_head")).all()
+            )
             seqs = conn.execute(text("SELECT seq FROM audit_event ORDER BY seq")).scalars().all()
         assert heads == {"alert_log": 3, "audit_event": 2} and seqs == [1, 2]
         migrate(empty_database_url)  # verifies the rebuilt chains, or stops
