@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 import argparse  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
+import resource  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -184,6 +185,8 @@ def verify_run(url: str, key: SigningKey, note: str) -> float:
         "AUDIT_SIGNING_KEY": key.text(),
         "LOG_ORIGIN": ORIGIN,
     }
+    load_before = os.getloadavg()[0]
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
     proc = subprocess.run(
         [
@@ -204,8 +207,15 @@ def verify_run(url: str, key: SigningKey, note: str) -> float:
         check=False,
     )
     elapsed = time.perf_counter() - began
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     verdict = "ok" if elapsed <= VERIFY_TARGET_S and proc.returncode == 0 else "MISSED"
     print(f"\naudit verify --checkpoint: exit {proc.returncode} in {elapsed:.1f} s  {verdict}")
+    print(
+        f"  CPU of verify and its workers: {cpu:.1f} s (the database server's not counted); "
+        f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, "
+        f"on {os.cpu_count()} CPUs"
+    )
     print("  " + (proc.stdout + proc.stderr).strip().replace("\n", "\n  "))
     return elapsed
 
