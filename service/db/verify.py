@@ -297,14 +297,7 @@ def _walk(connection: Connection, log: str, start: int, end: int) -> _Stretch:
             problem = None
             if leaf_index != expected:
                 if complete:
-                    findings.append(
-                        (
-                            f"leaves {expected}..{leaf_index - 1} are missing: sealed leaves "
-                            "were deleted without rebuilding the tree",
-                            None,
-                            expected,
-                        )
-                    )
+                    findings.append((_missing(expected, leaf_index), None, expected))
                 complete = False
             expected = leaf_index + 1
             if found is None:
@@ -330,15 +323,13 @@ def _walk(connection: Connection, log: str, start: int, end: int) -> _Stretch:
     finally:
         rows.close()  # a server-side cursor on PostgreSQL: release it even when we stop early
     if expected != end and complete:
-        findings.append(
-            (
-                f"leaves {expected}..{end - 1} are missing: sealed leaves were deleted",
-                None,
-                expected,
-            )
-        )
+        findings.append((_missing(expected, end), None, expected))
         complete = False
     return _Stretch(start, bytes(hashes), seqs.tobytes(), findings, more, complete)
+
+
+def _missing(start: int, end: int) -> str:
+    return f"leaves {start}..{end - 1} are missing: sealed leaves were deleted"
 
 
 def _check_roots(
