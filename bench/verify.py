@@ -19,7 +19,8 @@ What it does:
    client (the check's own client key; the full Flask and SQL path, no network), p50/p95/max,
    and checks every proof against the checkpoint with ``docs/verify_proof.py``.
 
-Run: ``PYTHONPATH=. .venv/bin/python bench/verify.py [--rows 1000000] [--proofs 200] [--url URL]``.
+Run: ``PYTHONPATH=. .venv/bin/python bench/verify.py [--rows 1000000] [--proofs 200] [--url URL]
+[--keep]``; with ``--keep`` the server stays up and ``--again STATE`` measures it again, no loading.
 Loading is CPU-bound Python (hashing every leaf); a few minutes for a million rows on 2 cores.
 """
 
@@ -34,6 +35,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 
 import argparse  # noqa: E402
+import atexit  # noqa: E402
+import json  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
 import resource  # noqa: E402
@@ -277,7 +280,20 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--proofs", type=int, default=200)
     parser.add_argument("--url", help="an existing, empty PostgreSQL database")
+    parser.add_argument("--keep", action="store_true", help="leave the throwaway server running")
+    parser.add_argument(
+        "--again",
+        type=Path,
+        metavar="STATE",
+        help="measure a log loaded before with --keep (its state file) without loading",
+    )
     args = parser.parse_args()
+    if args.again:
+        state = json.loads(args.again.read_text())
+        key = SigningKey.from_text(state["key"])
+        verify_run(state["url"], key, state["note"])
+        proof_run(state["url"], state["api_key"], key, args.proofs)
+        return
     server = None if args.url else start_postgres()
     url = args.url or server.url  # type: ignore[union-attr]
     key = SigningKey.generate("bench-verify")
@@ -286,10 +302,18 @@ def main() -> None:
         api_key, _ = prepare(url, key)
         note = load(url, args.rows, key)
         print(f"loaded {args.rows:,} sealed entries in {time.perf_counter() - began:.0f} s")
+        if server is not None and args.keep:
+            atexit.unregister(server.stop)
+            print(f"postmaster pid {server.processes()[0]} (stop it with kill when done)")
+        if args.keep:
+            state_file = Path(tempfile.gettempdir()) / "bench-verify-state.json"
+            state = {"url": url, "key": key.text(), "note": note, "api_key": api_key}
+            state_file.write_text(json.dumps(state))
+            print(f"kept {url}; measure again with --again {state_file}")
         verify_run(url, key, note)
         proof_run(url, api_key, key, args.proofs)
     finally:
-        if server is not None:
+        if server is not None and not args.keep:
             server.stop()
 
 

@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from itertools import repeat
 
 import orjson
-from sqlalchemy import JSON, Connection, Engine, Text, cast, exists, select
+from sqlalchemy import JSON, Connection, Engine, Text, cast, exists, select, text
 
 from ..domain import merkle
 from ..domain.checkpoint import BadCheckpoint, Checkpoint, VerifierKey
@@ -231,8 +231,8 @@ def _walk_all(
     seqs: array[int] = array("q")
     joined = True
     for stretch in stretches:
-        for text, seq, leaf_index in stretch.findings:
-            report.fail(text, seq, leaf_index)
+        for found, seq, leaf_index in stretch.findings:
+            report.fail(found, seq, leaf_index)
         if stretch.more:
             report.fail(f"{stretch.more} more leaves from {stretch.start} on fail likewise")
         if joined:
@@ -283,6 +283,12 @@ def _walk(connection: Connection, log: str, start: int, end: int) -> _Stretch:
         .where(_LEAVES.c.log == log, _LEAVES.c.leaf_index >= start, _LEAVES.c.leaf_index < end)
         .order_by(_LEAVES.c.leaf_index)
     )
+    if connection.dialect.name == "postgresql":
+        # Left to itself the planner hashes the whole log to join a stretch of leaves, then sorts
+        # the wide rows on disk (for 50,000 of 100,000 entries: a 185 MB external sort, 3.5 s).
+        # One index lookup per leaf, in leaf order from the primary key, streams instead.
+        connection.execute(text("SET LOCAL enable_hashjoin = off"))
+        connection.execute(text("SET LOCAL enable_mergejoin = off"))
     hashes = bytearray()
     seqs: array[int] = array("q")
     findings: list[tuple[str, int | None, int | None]] = []
