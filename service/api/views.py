@@ -218,11 +218,11 @@ class _NotShown(Exception):
 def _proof_for_the_caller(check_id: str) -> proofs.InclusionProof:
     """The proof, if the caller is the check's client or an auditor."""
     key = presented_api_key()
-    caller = caller_from_api_key() if key is not None else None
     auditor = current_user() if key is None else None
-    if caller is None and auditor is None:
+    if key is None and auditor is None:
         raise _NoCredentials if bearer_token() is None else _NotShown
     with database().transaction(read_only=True) as connection:
+        caller = caller_for_key(connection, key) if key is not None else None
         entry = proofs.check_entry(connection, check_id)
         allowed = entry is not None and (
             (caller is not None and entry.client_id == caller.client_id)

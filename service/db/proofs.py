@@ -1,8 +1,8 @@
 """Inclusion proofs for one check's log entry: its leaf, the path to a root, the signed checkpoint.
 
 A proof is built against the log's newest checkpoint, from the stored perfect subtrees the path
-needs (``merkle.inclusion_nodes``, O(log n) of them, read in one query). Three reads in all: the
-entry with its leaf, the newest checkpoint, the subtrees. It is checked here before it is handed
+needs (``merkle.inclusion_nodes``, O(log n) of them, read in one query). Two reads in all: the
+entry with its leaf and the newest checkpoint, then the subtrees. It is checked here before it is handed
 out: a proof that does not verify means the stored tree or the entry was changed, which is for
 ``audit verify`` to name, never for a client to receive as evidence.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, literal, select, tuple_, union_all
+from sqlalchemy import Connection, literal, select, true, tuple_, union_all
 
 from ..domain import merkle
 from . import transparency
@@ -22,13 +22,28 @@ _LEAVES = Base.metadata.tables["tlog_leaf"]
 _NODES = Base.metadata.tables["tlog_node"]
 _LOG = transparency.ALERT_LOG
 _FIELDS = transparency.FIELDS[_LOG]
-# The check's entry and, once sealed, its leaf: one read.
+_CHECKPOINTS = Base.metadata.tables["tlog_checkpoint"]
+_NEWEST = (
+    select(_CHECKPOINTS)
+    .where(_CHECKPOINTS.c.log == _LOG)
+    .order_by(_CHECKPOINTS.c.tree_size.desc())
+    .limit(1)
+    .subquery("newest")
+)
+# The check's entry, its leaf once sealed, and the newest checkpoint: one read.
 _ENTRY = select(
-    _LEAVES.c.leaf_index, _LEAVES.c.hash, AlertLog.seq, *(getattr(AlertLog, f) for f in _FIELDS)
+    _LEAVES.c.leaf_index,
+    _LEAVES.c.hash,
+    _NEWEST.c.tree_size,
+    _NEWEST.c.root_hash,
+    _NEWEST.c.created_at,
+    _NEWEST.c.note,
+    AlertLog.seq,
+    *(getattr(AlertLog, f) for f in _FIELDS),
 ).select_from(
     AlertLog.__table__.outerjoin(
         _LEAVES, (_LEAVES.c.log == _LOG) & (_LEAVES.c.entry_seq == AlertLog.seq)
-    )
+    ).outerjoin(_NEWEST, true())
 )
 
 
@@ -42,12 +57,13 @@ class BrokenTree(Exception):
 
 @dataclass(frozen=True)
 class CheckEntry:
-    """A check's log entry, and its leaf once sealed."""
+    """A check's log entry, its leaf once sealed, and the log's newest checkpoint."""
 
     seq: int
     values: dict[str, Any]
     leaf_index: int | None
     leaf_hash: bytes | None
+    newest: transparency.StoredCheckpoint | None
 
     @property
     def client_id(self) -> str | None:
@@ -69,13 +85,19 @@ def check_entry(connection: Connection, check_id: str) -> CheckEntry | None:
     row = connection.execute(_ENTRY.where(AlertLog.id == check_id)).first()
     if row is None:
         return None
-    leaf_hash = bytes(row[1]) if row[1] is not None else None
-    return CheckEntry(row[2], dict(zip(_FIELDS, row[3:], strict=True)), row[0], leaf_hash)
+    leaf_index, leaf_hash, size, root, created_at, note, seq = row[:7]
+    newest = (
+        transparency.StoredCheckpoint(_LOG, size, bytes(root), created_at, note)
+        if size is not None
+        else None
+    )
+    leaf = bytes(leaf_hash) if leaf_hash is not None else None
+    return CheckEntry(seq, dict(zip(_FIELDS, row[7:], strict=True)), leaf_index, leaf, newest)
 
 
 def inclusion(connection: Connection, entry: CheckEntry) -> InclusionProof:
     """The proof that ``entry`` is in the tree of the alert log's newest checkpoint."""
-    checkpoint = transparency.latest_checkpoint(connection, _LOG)
+    checkpoint = entry.newest
     index, stored_hash = entry.leaf_index, entry.leaf_hash
     if index is None or stored_hash is None or checkpoint is None or checkpoint.tree_size <= index:
         raise NotSealed(f"{_LOG} entry {entry.seq} is not sealed yet")
