@@ -21,8 +21,8 @@ What is checked, per log:
   sealer is down, or the entry was inserted below the application, where no sealer sees it).
 
 Speed: rows are read through Core with JSON columns as text, parsed with orjson, and a long log is
-cut into stretches of leaves read and hashed by worker processes, each on its own connection;
-only the tree is rebuilt here, from the stored leaf hashes the stretches hand back.
+cut into stretches of leaves read and hashed by worker processes, each on its own connection,
+while this process rebuilds the tree from the stored leaf hashes.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import repeat
+from itertools import pairwise
 
 import orjson
 from sqlalchemy import JSON, Connection, Engine, Text, cast, exists, select, text
@@ -167,10 +167,29 @@ def verify_log(
                 f"checkpoint {item.source} has {item.checkpoint.size} leaves but the log has "
                 f"{size}: leaves {size}..{item.checkpoint.size - 1} were removed from its end"
             )
-    hashes, seqs = _walk_all(db, log, size, workers, report)
-    _check_roots(hashes, seqs, evidence, report)
+    tree = LogReport(log)  # what the tree's checks find, reported after the leaves' findings
+    url = _address(db)
+    if workers > 1 and size >= PARALLEL_FROM and url is not None:
+        cuts = [size * k // workers for k in range(workers + 1)]
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            walks = [
+                pool.submit(_walk_database, url, log, start, end) for start, end in pairwise(cuts)
+            ]
+            _check_tree(db, log, size, evidence, tree)  # here, while the workers walk
+            stretches = [walk.result() for walk in walks]
+    else:
+        _check_tree(db, log, size, evidence, tree)
+        with db.transaction(read_only=True) as connection:
+            stretches = [_walk(connection, log, 0, size)]
+    for stretch in stretches:
+        for found, seq, leaf_index in stretch.findings:
+            report.fail(found, seq, leaf_index)
+        if stretch.more:
+            report.fail(f"{stretch.more} more leaves from {stretch.start} on fail likewise")
+    report.findings.extend(tree.findings)
+    report.root, report.checkpoints_matched = tree.root, tree.checkpoints_matched
     with db.transaction(read_only=True) as connection:
-        _check_nodes(connection, log, hashes, report)
         _check_unsealed(connection, log, max_unsealed_age, now or datetime.now(UTC), report)
     return report
 
@@ -202,43 +221,46 @@ def _stored_evidence(
 
 @dataclass(frozen=True)
 class _Stretch:
-    """Leaves ``[start, end)`` as read by one walk: the contiguous prefix found, and findings."""
+    """What one walk over leaves ``start`` on found against their entries."""
 
     start: int
-    hashes: bytes  # the stored leaf hashes, 32 bytes each, up to the first missing leaf
-    seqs: bytes  # the entries' seqs of those leaves (array of int64)
     findings: list[tuple[str, int | None, int | None]]  # (text, seq, leaf index)
     more: int  # findings not listed
-    complete: bool  # no leaf was missing
 
 
-def _walk_all(
-    db: Database, log: str, size: int, workers: int, report: LogReport
+def _check_tree(
+    db: Database, log: str, size: int, evidence: Sequence[Evidence], report: LogReport
+) -> None:
+    """The stored leaves are dense, hash to every checkpoint's root and to the stored subtrees."""
+    with db.transaction(read_only=True) as connection:
+        hashes, seqs = _stored_leaves(connection, log, size, report)
+        _check_roots(hashes, seqs, evidence, report)
+        _check_nodes(connection, log, hashes, report)
+
+
+def _stored_leaves(
+    connection: Connection, log: str, size: int, report: LogReport
 ) -> tuple[bytes, array[int]]:
-    """Every leaf checked against its entry; the stored leaf hashes up to the first missing one."""
-    url = _address(db)
-    if workers > 1 and size >= PARALLEL_FROM and url is not None:
-        cuts = [size * k // workers for k in range(workers + 1)]
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            stretches = list(
-                pool.map(_walk_database, repeat(url), repeat(log), cuts[:-1], cuts[1:])
-            )
-    else:
-        with db.transaction(read_only=True) as connection:
-            stretches = [_walk(connection, log, 0, size)]
+    """The stored leaf hashes (32 bytes each) and their entries' seqs, up to a missing leaf."""
+    rows = connection.execute(
+        select(_LEAVES.c.leaf_index, _LEAVES.c.entry_seq, _LEAVES.c.hash)
+        .where(_LEAVES.c.log == log, _LEAVES.c.leaf_index < size)
+        .order_by(_LEAVES.c.leaf_index)
+        .execution_options(yield_per=BATCH)
+    )
     hashes = bytearray()
     seqs: array[int] = array("q")
-    joined = True
-    for stretch in stretches:
-        for found, seq, leaf_index in stretch.findings:
-            report.fail(found, seq, leaf_index)
-        if stretch.more:
-            report.fail(f"{stretch.more} more leaves from {stretch.start} on fail likewise")
-        if joined:
-            hashes += stretch.hashes
-            seqs.frombytes(stretch.seqs)
-            joined = stretch.complete
+    try:
+        for leaf_index, seq, digest in rows:
+            if leaf_index != len(seqs):
+                report.fail(_missing(len(seqs), leaf_index), leaf_index=len(seqs))
+                return bytes(hashes), seqs  # the tree cannot be rebuilt past the gap
+            hashes += digest
+            seqs.append(seq)
+    finally:
+        rows.close()
+    if len(seqs) != size:
+        report.fail(_missing(len(seqs), size), leaf_index=len(seqs))
     return bytes(hashes), seqs
 
 
@@ -289,23 +311,13 @@ def _walk(connection: Connection, log: str, start: int, end: int) -> _Stretch:
         # One index lookup per leaf, in leaf order from the primary key, streams instead.
         connection.execute(text("SET LOCAL enable_hashjoin = off"))
         connection.execute(text("SET LOCAL enable_mergejoin = off"))
-    hashes = bytearray()
-    seqs: array[int] = array("q")
     findings: list[tuple[str, int | None, int | None]] = []
     more = 0
-    expected = start
-    complete = True
     leaf_hash, leaf_bytes, loads = merkle.leaf_hash, transparency.leaf_bytes, orjson.loads
     rows = connection.execute(stmt.execution_options(yield_per=BATCH))
     try:
         for row in rows:
             leaf_index, seq, stored, found = row[0], row[1], bytes(row[2]), row[3]
-            problem = None
-            if leaf_index != expected:
-                if complete:
-                    findings.append((_missing(expected, leaf_index), None, expected))
-                complete = False
-            expected = leaf_index + 1
             if found is None:
                 problem = "this sealed entry is gone: it was deleted (or renumbered)"
             else:
@@ -315,23 +327,17 @@ def _walk(connection: Connection, log: str, start: int, end: int) -> _Stretch:
                         values[n] = loads(values[n])
                 if (
                     leaf_hash(leaf_bytes(log, seq, dict(zip(fields, values, strict=True))))
-                    != stored
+                    == stored
                 ):
-                    problem = "this entry does not match its leaf: it was modified after sealing"
-            if problem is not None:
-                if len(findings) < NAMED_AT_MOST:
-                    findings.append((problem, seq, leaf_index))
-                else:
-                    more += 1
-            if complete:
-                hashes += stored
-                seqs.append(seq)
+                    continue
+                problem = "this entry does not match its leaf: it was modified after sealing"
+            if len(findings) < NAMED_AT_MOST:
+                findings.append((problem, seq, leaf_index))
+            else:
+                more += 1
     finally:
         rows.close()  # a server-side cursor on PostgreSQL: release it even when we stop early
-    if expected != end and complete:
-        findings.append((_missing(expected, end), None, expected))
-        complete = False
-    return _Stretch(start, bytes(hashes), seqs.tobytes(), findings, more, complete)
+    return _Stretch(start, findings, more)
 
 
 def _missing(start: int, end: int) -> str:
