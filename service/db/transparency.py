@@ -9,7 +9,6 @@ query of O(log n) rows, and every signed checkpoint is kept (``tlog_checkpoint``
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -181,71 +180,3 @@ def add_checkpoint(connection: Connection, checkpoint: StoredCheckpoint) -> None
             note=checkpoint.note,
         )
     )
-
-
-@dataclass(frozen=True)
-class Verification:
-    """What ``verify_leaves`` found for one log (``first_broken``: the entry's seq)."""
-
-    log: str
-    entries: int
-    head: str  # the latest checkpoint's root, base64; empty before the first checkpoint
-    first_broken: int | None
-    problem: str | None
-
-    @property
-    def ok(self) -> bool:
-        return self.problem is None
-
-
-def verify_leaves(connection: Connection, log: str, batch: int = 5_000) -> Verification:
-    """Recompute every sealed entry's leaf and the latest checkpoint's root from the leaves.
-
-    Catches an entry edited, deleted or moved after it was sealed, and leaves or nodes rewritten
-    without the checkpoint's signature being forged; the full verification against checkpoints
-    held outside the database (consistency proofs) is ``audit verify --checkpoint``.
-    """
-    model = MODELS[log]
-    columns = [getattr(model, f) for f in FIELDS[log]]
-    checkpoint = latest_checkpoint(connection, log)
-    head = base64.b64encode(checkpoint.root_hash).decode() if checkpoint else ""
-    stmt = (
-        select(_LEAVES.c.leaf_index, _LEAVES.c.entry_seq, _LEAVES.c.hash, model.seq, *columns)
-        .select_from(_LEAVES.outerjoin(model, model.seq == _LEAVES.c.entry_seq))
-        .where(_LEAVES.c.log == log)
-        .order_by(_LEAVES.c.leaf_index)
-    )
-    appender = merkle.Appender()
-    rows = connection.execute(stmt.execution_options(yield_per=batch))
-    try:
-        for row in rows:
-            leaf_index, seq, stored, found = row[0], row[1], bytes(row[2]), row[3]
-            problem = None
-            if leaf_index != appender.size:
-                problem = f"leaf {appender.size} is missing: a sealed leaf was deleted"
-            elif found is None:
-                problem = f"entry {seq} was sealed and is gone: it was deleted"
-            else:
-                values = dict(zip(FIELDS[log], row[4:], strict=True))
-                if merkle.leaf_hash(leaf_bytes(log, seq, values)) != stored:
-                    problem = f"entry {seq} does not match its leaf: its content was modified"
-            if problem:
-                return Verification(log, appender.size, head, seq, problem)
-            appender.append(stored)
-            if (
-                checkpoint is not None
-                and appender.size == checkpoint.tree_size
-                and appender.root() != checkpoint.root_hash
-            ):
-                return Verification(
-                    log, appender.size, head, seq,
-                    f"the leaves do not hash to checkpoint {checkpoint.tree_size}'s root",
-                )  # fmt: skip
-    finally:
-        rows.close()
-    if checkpoint and appender.size < checkpoint.tree_size:
-        return Verification(
-            log, appender.size, head, None,
-            f"checkpoint {checkpoint.tree_size} covers more leaves than the {appender.size} stored",
-        )  # fmt: skip
-    return Verification(log, appender.size, head, None, None)

@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from service.db import Database, log_append, make_engine, sealer, transparency
+from service.db.models import AlertLog
 from service.domain import merkle
 from service.domain.checkpoint import SigningKey, VerifierKey
 from service.observability import metrics
@@ -400,3 +401,17 @@ def test_without_a_key_sealing_commands_say_how_to_make_one(app: Flask, tmp_path
     app.config["AUDIT_SIGNING_KEY_FILE"] = str(tmp_path / "none")
     result = app.test_cli_runner().invoke(args=["audit", "seal", "--once"])
     assert result.exit_code == 1 and "audit keygen" in result.output
+
+
+def test_verify_fails_on_an_entry_left_unsealed_longer_than_the_bound(
+    app: Flask, client: FlaskClient, connection: Connection
+) -> None:
+    _write_checks(client, 1)
+    assert _seal(_db(app)) is not None
+    _write_checks(client, 1)  # not sealed: no sealer runs in tests
+    unsealed = connection.execute(select(func.max(AlertLog.seq))).scalar_one()
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0  # younger than 60 s
+    app.config["UNSEALED_MAX_AGE"] = 0.001
+    late = runner.invoke(args=["audit", "verify"])
+    assert late.exit_code == 1 and f"alert_log: FAIL [entry {unsealed}]: not sealed" in late.output
