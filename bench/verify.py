@@ -179,6 +179,9 @@ def _copy(cur: Any, table: str, columns: tuple[str, ...], rows: list[tuple[Any, 
 
 
 def verify_run(url: str, key: SigningKey, note: str) -> float:
+    db = Database.from_url(url)
+    seal_all(Sealing(db, key, ORIGIN))  # as the service's sealer would have: a run's own event too
+    db.dispose()
     with tempfile.NamedTemporaryFile("w", suffix=".checkpoint", delete=False) as held:
         held.write(note)
     env = {
