@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from .api.schemas import (
+    CheckProof,
     CheckRequestBody,
     CheckResponse,
     DrugSearchResponse,
@@ -228,6 +229,41 @@ def _json_api() -> dict[str, Any]:
                 parameters=[
                     _path("check_id", {"type": "string"}, "The answer's check_id.", _CHECK_ID),
                     _ACCEPT_LANGUAGE,
+                ],
+            )
+        },
+        "/api/v1/checks/{check_id}/proof": {
+            "get": _operation(
+                "getCheckProof",
+                "Proof that a check is in the signed transparency log",
+                "checks",
+                {
+                    200: Reply(
+                        "The entry's leaf, its inclusion proof and the checkpoint.", CheckProof
+                    ),
+                    401: _unauthorized("No API key or auditor credentials."),
+                    404: _problem("No such check for this client (auditors see every check)."),
+                    409: Reply(
+                        "The check is logged but not sealed into a checkpoint yet.",
+                        Problem,
+                        PROBLEM,
+                        {
+                            "Retry-After": {
+                                "description": "Seconds to wait: the sealer runs every second.",
+                                "schema": {"type": "string", "pattern": "^[0-9]+$"},
+                            }
+                        },
+                    ),
+                    500: _problem(
+                        "The stored log no longer proves the entry: it was tampered with."
+                    ),
+                    503: _problem("The log could not be read."),
+                },
+                description="A client sees proofs of its own checks, an auditor of every check. "
+                "docs/transparency.md shows how to check one with a SHA-256 implementation.",
+                security=["apiKey", "auditorToken"],
+                parameters=[
+                    _path("check_id", {"type": "string"}, "The answer's check_id.", _CHECK_ID)
                 ],
             )
         },
@@ -703,6 +739,7 @@ def _rxnav() -> dict[str, Any]:
 _MODELS: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
     (CheckRequestBody, "validation"),
     (CheckResponse, "serialization"),
+    (CheckProof, "serialization"),
     (DrugSearchResponse, "serialization"),
     (RulesResponse, "serialization"),
     (KbResponse, "serialization"),

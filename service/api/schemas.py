@@ -270,6 +270,35 @@ class CheckResponse(BaseModel):
     )
 
 
+class CheckProof(BaseModel):
+    """That a check's log entry is in the transparency log: checkable without trusting the service.
+
+    Verify with a SHA-256 implementation (RFC 9162): hash `leaf` as SHA-256(0x00 || leaf), fold
+    `inclusion_proof` into a root, and compare it with the root in `checkpoint`, whose signature
+    `verifier_key` checks (docs/transparency.md has the few lines of Python).
+    """
+
+    log: Literal["alert_log"] = Field(description="The log the entry is in.")
+    leaf_index: int = Field(description="The entry's leaf in the log's Merkle tree (from 0).")
+    tree_size: int = Field(description="The size of the tree the proof is for (the checkpoint's).")
+    leaf: str = Field(
+        description="The leaf's bytes, base64: the canonical JSON of the log, the entry's seq and "
+        "its content, which anyone can read and compare with the check."
+    )
+    leaf_hash: str = Field(description="SHA-256(0x00 || leaf), base64.")
+    inclusion_proof: list[str] = Field(
+        description="The audit path of RFC 9162 §2.1.3, base64 hashes, from the leaf upwards."
+    )
+    checkpoint: str = Field(
+        description="The signed checkpoint (C2SP tlog-checkpoint in a C2SP signed note) whose "
+        "root the proof leads to."
+    )
+    verifier_key: str | None = Field(
+        description="The note verifier key of the checkpoints' signer; compare it with the one "
+        "the operator published (`audit public-key`). Null when this server has no key."
+    )
+
+
 class DrugMatch(BaseModel):
     name: str = Field(description="A brand or generic name.", examples=["Klonopin"])
     label: str = Field(

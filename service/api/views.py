@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterable
 from dataclasses import asdict
 from functools import partial
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, current_app, jsonify, request
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..appctx import database, request_id, snapshots
-from ..auth import caller_for_key, caller_from_api_key, known_caller, presented_api_key
+from ..auth import (
+    bearer_token,
+    caller_for_key,
+    caller_from_api_key,
+    known_caller,
+    presented_api_key,
+)
 from ..checking import (
     CheckRequest,
     NotAuthenticated,
@@ -22,7 +30,7 @@ from ..checking import (
     iso_utc,
     run_check,
 )
-from ..db import kb_store
+from ..db import kb_store, proofs
 from ..domain.answer import AnswerDocument
 from ..domain.check import CheckContext, MedicationInput
 from ..domain.document import ingredient_refs
@@ -30,6 +38,8 @@ from ..domain.knowledge import PATIENT_LANGUAGES, SOURCE_LANGUAGE
 from ..domain.severity import Severity
 from ..domain.text import to_milligrams
 from ..problems import problem, unauthorized, unavailable
+from ..sealing import MissingSigningKey, signing_key
+from ..staff.access import current_user, has_role
 from . import blueprint
 from .schemas import CheckRequestBody, MedicationItem
 from .validation import field_errors
@@ -156,6 +166,82 @@ def get_check(check_id: str) -> Response:
     if answer is None:
         return problem(404, "Not found", f"No check with id {check_id!r}.", "not-found")
     return _answer_in(answer, language)
+
+
+@blueprint.get("/checks/<check_id>/proof")
+def check_proof(check_id: str) -> Response:
+    """The inclusion proof of a check's log entry: for its own client, and for auditors."""
+    try:
+        proof = _proof_for_the_caller(check_id)
+    except _NoCredentials:
+        return _unauthorized()
+    except _NotShown:
+        return problem(404, "Not found", f"No check with id {check_id!r}.", "not-found")
+    except proofs.NotSealed:
+        response = problem(
+            409,
+            "Not sealed yet",
+            "The check is logged but not yet in a signed checkpoint; ask again in a second.",
+            "not-sealed",
+        )
+        response.headers["Retry-After"] = "1"
+        return response
+    except proofs.BrokenTree as broken:
+        return problem(500, "Log integrity failure", str(broken), "log-integrity")
+    except (ServiceUnavailable, SQLAlchemyError):
+        return problem(
+            503,
+            "Service unavailable",
+            "The log could not be read; try again.",
+            "service-unavailable",
+        )
+    return jsonify(
+        log=proof.log,
+        leaf_index=proof.leaf_index,
+        tree_size=proof.checkpoint.tree_size,
+        leaf=_b64(proof.leaf),
+        leaf_hash=_b64(proof.leaf_hash),
+        inclusion_proof=[_b64(h) for h in proof.path],
+        checkpoint=proof.checkpoint.note,
+        verifier_key=_verifier_text(),
+    )
+
+
+class _NoCredentials(Exception):
+    """The request carries no API key or auditor credentials at all (401)."""
+
+
+class _NotShown(Exception):
+    """No such check, or not one this caller may see: the two are not told apart (404)."""
+
+
+def _proof_for_the_caller(check_id: str) -> proofs.InclusionProof:
+    """The proof, if the caller is the check's client or an auditor."""
+    key = presented_api_key()
+    auditor = current_user() if key is None else None
+    if key is None and auditor is None:
+        raise _NoCredentials if bearer_token() is None else _NotShown
+    with database().transaction(read_only=True) as connection:
+        caller = caller_for_key(connection, key) if key is not None else None
+        entry = proofs.check_entry(connection, check_id)
+        allowed = entry is not None and (
+            (caller is not None and entry.client_id == caller.client_id)
+            or (auditor is not None and has_role(auditor, "auditor"))
+        )
+        if entry is None or not allowed:
+            raise _NotShown
+        return proofs.inclusion(connection, entry)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _verifier_text() -> str | None:
+    try:
+        return signing_key(current_app.config).verifier_text()
+    except MissingSigningKey:
+        return None
 
 
 def _invalid_parameter(field: str, message: str) -> Response:

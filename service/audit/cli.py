@@ -1,26 +1,34 @@
 """``flask --app service audit …``: the filtered, streamed export of the pages, for scripts; and the
-transparency log's commands (seal, checkpoint, public-key, keygen)."""
+transparency log's commands (seal, checkpoint, public-key, keygen, verify)."""
 
 from __future__ import annotations
 
+import base64
 import getpass
+import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..appctx import database
-from ..db import logged_alerts, transparency
-from ..domain.checkpoint import SigningKey
+from ..db import events, logged_alerts, transparency, verify
+from ..db.sealer import origin_of
+from ..domain.checkpoint import SigningKey, VerifierKey
 from ..sealing import (
     EXPORT_TIMEOUT,
     Exporter,
     MissingSigningKey,
     SealerThread,
     Sealing,
+    log_origin,
     seal_all,
+    signing_key,
 )
 from .export import FORMATS, Export, Log, stream
 from .filters import (
@@ -34,6 +42,7 @@ from .filters import (
     parse_event_filters,
 )
 from .resolve import read_check_filters
+from .retention_cli import verify_archive
 
 
 @click.command("export")
@@ -177,4 +186,156 @@ def _sealing() -> Sealing:
         raise click.ClickException(str(missing)) from missing
 
 
-TRANSPARENCY_COMMANDS = (seal_command, checkpoint_command, public_key_command, keygen_command)
+@click.command("verify")
+@click.option(
+    "--checkpoint",
+    "checkpoint_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A signed checkpoint kept outside this system (repeatable): the log must agree with it.",
+)
+@click.option(
+    "--archive",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Check the months `audit archive` wrote to this folder instead, offline: no database is read.",
+)
+@click.option(
+    "--public-key",
+    help="The verifier key (`audit public-key` prints it) or a file holding it; default: "
+    "AUDIT_PUBLIC_KEY, else the configured signing key's.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=os.cpu_count() or 1,
+    show_default="the number of CPUs",
+    help="Processes that check stretches of a long log side by side.",
+)
+@with_appcontext
+def verify_command(
+    checkpoint_files: tuple[Path, ...], archive: Path | None, public_key: str | None, workers: int
+) -> None:
+    """Rebuild both logs' trees from their entries and check them against signed checkpoints.
+
+    Exits 1 when an entry, leaf, subtree or checkpoint was tampered with, a checkpoint is missing
+    its leaves, or an entry stayed unsealed longer than UNSEALED_MAX_AGE.
+    """
+    config = current_app.config
+    verifier = _verifier(public_key, config)
+    if archive is not None:
+        if verifier is None:
+            raise click.UsageError(
+                "archived months are checked against their signed checkpoints: give --public-key "
+                "or AUDIT_PUBLIC_KEY"
+            )
+        sys.exit(0 if verify_archive(archive, verifier) else 1)
+    if verifier is None:
+        if checkpoint_files:
+            raise click.UsageError(
+                "held checkpoints need the verifier key: give --public-key, or configure the "
+                "signing key (AUDIT_SIGNING_KEY or AUDIT_SIGNING_KEY_FILE)"
+            )
+        click.echo(
+            "Warning: no verifier key (--public-key or the configured signing key): "
+            "no checkpoint is checked, only the leaves against their entries",
+            err=True,
+        )
+    base = log_origin(config)
+    origins = {origin_of(base, log): log for log in transparency.LOGS}
+    notes = [(str(path), path.read_text(encoding="utf-8")) for path in checkpoint_files]
+    held, problems = (
+        verify.open_held(verifier, notes, origins)
+        if verifier is not None
+        else ({log: [] for log in transparency.LOGS}, [])
+    )
+    for problem in problems:
+        click.echo(f"FAIL: {problem}")
+    reports = [
+        verify.verify_log(
+            database(),
+            log,
+            verifier,
+            origin,
+            held[log],
+            max_unsealed_age=config["UNSEALED_MAX_AGE"],
+            workers=workers,
+        )
+        for origin, log in origins.items()
+    ]
+    for report in reports:
+        for finding in report.findings:
+            click.echo(finding.line())
+        unsealed = (
+            f"{report.unsealed} not sealed yet (oldest {report.oldest_unsealed_age:.1f} s)"
+            if report.oldest_unsealed_age is not None
+            else "all sealed"
+        )
+        click.echo(
+            f"{report.log}: {report.tree_size} leaves, root {_b64(report.root)}; "
+            f"{len(report.checkpoints_matched)} checkpoints matched ({len(held[report.log])} held); "
+            f"{unsealed}; {'OK' if report.ok else 'FAILED'}"
+        )
+    ok = not problems and all(r.ok for r in reports)
+    _record_verification(reports, problems, ok)
+    if not ok:
+        sys.exit(1)
+
+
+def _verifier(public_key: str | None, config: Mapping[str, Any]) -> VerifierKey | None:
+    """The key checkpoints are checked with: given (its text or a file holding it), else
+    AUDIT_PUBLIC_KEY, else the configured signing key's, else none."""
+    text = public_key or config.get("AUDIT_PUBLIC_KEY") or ""
+    if text and Path(text).is_file():
+        text = Path(text).read_text(encoding="utf-8")
+    try:
+        if text:
+            return VerifierKey.from_text(text.strip())
+        return signing_key(config).verifier()
+    except MissingSigningKey:
+        return None
+    except ValueError as error:
+        raise click.UsageError(f"the verifier key cannot be read: {error}") from error
+
+
+def _b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode("ascii")
+
+
+def _record_verification(reports: list[verify.LogReport], problems: list[str], ok: bool) -> None:
+    """The run as an audit event (the auditors' pages show the latest); its absence is a warning."""
+    details: dict[str, Any] = {
+        r.log: {
+            "entries": r.tree_size,
+            "head": _b64(r.root),
+            "checkpoints_matched": len(r.checkpoints_matched),
+            "unsealed": r.unsealed,
+            "first_broken": (r.first_failure.seq if r.first_failure else None),
+            "problem": (r.first_failure.text if r.first_failure else None),
+        }
+        for r in reports
+    }
+    if problems:
+        details["held_checkpoints"] = problems
+    try:
+        with database().unit_of_work() as session:
+            events.record_event(
+                session,
+                actor=f"cli:{getpass.getuser()}",
+                action="audit.verify",
+                target="logs",
+                outcome="success" if ok else "failure",
+                details=details,
+            )
+            session.commit()
+    except SQLAlchemyError as error:
+        # The exit status answers "are the logs intact?", which the checks above have answered.
+        click.echo(
+            "Warning: the verification could not be recorded as an audit event "
+            f"({str(error).splitlines()[0]})",
+            err=True,
+        )
+
+
+TRANSPARENCY_COMMANDS = (
+    seal_command, checkpoint_command, public_key_command, keygen_command, verify_command,
+)  # fmt: skip

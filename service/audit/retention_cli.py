@@ -8,14 +8,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
 from ..appctx import database
 from ..db import archive, events, partitions, transparency
 from ..domain import archive as archive_files
 from ..domain.checkpoint import VerifierKey
-from ..sealing import MissingSigningKey, signing_key
 
 
 @click.command("partitions")
@@ -101,26 +99,6 @@ def archive_command(before: date, output: Path) -> None:
         session.commit()
     if not written:
         click.echo(f"No rows before {before:%Y-%m}: nothing to archive.")
-
-
-def verifier_key(given: str | None) -> VerifierKey:
-    """``--public-key`` (the key's text or a file holding it), else AUDIT_PUBLIC_KEY, else the
-    verifier of the service's own signing key."""
-    text = given or current_app.config.get("AUDIT_PUBLIC_KEY") or ""
-    if text and Path(text).is_file():
-        text = Path(text).read_text()
-    try:
-        return (
-            VerifierKey.from_text(text.strip())
-            if text
-            else signing_key(current_app.config).verifier()
-        )
-    except MissingSigningKey as missing:
-        raise click.UsageError(
-            f"give the checkpoints' public key with --public-key or AUDIT_PUBLIC_KEY ({missing})"
-        ) from missing
-    except ValueError as error:
-        raise click.UsageError(f"not a verifier key: {error}") from error
 
 
 def verify_archive(folder: Path, key: VerifierKey) -> bool:

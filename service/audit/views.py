@@ -15,7 +15,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..appctx import database
 from ..checking import iso_utc
-from ..db import events, logged_alerts
+from ..db import events, logged_alerts, proofs
 from ..domain import knowledge
 from ..pseudonyms import patient_ref
 from ..staff.access import current_user, require_page_role
@@ -220,9 +220,23 @@ def find_patient() -> ResponseReturnValue:
 def check(check_id: str) -> ResponseReturnValue:
     with database().unit_of_work(read_only=True) as session:
         detail = queries.check_detail(session, check_id, kb_cache())
+        seal = proofs.seal_of(session.connection(), detail.entry.seq) if detail else None
     if detail is None:
         abort(404)
-    return _render("audit/check.html", detail=detail, section="checks")
+    age = (datetime.now(UTC) - _aware(detail.entry.created_at)).total_seconds()
+    return _render(
+        "audit/check.html",
+        detail=detail,
+        seal=seal,
+        unsealed_age=age,
+        overdue=age > current_app.config["UNSEALED_MAX_AGE"],
+        section="checks",
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were stored as UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @blueprint.get("/events")

@@ -20,6 +20,7 @@ from werkzeug.serving import make_server
 
 from service import create_app
 from service.db import Database, clients, kb_store
+from service.domain.checkpoint import SigningKey
 from service.domain.snapshot import KbSnapshot
 from service.kb.loader import read_knowledge_base
 
@@ -55,7 +56,14 @@ def audit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
     migrate(url)
     database = Database.from_url(url)
     knowledge = read_knowledge_base(SEED_DIR)
-    app = create_app({"DATABASE_URL": url, "DATABASE": database, "SECRET_KEY": "audit-browser"})
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "DATABASE": database,
+            "SECRET_KEY": "audit-browser",
+            "AUDIT_SIGNING_KEY": SigningKey.generate("audit-browser").text(),
+        }
+    )
     with app.app_context(), database.unit_of_work() as session:
         version, _ = kb_store.store(session, knowledge)
         kb_store.activate(session, version)
@@ -72,6 +80,7 @@ def audit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
         user = factories.UserFactory(name="avery", role="auditor")
         sid = factories.UserSessionFactory(user_id=user.id).id
         session.commit()
+    assert app.test_cli_runner().invoke(args=["audit", "seal", "--once"]).exit_code == 0
     assert app.test_cli_runner().invoke(args=["audit", "verify"]).exit_code == 0
     cookie = app.session_interface.get_signing_serializer(app).dumps({"sid": sid})  # type: ignore[attr-defined]
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)

@@ -107,7 +107,24 @@ def test_a_check_shows_inputs_medications_alerts_rules_feedback_and_chain(
     assert "Boxed warning" in page or "boxed warning" in page  # R1's text from the KB version
     rules = session.get_one(KbVersion, entry.kb_version_id).counts["rules"]
     assert f"All {rules} rules of this version" in page
-    assert f"Position in the log Entry {entry.seq} " in page
+    assert f"Position in the log Entry {entry.seq} Sealed not yet sealed (age " in page
+
+
+def test_a_sealed_check_names_its_checkpoint_and_offers_the_proof(
+    auditor: FlaskClient, client: FlaskClient
+) -> None:
+    check_id = client.post("/api/v1/checks", json={"medications": ["zolpidem"]}).get_json()[
+        "check_id"
+    ]
+    app = auditor.application
+    app.config["AUDIT_SIGNING_KEY"] = SigningKey.generate("audit-test").text()
+    assert app.test_cli_runner().invoke(args=["audit", "seal", "--once"]).exit_code == 0
+    page = auditor.get(f"/audit/checks/{check_id}").get_data(as_text=True)
+    assert re.search(r"sealed in checkpoint (\d+) \(tree size \1, time <time", page)
+    link = f'href="/api/v1/checks/{check_id}/proof" download="check-{check_id}-proof.json"'
+    assert link in page
+    proof = auditor.get(f"/api/v1/checks/{check_id}/proof")  # the auditor's session cookie
+    assert proof.status_code == 200 and proof.get_json()["log"] == "alert_log"
 
 
 def test_an_unknown_check_is_not_found(auditor: FlaskClient, log: Log) -> None:

@@ -141,7 +141,7 @@ def test_after_the_archived_months_are_detached_the_live_log_still_verifies(
     assert connection.scalar(text("SELECT count(*) FROM alert_log")) == 2
     verified = app.test_cli_runner().invoke(args=["audit", "verify"])
     assert verified.exit_code == 0, verified.output
-    assert "alert_log: 7 sealed entries verified" in verified.output
+    assert "alert_log: 7 leaves" in verified.output
     assert _verify_offline(tmp_path).exit_code == 0
 
 

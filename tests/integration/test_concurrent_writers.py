@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import distinct, func, select
 
 from service import create_app
-from service.db import Database, clients, events, kb_store, make_engine, transparency
+from service.db import Database, clients, events, kb_store, make_engine, transparency, verify
 from service.db.models import AlertLog
+from service.db.sealer import origin_of
 from service.domain.checkpoint import SigningKey
 from service.kb.loader import read_knowledge_base
 from service.sealing import Sealing, seal_all
@@ -57,12 +58,19 @@ def test_concurrent_processes_append_entries_the_sealer_seals_once_each(
     with context.Pool(WRITERS) as pool:
         answered = pool.starmap(_writer, [(empty_database_url, key, w) for w in range(WRITERS)])
     assert answered == [CHECKS_EACH] * WRITERS
-    seal_all(Sealing(database, SigningKey.generate("test"), "alerts.test"))
+    signing = SigningKey.generate("test")
+    seal_all(Sealing(database, signing, "alerts.test"))
+    checks, security = (
+        verify.verify_log(
+            database, log, signing.verifier(), origin_of("alerts.test", log), max_unsealed_age=60
+        )
+        for log in (transparency.ALERT_LOG, transparency.AUDIT_EVENT)
+    )
     with database.transaction(read_only=True) as connection:
-        checks = transparency.verify_leaves(connection, transparency.ALERT_LOG)
-        security = transparency.verify_leaves(connection, transparency.AUDIT_EVENT)
         seqs = connection.execute(select(func.count(distinct(AlertLog.seq)))).scalar_one()
     database.dispose()
     assert seqs == WRITERS * CHECKS_EACH
-    assert checks.ok and checks.entries == WRITERS * CHECKS_EACH
-    assert security.ok and security.entries == WRITERS * CHECKS_EACH + 1  # + the client's creation
+    assert checks.ok and checks.tree_size == WRITERS * CHECKS_EACH and checks.checkpoints_matched
+    assert (
+        security.ok and security.tree_size == WRITERS * CHECKS_EACH + 1
+    )  # + the client's creation

@@ -188,7 +188,7 @@ def test_as_the_service_role_checks_sign_in_admin_and_auditor_pages_work(
     assert sealed.exit_code == 0 and "alert_log: leaves 0..0 sealed" in sealed.output, sealed.output
     verified = runner.invoke(args=["audit", "verify"])
     assert verified.exit_code == 0 and "Warning" not in verified.stderr, verified.output
-    assert "alert_log: 1 sealed entries verified" in verified.output
+    assert "alert_log: 1 leaves" in verified.output and "1 checkpoints matched" in verified.output
 
     with service_engine.connect() as connection:
         logged = connection.execute(
