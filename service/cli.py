@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from .accounts.cli import users_cli
 from .appctx import database, snapshots
 from .audit.cli import export_command as audit_export_command
-from .checking import CheckRequest, ServiceUnavailable, iso_utc, run_check
+from .checking import CheckRequest, ServiceUnavailable, check_and_log, iso_utc
 from .db import Database, chain, clients, events, kb_store, kb_versions, privileges
 from .db.models import KbVersion
 from .domain.answer import AnswerDocument
@@ -258,7 +258,9 @@ def check_command(medications: tuple[str, ...], age: int | None) -> None:
         raw_request={"medications": list(medications), "patient": {"age": age}},
     )
     try:
-        answer = run_check(database(), snapshots(), request, channel="cli", request_id="cli")
+        answer = check_and_log(
+            database(), snapshots(), request, None, channel="cli", request_id="cli"
+        )
     except ServiceUnavailable as error:
         click.echo(f"Could not check: {error}. No alerts were produced.", err=True)
         sys.exit(2)

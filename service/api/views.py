@@ -5,22 +5,21 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import asdict
-from functools import partial
 from typing import Any
 
 from flask import Response, jsonify, request
 from pydantic import ValidationError
 
 from ..appctx import database, request_id, snapshots
-from ..auth import caller_for_key, caller_from_api_key, known_caller, presented_api_key
+from ..auth import caller_from_api_key, known_caller, presented_api_key
+from ..callers import ApiKey, NotAuthenticated
 from ..checking import (
     CheckRequest,
-    NotAuthenticated,
     ServiceUnavailable,
     active_snapshot,
+    check_and_log,
     find_check,
     iso_utc,
-    run_check,
 )
 from ..db import kb_store
 from ..domain.answer import AnswerDocument
@@ -56,8 +55,7 @@ def _unauthorized() -> Response:
 @blueprint.post("/checks")
 def create_check() -> Response | tuple[Response, int]:
     key = presented_api_key()
-    caller = known_caller(key) if key is not None else None
-    if key is None or caller is None:  # refused before the body is read: nothing goes to them
+    if key is None or known_caller(key) is None:  # refused before the body is read
         return _unauthorized()
     if not request.is_json:
         return problem(
@@ -101,14 +99,13 @@ def create_check() -> Response | tuple[Response, int]:
         raw_request=body,
     )
     try:
-        answer = run_check(
+        answer = check_and_log(
             database(),
             snapshots(),
             check_request,
+            ApiKey(key),
             channel="api",
             request_id=request_id(),
-            caller=caller,
-            authenticate=partial(caller_for_key, key=key),
             language=language,
         )
     except NotAuthenticated:
