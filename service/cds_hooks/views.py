@@ -87,15 +87,21 @@ def _authenticate(*audiences: str) -> tuple[Credentials, Caller] | None:
     return credentials, caller
 
 
-def _confirmed(credentials: Credentials) -> Caller | None:
-    """The client, read now (a JWT is used up): for the requests that are no check."""
-    if isinstance(credentials, VerifiedJwt):
+def _confirmed(credentials: Credentials, *audiences: str) -> Caller | None:
+    """The client, read now (a JWT is used up): for the requests that are no check. As for a
+    check, a JWT's issuer whose client is gone is read once more."""
+    if not isinstance(credentials, VerifiedJwt):
+        return caller_from_api_key()
+    for _ in range(2):
         try:
             return redeem(database(), credentials)
         except InvalidToken as error:
             log.info("refused a CDS Hooks JWT: %s", error)
-            return None
-    return caller_from_api_key()
+            again = _authenticate(*audiences)
+            if again is None or again[0] == credentials or not isinstance(again[0], VerifiedJwt):
+                return None
+            credentials = again[0]
+    return None
 
 
 def _unauthorized() -> Response:
@@ -271,18 +277,8 @@ def call_service(service_id: str) -> Response:
         raw_request={"hook": hook, "hookInstance": hook_request.hookInstance, "medications": items},
     )
     try:
-        answer = check_and_log(
-            database(),
-            snapshots(),
-            check_request,
-            credentials,
-            channel="cds-hooks",
-            request_id=request_id(),
-            patient_ref=patient_ref(context.patientId),
-        )
+        answer = _logged(check_request, credentials, context.patientId, service_id)
     except NotAuthenticated:
-        if isinstance(credentials, VerifiedJwt):
-            forget(credentials.issuer)
         return _unauthorized()
     except ServiceUnavailable as error:
         return operation_outcome(503, "transient", f"No alerts were produced because {error}.")
@@ -290,6 +286,36 @@ def call_service(service_id: str) -> Response:
     renderer = CardRenderer(orders, len(new), context.patientId, _base_url(), naloxone)
     notes = [f"The patient's age could not be read: {age_problem}."] if age_problem else []
     return jsonify(cards=renderer.cards(answer, notes))
+
+
+def _logged(
+    check_request: CheckRequest, credentials: Credentials, patient_id: str, service_id: str
+) -> AnswerDocument:
+    """The check, logged for the client ``credentials`` name; raises ``NotAuthenticated``.
+
+    A JWT was verified against its issuer's client as last read here; when the check finds that
+    client gone, the issuer may now belong to a client registered since: read it once more.
+    """
+    for _ in range(2):
+        try:
+            return check_and_log(
+                database(),
+                snapshots(),
+                check_request,
+                credentials,
+                channel="cds-hooks",
+                request_id=request_id(),
+                patient_ref=patient_ref(patient_id),
+            )
+        except NotAuthenticated:
+            if not isinstance(credentials, VerifiedJwt):
+                raise
+            forget(credentials.issuer)
+            again = _authenticate(f"/cds-services/{service_id}")
+            if again is None or again[0] == credentials:
+                raise
+            credentials = again[0]
+    raise NotAuthenticated
 
 
 def _new_orders(
@@ -509,10 +535,9 @@ class _FeedbackRequest(BaseModel):
 def feedback(service_id: str) -> Response:
     if service_id not in SERVICES:
         return operation_outcome(404, "not-found", f"No CDS service {service_id!r}.")
-    authenticated = _authenticate(
-        f"/cds-services/{service_id}/feedback", f"/cds-services/{service_id}"
-    )
-    if authenticated is None or (caller := _confirmed(authenticated[0])) is None:
+    audiences = (f"/cds-services/{service_id}/feedback", f"/cds-services/{service_id}")
+    authenticated = _authenticate(*audiences)
+    if authenticated is None or (caller := _confirmed(authenticated[0], *audiences)) is None:
         return _unauthorized()
     try:
         body = _FeedbackRequest.model_validate(request.get_json(force=True, silent=True))
