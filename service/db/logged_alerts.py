@@ -22,20 +22,22 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    ColumnElement,
     Connection,
     Insert,
     String,
+    Text,
     bindparam,
     column,
     func,
     insert,
     select,
+    true,
+    type_coerce,
     update,
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import Database, prepared
+from . import Database
 from .models import Base
 
 EVERY = 64  # a check whose seq is a multiple of this projects the checks before it
@@ -61,7 +63,9 @@ _LAST_SEQ = select(func.max(_LOG.c.seq)).where(_LOG.c.seq > _AFTER, _LOG.c.seq <
 
 
 def _postgresql() -> Insert:
-    alerts = (
+    """The rows of the batch's checks, one per alert, projected in SQL: the log first, joined to
+    each row's alerts (a function in FROM reads the rows before it), so no cartesian product."""
+    recordset = (
         func.json_to_recordset(_LOG.c.alerts)
         .table_valued(
             column("uuid", String),
@@ -71,22 +75,20 @@ def _postgresql() -> Insert:
             column("shown", Boolean),
         )
         .render_derived(with_types=True)
-    ).c
+    )
+    alerts = recordset.c
     rule_code = func.json_extract_path_text(alerts.rule, "id")
-    return _from_log(alerts.uuid, alerts.id, rule_code, alerts.severity, alerts.shown)
-
-
-def _from_log(
-    uuid: ColumnElement[Any],
-    alert_id: ColumnElement[Any],
-    rule_code: ColumnElement[Any],
-    severity: ColumnElement[Any],
-    shown: ColumnElement[Any],
-) -> Insert:
-    """The rows of the batch's checks, one per alert; the log first, as the alerts' function reads it."""
     rows = (
-        select(uuid, _LOG.c.id, alert_id, rule_code, severity, shown, _LOG.c.created_at)
-        .select_from(_LOG)
+        select(
+            alerts.uuid,
+            _LOG.c.id,
+            alerts.id,
+            rule_code,
+            alerts.severity,
+            alerts.shown,
+            _LOG.c.created_at,
+        )
+        .select_from(_LOG.join(recordset, true()))
         .where(_LOG.c.seq > _AFTER, _LOG.c.seq <= _UPTO)
     )
     return insert(_TABLE).from_select(_COLUMNS, rows)
@@ -95,10 +97,11 @@ def _from_log(
 _PROJECT_IN_POSTGRESQL = _postgresql()
 # SQLite (3.40) renders each alert of ``json_each`` back to text for every ``json_extract``: read
 # raw and parsed in Python (orjson), a batch cost about a third less. The time goes through as
-# stored (a String bind, no conversion).
-_BATCH_ALERTS = select(_LOG.c.id, _LOG.c.created_at, _LOG.c.alerts).where(
-    _LOG.c.seq > _AFTER, _LOG.c.seq <= _UPTO
-)
+# stored (read and bound as text, no conversion). Through SQLAlchemy's execution, not the driver's
+# cursor (``prepared``): a batch's few statements serve 64 checks, so their overhead is no cost.
+_BATCH_ALERTS = select(
+    _LOG.c.id, type_coerce(_LOG.c.created_at, String), type_coerce(_LOG.c.alerts, Text)
+).where(_LOG.c.seq > _AFTER, _LOG.c.seq <= _UPTO)
 _INSERT_ROW = insert(_TABLE).values(
     {name: bindparam(name, type_=String if name == "created_at" else None) for name in _COLUMNS}
 )
@@ -119,9 +122,9 @@ class _Batch:
 
 def _read(connection: Connection, limit: int) -> _Batch | None:
     """The next batch past the mark, read and (on SQLite) parsed without the write lock."""
-    mark = prepared.fetch_one(connection, _MARK, {})
+    mark = connection.execute(_MARK).first()
     after = mark[0] if mark else 0
-    last = prepared.fetch_one(connection, _LAST_SEQ, {"after": after, "upto": after + limit})
+    last = connection.execute(_LAST_SEQ, {"after": after, "upto": after + limit}).first()
     if not last or last[0] is None:
         return None
     batch = _Batch(after, last[0], None)
@@ -137,9 +140,7 @@ def _read(connection: Connection, limit: int) -> _Batch | None:
             "shown": alert["shown"],
             "created_at": created_at,
         }
-        for check_id, created_at, alerts in prepared.fetch_all(
-            connection, _BATCH_ALERTS, batch.bounds
-        )
+        for check_id, created_at, alerts in connection.execute(_BATCH_ALERTS, batch.bounds)
         for alert in orjson.loads(alerts)
     ]
     return _Batch(batch.after, batch.upto, rows)
@@ -148,17 +149,17 @@ def _read(connection: Connection, limit: int) -> _Batch | None:
 def _write(connection: Connection, batch: _Batch) -> bool:
     """Insert the batch's rows and move the mark, in a write transaction; False if another
     process moved the mark since the batch was read (its rows are then already there)."""
-    mark = prepared.fetch_one(connection, _LOCK_MARK, {})
+    mark = connection.execute(_LOCK_MARK).first()
     if (mark[0] if mark else 0) != batch.after:
         return False
     if batch.rows is None:
-        prepared.execute(connection, _PROJECT_IN_POSTGRESQL, [batch.bounds])
+        connection.execute(_PROJECT_IN_POSTGRESQL, batch.bounds)
     elif batch.rows:
-        prepared.execute(connection, _INSERT_ROW, batch.rows)
+        connection.execute(_INSERT_ROW, batch.rows)
     if mark is None:
-        prepared.execute(connection, _NEW_MARK, [{"name": MARK, "seq": batch.upto}])
+        connection.execute(_NEW_MARK, {"name": MARK, "seq": batch.upto})
     else:
-        prepared.execute(connection, _MOVE_MARK, [{"seq": batch.upto}])
+        connection.execute(_MOVE_MARK, {"seq": batch.upto})
     return True
 
 

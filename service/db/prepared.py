@@ -1,5 +1,10 @@
 """Prebuilt statements run straight on the driver's cursor: the check's few statements, made cheap.
 
+Used for the statements of a check's transaction (the caller, a JWT's id, the active KB version,
+the chain head, which the audit events' writer shares, and the log row): measured in-process, they save a check about 0.55 ms of CPU on SQLite and
+0.63 ms on PostgreSQL (of 2.1 and 3.0 ms). Work that serves many checks at once (the alert
+index's batches) goes through SQLAlchemy's execution, where the overhead is no cost.
+
 Why: a check reads its caller and the KB version and writes one log entry with its alerts. Run
 through SQLAlchemy's execution layer those statements cost several times the SQL itself (measured
 about 90 µs of CPU each against 10 µs for the driver). The statements are still SQLAlchemy Core
