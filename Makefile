@@ -24,7 +24,10 @@ $(VENV)/.dev-installed: $(VENV)/.installed
 
 run: install
 	$(BIN)/flask --app service db upgrade
+	$(BIN)/flask --app service audit partitions
 	$(BIN)/flask --app service kb load --activate
+	@test -s instance/audit-signing.key || (umask 077 && \
+		$(BIN)/flask --app service audit keygen alerts-local > instance/audit-signing.key)
 	@echo "Serving on http://127.0.0.1:$${PORT:-8000}"
 	PROMETHEUS_MULTIPROC_DIR=$${PROMETHEUS_MULTIPROC_DIR:-$(CURDIR)/instance/metrics} \
 	exec $(BIN)/gunicorn -c python:service.gunicorn_config \

@@ -22,9 +22,9 @@ What it does:
    minimum severity decides which alerts were shown), a patient reference for CDS Hooks checks (one of
    200,000 patients, hashed with the configured key), and a time: one year, evenly spread, in
    order. 30% of the shown CDS Hooks alerts get feedback, overridden more often the less severe they
-   are, with a coded reason. The chain is computed as it is loaded with ``chain.entry_hash`` (seq,
-   previous hash, canonical content), and ``chain_head`` is set at the end, so ``audit verify`` must
-   pass. The append-only triggers only refuse UPDATE/DELETE, so COPY is allowed. Then VACUUM ANALYZE,
+   are, with a coded reason. Each row becomes a leaf of the transparency log as it is loaded (the
+   sealer's leaf hash, the perfect subtrees it completes), and one checkpoint signed with a key made
+   for the run covers them all at the end, so ``audit verify`` must pass. The append-only triggers only refuse UPDATE/DELETE, so COPY is allowed. Then VACUUM ANALYZE,
    as autovacuum would after a load.
 3. Measures in-process through the Flask test client (the full Flask, template and SQL path, no
    network), signed in as an auditor, with the real PostgreSQL engine: each list scenario
@@ -37,7 +37,7 @@ What it does:
    chunk: rows/s per 100,000 rows, and the process RSS (``/proc/self/status`` VmRSS) sampled during
    the export, plus ``ru_maxrss`` before and after.
 5. Times ``flask --app service audit verify`` (a subprocess, as an operator runs it, with this
-   interpreter; its ``--workers`` default, one process per CPU, walks stretches of the chain).
+   interpreter): every sealed leaf recomputed, and the checkpoint's root.
 
 Run: ``.venv/bin/python bench/audit.py [--rows 1000000] [--requests 50] [--only PARTS] [--keep]
 [--url URL [--skip-load]] [--json results.json]``. The load is CPU-bound in Python (about 5 minutes
@@ -88,9 +88,12 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from service import create_app  # noqa: E402
 from service.appctx import database  # noqa: E402
 from service.audit import reports  # noqa: E402
-from service.db import Database, chain, clients, kb_store, logged_alerts  # noqa: E402
+from service.db import Database, clients, kb_store, logged_alerts, transparency  # noqa: E402
 from service.db.models import AlertLog, User, UserSession  # noqa: E402
+from service.db.sealer import origin_of  # noqa: E402
+from service.domain import merkle  # noqa: E402
 from service.domain.check import CheckContext, MedicationInput, check, recognize  # noqa: E402
+from service.domain.checkpoint import Checkpoint, SigningKey  # noqa: E402
 from service.domain.document import (  # noqa: E402
     alert_record,
     medication_document,
@@ -167,7 +170,7 @@ def templates(kb: KbSnapshot, rng: random.Random) -> list[Template]:
                     medication_document(m, raw, kb)
                     for m, raw in zip(result.medications, items, strict=True)
                 ],
-                alerts=[alert_record(a, kb, True) for a in result.alerts],
+                alerts=[alert_record(a, kb, True, "") for a in result.alerts],  # uuids: per row
                 scope=scope_document(result, kb),
                 complete=result.complete,
                 highest=result.highest_severity.value if result.highest_severity else None,
@@ -193,7 +196,7 @@ def _dumps(value: Any) -> str:
 
 
 def load(url: str, rows: int) -> None:
-    """Fill the database: KB, clients, then ``rows`` chained checks by COPY."""
+    """Fill the database: KB, clients, then ``rows`` checks by COPY, sealed as they load."""
     rng = random.Random(SEED)
     knowledge = read_knowledge_base(SEED_DIR)
     kb = KbSnapshot(knowledge.content_hash(), knowledge)
@@ -220,13 +223,16 @@ def load(url: str, rows: int) -> None:
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=DAYS)
     step = timedelta(days=DAYS) / rows
     pg_url = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    prev, seq = chain.GENESIS, 0
+    seq = 0
+    tree = merkle.Appender()
     began = time.perf_counter()
     with psycopg.connect(pg_url) as conn:
         while seq < rows:
             log_rows: list[tuple[Any, ...]] = []
             alert_rows: list[tuple[Any, ...]] = []
             feedback_rows: list[tuple[Any, ...]] = []
+            leaf_rows: list[tuple[Any, ...]] = []
+            node_rows: list[tuple[Any, ...]] = []
             for _ in range(min(BATCH, rows - seq)):
                 seq += 1
                 created = start + step * seq + timedelta(microseconds=rng.randrange(1000))
@@ -257,14 +263,20 @@ def load(url: str, rows: int) -> None:
                     "min_severity": floor.value if floor else None,
                     "patient_ref": rng.choice(patients) if channel == "cds-hooks" else None,
                 }
-                digest = chain.entry_hash(chain.ALERT_LOG, seq, prev, values)
+                leaf = merkle.leaf_hash(
+                    transparency.leaf_bytes(transparency.ALERT_LOG, seq, values)
+                )
+                leaf_rows.append((transparency.ALERT_LOG, tree.size, seq, leaf))
+                node_rows.extend(
+                    (transparency.ALERT_LOG, level, index, node)
+                    for (level, index), node in tree.append(leaf)
+                )
                 log_rows.append((
                     values["id"], created, channel, client_id, values["request_id"], kb.version,
                     _dumps(values["inputs"]), _dumps(t.medications), _dumps(alerts), _dumps(t.scope),
                     t.complete, t.highest, values["min_severity"], values["patient_ref"],
-                    seq, prev, digest,
+                    seq,
                 ))  # fmt: skip
-                prev = digest
                 for a in alerts:
                     alert_rows.append((a["uuid"], values["id"], a["id"], a["rule"]["id"],
                                        a["severity"], a["shown"], created))  # fmt: skip
@@ -284,8 +296,10 @@ def load(url: str, rows: int) -> None:
                 _copy(cur, "alert_log", (
                     "id", "created_at", "channel", "client_id", "request_id", "kb_version_id",
                     "inputs", "medications", "alerts", "scope", "complete", "highest_severity",
-                    "min_severity", "patient_ref", "seq", "prev_hash", "row_hash",
+                    "min_severity", "patient_ref", "seq",
                 ), log_rows)  # fmt: skip
+                _copy(cur, "tlog_leaf", ("log", "leaf_index", "entry_seq", "hash"), leaf_rows)
+                _copy(cur, "tlog_node", ("log", "level", "node_index", "hash"), node_rows)
                 _copy(cur, "logged_alert",
                       ("uuid", "alert_log_id", "alert_id", "rule_code", "severity", "shown",
                        "created_at"),
@@ -295,11 +309,6 @@ def load(url: str, rows: int) -> None:
                     "accepted_suggestions", "override_reason", "override_comment", "outcome_at",
                     "received_at",
                 ), feedback_rows)  # fmt: skip
-                cur.execute(
-                    "INSERT INTO chain_head (name, seq, hash) VALUES (%s, %s, %s) "
-                    "ON CONFLICT (name) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash",
-                    (chain.ALERT_LOG, seq, prev),
-                )
                 cur.execute(  # the alerts' index rows were copied with their checks
                     "UPDATE projection_mark SET seq = %s WHERE name = %s",
                     (seq, logged_alerts.MARK),
@@ -307,6 +316,19 @@ def load(url: str, rows: int) -> None:
             conn.commit()
             elapsed = time.perf_counter() - began
             print(f"  {seq:>9,} rows loaded  ({seq / elapsed:,.0f} rows/s)", flush=True)
+        # The checks' sequence continues after the copied rows; one checkpoint covers them all.
+        now = datetime.now(UTC)
+        checkpoint = Checkpoint(
+            origin_of("bench.local", transparency.ALERT_LOG), tree.size, tree.root(), now
+        )
+        conn.execute("SELECT setval('alert_log_seq', %s)", (max(seq, 1),))
+        conn.execute(
+            "INSERT INTO tlog_checkpoint (log, tree_size, root_hash, created_at, note) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            (transparency.ALERT_LOG, tree.size, tree.root(), now,
+             SigningKey.generate("bench").sign(checkpoint)),
+        )  # fmt: skip
+        conn.commit()
     with psycopg.connect(pg_url, autocommit=True) as conn:
         began = time.perf_counter()
         conn.execute("VACUUM ANALYZE")

@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 
 from service.db import make_engine
 from service.db.models import Base
+from service.db.partitions import not_a_partition
 
 config = context.config
 target_metadata = Base.metadata
@@ -29,6 +30,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
+        include_name=not_a_partition,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -17,7 +17,7 @@ from uuid_utils import uuid7
 
 from . import callers
 from .callers import Caller, Credentials
-from .db import Database, chain, kb_store, logged_alerts, prepared
+from .db import Database, kb_store, log_append, logged_alerts, prepared, transparency
 from .db.models import AlertLog, Base
 from .domain.answer import AnswerDocument, CheckLogRow, CheckRecord
 from .domain.check import CheckContext, CheckResult, MedicationInput, check, recognize
@@ -161,7 +161,7 @@ def check_and_log(
     The request is evaluated outside any transaction, on the KB snapshot in memory. Then one short
     write transaction reads the client ``credentials`` name (none for the web form; raises
     ``NotAuthenticated`` when it is revoked or unknown), confirms that the snapshot's version is
-    still the active one, and inserts the log row, linked into the chain. The answer is built
+    still the active one, and inserts the log row (the sealer adds it to the log's tree later). The answer is built
     from that row once it is committed; any database failure raises ``ServiceUnavailable``, so
     no answer leaves without its row. A KB activated meanwhile means evaluating again on it.
     The auditors' index of the alerts follows the log in bulk (``logged_alerts.keep_up``).
@@ -175,17 +175,12 @@ def check_and_log(
                 # One round trip for the reads, one for the writes and the commit (PostgreSQL).
                 asked = callers.Asked(connection, credentials)
                 version = kb_store.ask_active_version(connection)
-                head = chain.ask_head(connection, chain.ALERT_LOG)
                 caller = asked.caller()
                 if (row := version.first()) is None or row[0] != kb.version:
                     raise _KbChanged
-                # Stamped once the head is locked (read above): times follow the chain everywhere.
                 entry = _for_caller(record, caller, created_at=datetime.now(UTC))
-                logged: CheckLogRow = {
-                    **entry,
-                    **chain.link(connection, chain.ALERT_LOG, entry, head),
-                }
-                prepared.execute(connection, _INSERT_LOG, [logged])
+                seq = log_append.insert_entry(connection, transparency.ALERT_LOG, entry)
+                logged: CheckLogRow = {**entry, "seq": seq}
         except _KbChanged:
             kb = active_snapshot(db, snapshots)
             continue
@@ -206,11 +201,12 @@ def probe_log_write(db: Database, kb_version: str) -> None:
     """Write an alert-log entry exactly as a check does, then roll it back; fail if it cannot be written.
 
     Why insert and roll back rather than a dedicated probe table or a permissions query: the
-    only proof that a check could be logged is doing what a check's write does — take the chain
-    head's lock, move the head, insert an ``alert_log`` row (its constraints, its foreign key to the
-    KB version, the database's triggers and the role's INSERT grant all apply) — and rolling back
-    leaves nothing: no row, no moved head, no gap (``seq`` is the chain's, not a sequence's). A
-    DELETE afterwards would need a privilege the append-only log refuses on purpose. Raises
+    only proof that a check could be logged is doing what a check's write does — insert an
+    ``alert_log`` row (its constraints, its foreign key to the KB version, the database's triggers
+    and the role's INSERT grant all apply) — and rolling back leaves nothing. Its ``seq`` is given
+    (-1, never committed), not drawn from PostgreSQL's sequence: a drawn number would leave a gap,
+    which the alert index waits on. A DELETE afterwards would need a privilege the append-only log
+    refuses on purpose. Raises
     ``ServiceUnavailable`` when the write is refused or the database cannot be reached.
     """
     entry: dict[str, Any] = {
@@ -227,6 +223,7 @@ def probe_log_write(db: Database, kb_version: str) -> None:
         "highest_severity": None,
         "min_severity": None,
         "patient_ref": None,
+        "seq": -1,
     }
     try:
         with db.transaction() as connection:
@@ -235,7 +232,6 @@ def probe_log_write(db: Database, kb_version: str) -> None:
             ):  # a stuck writer fails the probe, not hangs it
                 connection.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
             entry["created_at"] = datetime.now(UTC)
-            entry |= chain.link(connection, chain.ALERT_LOG, entry)
             prepared.execute(connection, _INSERT_LOG, [entry])
             raise _ProbeDone
     except _ProbeDone:
@@ -348,8 +344,6 @@ def _log_row(row: AlertLog) -> CheckLogRow:
         "patient_ref": row.patient_ref,
         "created_at": row.created_at,
         "seq": row.seq,
-        "prev_hash": row.prev_hash,
-        "row_hash": row.row_hash,
     }
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -15,15 +16,20 @@ from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .accounts.cli import users_cli
 from .appctx import database, snapshots
+from .audit.cli import TRANSPARENCY_COMMANDS
 from .audit.cli import export_command as audit_export_command
+from .audit.retention_cli import archive_command as audit_archive_command
+from .audit.retention_cli import partitions_command as audit_partitions_command
+from .audit.retention_cli import verifier_key, verify_archive
 from .checking import CheckRequest, ServiceUnavailable, check_and_log, iso_utc
-from .db import Database, chain, clients, events, kb_store, kb_versions, privileges
+from .db import Database, clients, events, kb_store, kb_versions, privileges, transparency
 from .db.models import KbVersion
 from .domain.answer import AnswerDocument
 from .domain.check import CheckContext, MedicationInput
@@ -437,25 +443,51 @@ def clients_remove_fhir_server(name: str, url: str) -> None:
     click.echo(f"Client {name}: FHIR server {base} removed.")
 
 
+def _unsealed_too_long(
+    connection: Connection, result: transparency.Verification, max_age: timedelta
+) -> transparency.Verification:
+    """``result``, failed if an entry has waited longer than ``max_age`` to be sealed."""
+    oldest = transparency.oldest_unsealed(connection, result.log)
+    if not result.ok or oldest is None:
+        return result
+    seq, created_at = oldest
+    waited = datetime.now(UTC) - created_at
+    if waited <= max_age:
+        return result
+    problem = (
+        f"entry {seq} has waited {waited.total_seconds():.0f} s unsealed "
+        f"(more than UNSEALED_MAX_AGE, {max_age.total_seconds():.0f} s): is the sealer running?"
+    )
+    return replace(result, first_broken=seq, problem=problem)
+
+
 @audit_cli.command("verify")
 @click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=os.cpu_count() or 1,
-    show_default="the number of CPUs",
-    help="Processes that walk stretches of a long chain side by side.",
+    "--archive",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Check the months archived in this folder instead, offline: no database is read.",
 )
-def audit_verify(workers: int) -> None:
-    """Walk both hash chains; print entries, head hash and the first broken entry; exit 1 if broken."""
-    with database().unit_of_work(read_only=True) as session:
+@click.option(
+    "--public-key",
+    metavar="KEY",
+    help="With --archive: the checkpoints' verifier key, or a file holding it "
+    "(default: AUDIT_PUBLIC_KEY, else the signing key's).",
+)
+def audit_verify(archive: Path | None, public_key: str | None) -> None:
+    """Recompute both logs' sealed leaves and latest roots; print what was found; exit 1 if broken."""
+    if archive is not None:
+        sys.exit(0 if verify_archive(archive, verifier_key(public_key)) else 1)
+    max_age = timedelta(seconds=current_app.config["UNSEALED_MAX_AGE"])
+    with database().transaction(read_only=True) as connection:
         results = [
-            chain.verify(session, name, workers=workers)
-            for name in (chain.ALERT_LOG, chain.AUDIT_EVENT)
+            _unsealed_too_long(connection, transparency.verify_leaves(connection, log), max_age)
+            for log in transparency.LOGS
         ]
     for result in results:
         status = "OK" if result.ok else f"BROKEN at entry {result.first_broken}: {result.problem}"
         click.echo(
-            f"{result.chain}: {result.entries} entries verified; head {result.head_hash}; {status}"
+            f"{result.log}: {result.entries} sealed entries verified; "
+            f"root {result.head or '(no checkpoint yet)'}; {status}"
         )
     try:
         with database().unit_of_work() as session:
@@ -466,9 +498,9 @@ def audit_verify(workers: int) -> None:
                 target="logs",
                 outcome="success" if all(r.ok for r in results) else "failure",
                 details={
-                    r.chain: {
+                    r.log: {
                         "entries": r.entries,
-                        "head": r.head_hash,
+                        "head": r.head,
                         "first_broken": r.first_broken,
                         "problem": r.problem,
                     }
@@ -477,7 +509,7 @@ def audit_verify(workers: int) -> None:
             )
             session.commit()
     except SQLAlchemyError as error:
-        # The exit status answers "are the chains intact?", which the walk above has answered.
+        # The exit status answers "are the logs intact?", which the walk above has answered.
         click.echo(
             "Warning: the verification could not be recorded as an audit event "
             f"({str(error).splitlines()[0]})",
@@ -494,6 +526,10 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(kb_cli)
     app.cli.add_command(clients_cli)
     audit_cli.add_command(audit_export_command)
+    audit_cli.add_command(audit_partitions_command)
+    audit_cli.add_command(audit_archive_command)
+    for transparency_command in TRANSPARENCY_COMMANDS:
+        audit_cli.add_command(transparency_command)
     app.cli.add_command(audit_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(check_command)

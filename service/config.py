@@ -53,7 +53,8 @@ class Settings(BaseSettings):
 
     SERVICE_ENV: Literal["development", "production"] = Field(
         default="development",
-        description="`production` refuses to start without strong SECRET_KEY and PATIENT_REF_KEY",
+        description="`production` refuses to start without strong SECRET_KEY and PATIENT_REF_KEY, "
+        "or without an audit signing key",
     )
     DATABASE_URL: str = Field(
         default="", description="SQLAlchemy URL; unset: SQLite at instance/alerts.sqlite3"
@@ -148,6 +149,32 @@ class Settings(BaseSettings):
         default=None,
         description="staff session cookie Secure; unset: on, except in debug and testing mode",
     )
+    AUDIT_SIGNING_KEY: SecretStr = Field(
+        default=SecretStr(""),
+        description="private key signing the logs' checkpoints (`audit keygen`); never in the database",
+    )
+    AUDIT_SIGNING_KEY_FILE: Path | None = Field(
+        default=None,
+        description="file holding that key instead; unset: instance/audit-signing.key",
+    )
+    AUDIT_PUBLIC_KEY: str = Field(
+        default="",
+        description="verifier key `audit verify --archive` checks archives with; unset: the signing key's",
+    )
+    LOG_ORIGIN: str = Field(
+        default="",
+        description="the logs' name in checkpoints; unset: PUBLIC_BASE_URL's host, else a local name",
+    )
+    CHECKPOINT_EXPORT: str = Field(
+        default="",
+        description="where each new checkpoint goes: a file, a directory or an http(s) URL (POST)",
+    )
+    SEAL_INTERVAL: PositiveFloat = Field(
+        default=1.0, description="seconds between the sealer's turns"
+    )
+    UNSEALED_MAX_AGE: PositiveFloat = Field(
+        default=60.0, description="seconds an entry may stay unsealed before verify fails"
+    )
     PROXY_HOPS: NonNegativeInt = Field(
         default=0,
         description="reverse proxies in front whose X-Forwarded-For/-Proto the app believes",
@@ -176,6 +203,13 @@ class Settings(BaseSettings):
             ]
             if secret and secret == patient:
                 problems.append("PATIENT_REF_KEY must differ from SECRET_KEY")
+            key_file = self.AUDIT_SIGNING_KEY_FILE
+            if self.AUDIT_SIGNING_KEY.get_secret_value():
+                pass
+            elif key_file is None:
+                problems.append("AUDIT_SIGNING_KEY or AUDIT_SIGNING_KEY_FILE must be set")
+            elif not key_file.is_file():
+                problems.append("AUDIT_SIGNING_KEY_FILE names no file")
             if problems:
                 raise ValueError("; ".join(problems))
         return self
@@ -191,6 +225,9 @@ class Settings(BaseSettings):
         )
         values["SECRET_KEY"] = values["SECRET_KEY"] or _local_secret(instance_path)
         values["KB_DIR"] = str(self.KB_DIR)
+        values["AUDIT_SIGNING_KEY_FILE"] = str(
+            self.AUDIT_SIGNING_KEY_FILE or instance_path / "audit-signing.key"
+        )
         return values
 
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 # Prometheus' multiprocess mode: empty PROMETHEUS_MULTIPROC_DIR at start, forget dead workers.
 from service.observability.gunicorn_hooks import child_exit, on_starting
+from service.sealing import post_worker_init
 
-__all__ = ["child_exit", "on_starting"]
+__all__ = ["child_exit", "on_starting", "post_worker_init"]
 
 wsgi_app = "service:create_app()"
 bind = ["127.0.0.1:8000"]  # make run and the container give their own --bind

@@ -12,7 +12,7 @@ import factory
 from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
 
-from service.db import chain
+from service.db import log_append
 from service.db import models as m
 
 _session: Session | None = None
@@ -119,7 +119,7 @@ class DoseLimitFactory(_Base):
 
 
 class _Chained(_Base):
-    """Log rows are appended through the hash chain, as the service writes them."""
+    """Log rows are appended with their ``seq``, as the service writes them."""
 
     class Meta:
         abstract = True
@@ -130,8 +130,7 @@ class _Chained(_Base):
     ) -> Any:
         row = model_class(*args, **kwargs)
         session = _current_session()
-        chain.append(session, model_class.__tablename__, row)  # chains are named after their tables
-        session.flush()
+        log_append.add(session, row)
         return row
 
 

@@ -173,8 +173,6 @@ def check(check_id: str) -> Response:
         },
         chain={
             "seq": entry.seq,
-            "prev_hash": entry.prev_hash,
-            "row_hash": entry.row_hash,
             "previous": detail.previous_id,
             "next": detail.next_id,
         },

@@ -1,4 +1,5 @@
-"""``flask --app service audit export``: the same filtered, streamed export as the pages, for scripts."""
+"""``flask --app service audit …``: the filtered, streamed export of the pages, for scripts; and the
+transparency log's commands (seal, checkpoint, public-key, keygen)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,20 @@ import sys
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from ..appctx import database
-from ..db import logged_alerts
+from ..db import logged_alerts, transparency
+from ..domain.checkpoint import SigningKey
+from ..sealing import (
+    EXPORT_TIMEOUT,
+    Exporter,
+    MissingSigningKey,
+    SealerThread,
+    Sealing,
+    seal_all,
+)
 from .export import FORMATS, Export, Log, stream
 from .filters import (
     CHANNELS,
@@ -100,3 +111,70 @@ def export_command(
         for chunk in stream(database(), export, progress=advance):
             file.write(chunk)
     click.echo(f"Wrote {written} rows to {output}.", err=True)
+
+
+@click.command("seal")
+@click.option("--once", is_flag=True, help="Seal what is committed now, export, and exit.")
+@with_appcontext
+def seal_command(once: bool) -> None:
+    """Seal the logs into their Merkle trees and sign checkpoints (every SEAL_INTERVAL seconds).
+
+    gunicorn's workers already do this; run it for a server without them, or to catch up now.
+    """
+    sealing = _sealing()
+    exporter = Exporter(sealing.export) if sealing.export else None
+    if not once:
+        thread = SealerThread(sealing, current_app.config["SEAL_INTERVAL"])
+        click.echo(f"Sealing every {thread.interval:g} s; stop with Ctrl-C.")
+        thread.run()  # in this thread: Ctrl-C ends it
+        return
+    for result in seal_all(sealing, exporter):
+        click.echo(f"{result.log}: leaves {result.first_index}..{result.tree_size - 1} sealed")
+    if exporter is not None and not exporter.flush(EXPORT_TIMEOUT * 2):
+        click.echo("Warning: a checkpoint could not be exported in time", err=True)
+
+
+@click.command("checkpoint")
+@click.option(
+    "--log",
+    "log_name",
+    type=click.Choice(transparency.LOGS),
+    default=transparency.ALERT_LOG,
+    show_default=True,
+)
+@with_appcontext
+def checkpoint_command(log_name: str) -> None:
+    """Print the log's latest signed checkpoint (a C2SP signed note), to keep outside this system."""
+    with database().transaction(read_only=True) as connection:
+        latest = transparency.latest_checkpoint(connection, log_name)
+    if latest is None:
+        raise click.ClickException(f"{log_name} has no checkpoint yet: run `audit seal --once`")
+    click.echo(latest.note, nl=False)
+
+
+@click.command("public-key")
+@with_appcontext
+def public_key_command() -> None:
+    """Print the verifier key of the checkpoints' signing key, for whoever checks them."""
+    click.echo(_sealing().key.verifier_text())
+
+
+@click.command("keygen")
+@click.argument("name")
+def keygen_command(name: str) -> None:
+    """Print a new signing key named NAME; store it as AUDIT_SIGNING_KEY(_FILE), never in the database."""
+    try:
+        key = SigningKey.generate(name)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    click.echo(key.text())
+
+
+def _sealing() -> Sealing:
+    try:
+        return Sealing.from_config(database(), current_app.config)
+    except MissingSigningKey as missing:
+        raise click.ClickException(str(missing)) from missing
+
+
+TRANSPARENCY_COMMANDS = (seal_command, checkpoint_command, public_key_command, keygen_command)

@@ -2,8 +2,8 @@
 
 Rows come from one query read through a server-side cursor (``yield_per``) and leave as chunks of
 about 64 KiB, so a million-row export holds one batch in memory, never the result. Rows go out in log
-order (``seq``): a JSON Lines export of checks carries every hashed field with its chain hashes, so an
-auditor can re-verify the exported part of the chain outside the system with ``chain.entry_hash``.
+order (``seq``): a JSON Lines export of checks carries every field a leaf of the transparency log
+covers, so an auditor can recompute each entry's leaf hash outside the system (``transparency.leaf_bytes``).
 
 The export is recorded as an ``audit.export`` event once the last row is written (or the download is
 abandoned, then with outcome ``failure``), with the format, the filters and the number of rows.
@@ -41,18 +41,17 @@ CHECK_CSV_COLUMNS = (
     "seq", "check_id", "created_at", "channel", "client_id", "client", "request_id", "kb_version",
     "patient_ref", "complete", "highest_severity", "min_severity", "alerts", "alerts_shown",
     "rules", "also_matched", "overridden", "accepted", "override_reasons", "feedback", "not_checked",
-    "inputs", "prev_hash", "row_hash",
+    "inputs",
 )  # fmt: skip
 EVENT_CSV_COLUMNS = (
     "seq", "created_at", "actor", "actor_name", "action", "target", "outcome", "details",
-    "prev_hash", "row_hash",
 )  # fmt: skip
 # Spreadsheet programs run cells that start with these as formulas; inputs are typed by the public.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def utc_text(moment: datetime) -> str:
-    """The chain's canonical form of a time, so exported entries hash exactly as stored ones."""
+    """The leaves' canonical form of a time, so exported entries hash exactly as sealed ones."""
     aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -94,8 +93,6 @@ def _checks_query(filters: CheckFilters, fmt: Format, dialect: str) -> Select[*t
         AlertLog.highest_severity,
         AlertLog.min_severity,
         *documents,
-        AlertLog.prev_hash,
-        AlertLog.row_hash,
     ).order_by(AlertLog.seq)
 
 
@@ -110,7 +107,10 @@ _DOCUMENTS = {
 def _alerts_of_check(aggregate: Any) -> Any:
     return (
         select(aggregate)
-        .where(LoggedAlert.alert_log_id == AlertLog.id)
+        # By time too: on PostgreSQL each check's alerts are then read from one month's partition.
+        .where(
+            LoggedAlert.alert_log_id == AlertLog.id, LoggedAlert.created_at == AlertLog.created_at
+        )
         .correlate(AlertLog)
         .scalar_subquery()
     )
@@ -126,8 +126,6 @@ def _events_query(filters: EventFilters) -> Select[*tuple[Any, ...]]:
             AuditEvent.target,
             AuditEvent.outcome,
             AuditEvent.details,
-            AuditEvent.prev_hash,
-            AuditEvent.row_hash,
         )
         .where(*event_conditions(filters))
         .order_by(AuditEvent.seq)
@@ -137,7 +135,7 @@ def _events_query(filters: EventFilters) -> Select[*tuple[Any, ...]]:
 def feedback_by_check(session: Session, check_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     """What clinicians did with the alerts of these checks: who, when, what, and why.
 
-    Feedback is not part of the hashed entry (it arrives later); its own hash-chained event
+    Feedback is not part of the hashed entry (it arrives later); its own security event
     (``cds.feedback.*``) is what makes it tamper-evident.
     """
     if not check_ids:
@@ -181,11 +179,11 @@ def feedback_by_check(session: Session, check_ids: list[str]) -> dict[str, list[
 
 
 def check_line(row: Row[Any], feedback: list[dict[str, Any]]) -> str:
-    """One check as a JSON Lines record: every hashed field, the client's name, the hashes, and
-    the feedback on its alerts (each alert, in ``alerts``, names its rule and the also-matched ones).
+    """One check as a JSON Lines record: every field its leaf covers, the client's name, and the
+    feedback on its alerts (each alert, in ``alerts``, names its rule and the also-matched ones).
 
     The four documents are spliced in as stored; ``json.loads`` of the line gives back exactly the
-    values ``chain.entry_hash`` covers, so the export can be verified outside the system.
+    values ``transparency.leaf_bytes`` covers, so the export can be verified outside the system.
     """
     head = _dumps(
         {
@@ -204,8 +202,7 @@ def check_line(row: Row[Any], feedback: list[dict[str, Any]]) -> str:
         }
     )
     documents = "".join(f',"{name}":{getattr(row, name)}' for name in _DOCUMENTS)
-    hashes = f'"prev_hash":"{row.prev_hash}","row_hash":"{row.row_hash}"'
-    return f'{head[:-1]}{documents},"feedback":{_dumps(feedback)},{hashes}}}\n'
+    return f'{head[:-1]}{documents},"feedback":{_dumps(feedback)}}}\n'
 
 
 # Only the ``also_matched`` lists of the alerts document are read: most are empty, and a million
@@ -249,8 +246,6 @@ def _check_csv(row: Row[Any], feedback: list[dict[str, Any]]) -> list[Any]:
         _dumps(feedback) if feedback else "",
         "; ".join(str(x) for x in scope.get("not_checked", [])),
         row.inputs,
-        row.prev_hash,
-        row.row_hash,
     ]
 
 
@@ -269,8 +264,6 @@ def event_record(row: Row[Any], names: dict[str, str]) -> dict[str, Any]:
         "target": row.target,
         "outcome": row.outcome,
         "details": row.details,
-        "prev_hash": row.prev_hash,
-        "row_hash": row.row_hash,
     }
 
 

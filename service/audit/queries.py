@@ -74,6 +74,14 @@ def _period_conditions(column: Any, period: Period) -> list[ColumnElement[bool]]
     return conditions
 
 
+def _alert_of_check() -> ColumnElement[bool]:
+    """An alert joined to its check by id and by time: the same rows, but on PostgreSQL, where
+    both tables are partitioned by month, the time lets each probe read one month's partition."""
+    return and_(
+        LoggedAlert.alert_log_id == AlertLog.id, LoggedAlert.created_at == AlertLog.created_at
+    )
+
+
 def check_conditions(filters: CheckFilters) -> list[ColumnElement[bool]]:
     """The WHERE clause of a filtered view of ``alert_log``; the same for lists, exports, reports."""
     f = filters
@@ -83,7 +91,7 @@ def check_conditions(filters: CheckFilters) -> list[ColumnElement[bool]]:
     alert_period = _period_conditions(LoggedAlert.created_at, f.period)
 
     def _has_alert(*where: ColumnElement[bool]) -> ColumnElement[bool]:
-        return exists().where(LoggedAlert.alert_log_id == AlertLog.id, *alert_period, *where)
+        return exists().where(_alert_of_check(), *alert_period, *where)
 
     if f.channel:
         conditions.append(AlertLog.channel == f.channel)
@@ -441,7 +449,7 @@ def check_detail(
     for row in session.scalars(
         select(CdsFeedback)
         .join(LoggedAlert, LoggedAlert.uuid == CdsFeedback.alert_uuid)
-        .where(LoggedAlert.alert_log_id == entry.id)
+        .where(LoggedAlert.alert_log_id == entry.id, LoggedAlert.created_at == entry.created_at)
         .order_by(CdsFeedback.received_at, CdsFeedback.id)
     ):
         feedback.setdefault(row.alert_uuid, []).append(
@@ -596,7 +604,7 @@ def count_events(session: Session, filters: EventFilters) -> int:
 
 @dataclass(frozen=True)
 class LastVerification:
-    """The latest ``audit verify`` run, as its own hash-chained event recorded it."""
+    """The latest ``audit verify`` run, as its own security event recorded it."""
 
     at: datetime
     actor: str

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select, true
+from sqlalchemy import ColumnElement, and_, case, func, select, true
 from sqlalchemy.orm import Session
 
 from ..db.models import AlertLog, CdsFeedback, LoggedAlert
@@ -158,6 +158,21 @@ class OverrideRate:
         return self.overridden / self.responses if self.responses else 0.0
 
 
+# Feedback joined to its alert and check by key and by the check's time, which all three copy:
+# the same rows, but on PostgreSQL each probe reads only the check's month (partition pruning).
+def _feedback_alert() -> ColumnElement[bool]:
+    return and_(
+        LoggedAlert.uuid == CdsFeedback.alert_uuid,
+        LoggedAlert.created_at == CdsFeedback.check_created_at,
+    )
+
+
+def _feedback_check() -> ColumnElement[bool]:
+    return and_(
+        AlertLog.id == CdsFeedback.alert_log_id, AlertLog.created_at == CdsFeedback.check_created_at
+    )
+
+
 def _override_rows(
     session: Session, filters: CheckFilters, group: Any
 ) -> list[tuple[str | None, int, int]]:
@@ -171,9 +186,9 @@ def _override_rows(
         .group_by(group)
     )
     if group.table is LoggedAlert.__table__:
-        stmt = stmt.join(LoggedAlert, LoggedAlert.uuid == CdsFeedback.alert_uuid)
+        stmt = stmt.join(LoggedAlert, _feedback_alert())
     elif group.table is AlertLog.__table__:
-        stmt = stmt.join(AlertLog, AlertLog.id == CdsFeedback.alert_log_id)
+        stmt = stmt.join(AlertLog, _feedback_check())
     rows = session.execute(stmt)
     return [(r[0], int(r[1]), int(r[2] or 0)) for r in rows]
 
@@ -253,8 +268,8 @@ def _feedback_rows(session: Session, filters: CheckFilters) -> Any:
             CdsFeedback.override_reason,
         )
         .select_from(CdsFeedback)
-        .join(LoggedAlert, LoggedAlert.uuid == CdsFeedback.alert_uuid)
-        .join(AlertLog, AlertLog.id == CdsFeedback.alert_log_id)
+        .join(LoggedAlert, _feedback_alert())
+        .join(AlertLog, _feedback_check())
         .where(*feedback_conditions(filters))
         .execution_options(yield_per=2000)
     )

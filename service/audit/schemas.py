@@ -35,7 +35,7 @@ class _Page(BaseModel):
 
 
 class AuditCheckItem(BaseModel):
-    seq: int = Field(description="The entry's place in the hash-chained alert log.", examples=[42])
+    seq: int = Field(description="The entry's place in the alert log.", examples=[42])
     id: str = Field(
         description="The check id (also the JSON API's check_id).", examples=[_CHECK_ID]
     )
@@ -100,15 +100,13 @@ class AuditKbVersion(BaseModel):
 
 
 class ChainLinks(BaseModel):
-    seq: int
-    prev_hash: str = Field(description="SHA-256 of the previous entry (hex).")
-    row_hash: str = Field(description="SHA-256 over prev_hash, seq and this entry's content.")
+    seq: int = Field(description="The entry's place in the log (a leaf once sealed).")
     previous: str | None = Field(description="Id of the previous check in the log.")
     next: str | None = Field(description="Id of the next check in the log.")
 
 
 class AuditCheckDetail(BaseModel):
-    """One logged check: what was asked, what was answered and shown, and its place in the chain."""
+    """One logged check: what was asked, what was answered and shown, and its place in the log."""
 
     id: str = Field(examples=[_CHECK_ID])
     created_at: str

@@ -89,7 +89,7 @@ def make_engine(
     Migrations pass ``foreign_keys=False``: SQLite alters a table by copying it, which must not
     trip the references other tables hold to it. The service passes its ``timeouts``, so that a
     database that stops answering becomes a 503 within seconds; the operator's commands (loading
-    a knowledge base, walking a chain, migrating) run without them, as long as their work takes.
+    a knowledge base, verifying the logs, migrating) run without them, as long as their work takes.
     ``fast_paths=False``: ``prepared``'s statements go through SQLAlchemy's execution.
     """
     options = {"json_serializer": jsonio.dumps, "json_deserializer": orjson.loads, **options}

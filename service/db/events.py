@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from . import chain
+from . import log_append
 from .models import AuditEvent
 
 
@@ -28,4 +28,4 @@ def record_event(
         outcome=outcome,
         details=details or {},
     )
-    chain.append(session, chain.AUDIT_EVENT, event)
+    log_append.add(session, event)

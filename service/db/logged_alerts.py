@@ -1,6 +1,6 @@
 """The auditors' index of alerts: ``logged_alert`` rows projected from the log in bulk, behind it.
 
-Why: a check's alerts are recorded in its ``alert_log`` row (hash-chained, written before the
+Why: a check's alerts are recorded in its ``alert_log`` row (sealed into the transparency log, written before the
 answer). The auditors' filters and reports also need one indexed row per alert, about 15 per
 10-medication check, each in five b-trees. Written by every check in its own transaction, those
 rows cost more than the rest of the check's SQL (on SQLite, in one process, 0.56 ms of 0.75 ms).
@@ -14,7 +14,9 @@ to date themselves every ``EVERY`` entries, so a reader never finds a long backl
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -22,22 +24,21 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    ColumnElement,
     Connection,
     Insert,
     String,
-    Text,
     bindparam,
     column,
     func,
     insert,
     select,
-    true,
-    type_coerce,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import Database
+from . import Database, prepared
 from .models import Base
 
 EVERY = 64  # a check whose seq is a multiple of this projects the checks before it
@@ -57,15 +58,24 @@ _MARK = select(_MARKS.c.seq).where(_MARKS.c.name == MARK)
 _LOCK_MARK = _MARK.with_for_update()
 _NEW_MARK = insert(_MARKS)
 _MOVE_MARK = update(_MARKS).where(_MARKS.c.name == MARK).values(seq=bindparam("seq"))
-# The checks are a prefix of seq: a writer takes the chain's head only after the one before it
-# committed. So the last seq committed bounds the batch, and nothing below it can appear later.
-_LAST_SEQ = select(func.max(_LOG.c.seq)).where(_LOG.c.seq > _AFTER, _LOG.c.seq <= _UPTO)
+# On SQLite the checks are a prefix of seq (writers are serialised). On PostgreSQL seq comes from
+# a sequence: a number missing below the last one committed is a check still being written (it
+# commits in a moment) or one rolled back (never). So the mark stops before the first such gap
+# until the entry after it is older than ``GAP_WAIT`` (no check's transaction lasts that long),
+# while the checks past the gap are projected at once, and again until the mark passes them:
+# the inserts skip alerts already there, so a reader never waits for a gap.
+GAP_WAIT = timedelta(minutes=2)
+_LIMIT = bindparam("limit", type_=BigInteger)
+_SEQS = (
+    select(_LOG.c.seq, _LOG.c.created_at)
+    .where(_LOG.c.seq > _AFTER)
+    .order_by(_LOG.c.seq)
+    .limit(_LIMIT)
+)
 
 
 def _postgresql() -> Insert:
-    """The rows of the batch's checks, one per alert, projected in SQL: the log first, joined to
-    each row's alerts (a function in FROM reads the rows before it), so no cartesian product."""
-    recordset = (
+    alerts = (
         func.json_to_recordset(_LOG.c.alerts)
         .table_valued(
             column("uuid", String),
@@ -75,44 +85,51 @@ def _postgresql() -> Insert:
             column("shown", Boolean),
         )
         .render_derived(with_types=True)
-    )
-    alerts = recordset.c
+    ).c
     rule_code = func.json_extract_path_text(alerts.rule, "id")
+    return _from_log(alerts.uuid, alerts.id, rule_code, alerts.severity, alerts.shown)
+
+
+def _from_log(
+    uuid: ColumnElement[Any],
+    alert_id: ColumnElement[Any],
+    rule_code: ColumnElement[Any],
+    severity: ColumnElement[Any],
+    shown: ColumnElement[Any],
+) -> Insert:
+    """The rows of the batch's checks, one per alert; the log first, as the alerts' function reads it."""
     rows = (
-        select(
-            alerts.uuid,
-            _LOG.c.id,
-            alerts.id,
-            rule_code,
-            alerts.severity,
-            alerts.shown,
-            _LOG.c.created_at,
-        )
-        .select_from(_LOG.join(recordset, true()))
+        select(uuid, _LOG.c.id, alert_id, rule_code, severity, shown, _LOG.c.created_at)
+        .select_from(_LOG)
         .where(_LOG.c.seq > _AFTER, _LOG.c.seq <= _UPTO)
     )
-    return insert(_TABLE).from_select(_COLUMNS, rows)
+    return postgresql.insert(_TABLE).from_select(_COLUMNS, rows).on_conflict_do_nothing()
 
 
 _PROJECT_IN_POSTGRESQL = _postgresql()
 # SQLite (3.40) renders each alert of ``json_each`` back to text for every ``json_extract``: read
 # raw and parsed in Python (orjson), a batch cost about a third less. The time goes through as
-# stored (read and bound as text, no conversion). Through SQLAlchemy's execution, not the driver's
-# cursor (``prepared``): a batch's few statements serve 64 checks, so their overhead is no cost.
-_BATCH_ALERTS = select(
-    _LOG.c.id, type_coerce(_LOG.c.created_at, String), type_coerce(_LOG.c.alerts, Text)
-).where(_LOG.c.seq > _AFTER, _LOG.c.seq <= _UPTO)
-_INSERT_ROW = insert(_TABLE).values(
-    {name: bindparam(name, type_=String if name == "created_at" else None) for name in _COLUMNS}
+# stored (a String bind, no conversion).
+_BATCH_ALERTS = select(_LOG.c.id, _LOG.c.created_at, _LOG.c.alerts).where(
+    _LOG.c.seq > _AFTER, _LOG.c.seq <= _UPTO
+)
+_INSERT_ROW = (
+    sqlite.insert(_TABLE)
+    .values(
+        {name: bindparam(name, type_=String if name == "created_at" else None) for name in _COLUMNS}
+    )
+    .on_conflict_do_nothing()
 )
 
 
 @dataclass(frozen=True)
 class _Batch:
-    """The checks after the mark ``after`` up to ``upto``, and on SQLite their alerts' rows."""
+    """The checks after ``after`` up to ``upto``, the mark's next place, and on SQLite their rows."""
 
     after: int
     upto: int
+    settled: int  # the last seq before a gap that may still fill: where the mark may move to
+    count: int
     rows: list[dict[str, Any]] | None  # None: PostgreSQL projects in SQL
 
     @property
@@ -120,14 +137,16 @@ class _Batch:
         return {"after": self.after, "upto": self.upto}
 
 
-def _read(connection: Connection, limit: int) -> _Batch | None:
-    """The next batch past the mark, read and (on SQLite) parsed without the write lock."""
-    mark = connection.execute(_MARK).first()
-    after = mark[0] if mark else 0
-    last = connection.execute(_LAST_SEQ, {"after": after, "upto": after + limit}).first()
-    if not last or last[0] is None:
+def _read(connection: Connection, limit: int, after: int | None = None) -> _Batch | None:
+    """The next ``limit`` checks past ``after`` (the mark by default), read and (on SQLite)
+    parsed without the write lock."""
+    if after is None:
+        mark = prepared.fetch_one(connection, _MARK, {})
+        after = mark[0] if mark else 0
+    seqs = prepared.fetch_all(connection, _SEQS, {"after": after, "limit": limit})
+    if not seqs:
         return None
-    batch = _Batch(after, last[0], None)
+    batch = _Batch(after, seqs[-1][0], _settled(seqs, after), len(seqs), None)
     if connection.dialect.name != "sqlite":
         return batch
     rows = [
@@ -140,33 +159,51 @@ def _read(connection: Connection, limit: int) -> _Batch | None:
             "shown": alert["shown"],
             "created_at": created_at,
         }
-        for check_id, created_at, alerts in connection.execute(_BATCH_ALERTS, batch.bounds)
+        for check_id, created_at, alerts in prepared.fetch_all(
+            connection, _BATCH_ALERTS, batch.bounds
+        )
         for alert in orjson.loads(alerts)
     ]
-    return _Batch(batch.after, batch.upto, rows)
+    return replace(batch, rows=rows)
 
 
-def _write(connection: Connection, batch: _Batch) -> bool:
-    """Insert the batch's rows and move the mark, in a write transaction; False if another
-    process moved the mark since the batch was read (its rows are then already there)."""
-    mark = connection.execute(_LOCK_MARK).first()
-    if (mark[0] if mark else 0) != batch.after:
-        return False
+def _settled(seqs: Sequence[tuple[Any, ...]], after: int) -> int:
+    """The last of ``seqs`` (seq, created_at) before a gap that may still fill, or ``after``."""
+    wait_over = datetime.now(UTC) - GAP_WAIT
+    last = after
+    for seq, created_at in seqs:
+        if isinstance(created_at, str):  # SQLite's driver hands back the stored text
+            created_at = datetime.fromisoformat(created_at)
+        aware = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
+        if seq != last + 1 and aware > wait_over:
+            break
+        last = seq
+    return last
+
+
+def _write(connection: Connection, batch: _Batch) -> None:
+    """Insert the batch's rows (those already there are skipped) and, when the batch starts at
+    the mark, move the mark as far as it is settled; in a write transaction."""
+    mark = prepared.fetch_one(connection, _LOCK_MARK, {})
     if batch.rows is None:
-        connection.execute(_PROJECT_IN_POSTGRESQL, batch.bounds)
+        prepared.execute(connection, _PROJECT_IN_POSTGRESQL, [batch.bounds])
     elif batch.rows:
-        connection.execute(_INSERT_ROW, batch.rows)
+        prepared.execute(connection, _INSERT_ROW, batch.rows)
+    if (mark[0] if mark else 0) != batch.after or batch.settled == batch.after:
+        return
     if mark is None:
-        connection.execute(_NEW_MARK, {"name": MARK, "seq": batch.upto})
+        prepared.execute(connection, _NEW_MARK, [{"name": MARK, "seq": batch.settled}])
     else:
-        connection.execute(_MOVE_MARK, {"seq": batch.upto})
-    return True
+        prepared.execute(connection, _MOVE_MARK, [{"seq": batch.settled}])
 
 
 def project(connection: Connection, limit: int = BATCH) -> int:
     """Project up to ``limit`` checks past the mark in the caller's write transaction; how many."""
     batch = _read(connection, limit)
-    return batch.upto - batch.after if batch is not None and _write(connection, batch) else 0
+    if batch is None:
+        return 0
+    _write(connection, batch)
+    return batch.count
 
 
 def catch_up(db: Database) -> None:
@@ -175,15 +212,17 @@ def catch_up(db: Database) -> None:
     Each batch is read and parsed in a read transaction and written in a short write
     transaction: on SQLite the write lock, which every check needs, is held only for the inserts.
     """
+    after: int | None = None  # the mark, then each batch's last check
     while True:
         with db.transaction(read_only=True) as connection:
-            batch = _read(connection, BATCH)
+            batch = _read(connection, BATCH, after)
         if batch is None:
             return
         with db.transaction() as connection:
-            written = _write(connection, batch)
-        if written and batch.upto - batch.after < BATCH:
+            _write(connection, batch)
+        if batch.count < BATCH:
             return
+        after = batch.upto
 
 
 def keep_up(db: Database, seq: int) -> None:

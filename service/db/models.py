@@ -11,11 +11,14 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    FetchedValue,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -319,9 +322,10 @@ class AlertLog(Base):
     highest_severity: Mapped[str | None] = mapped_column(String(16))
     min_severity: Mapped[str | None] = mapped_column(String(16))
     patient_ref: Mapped[str | None] = mapped_column(String(64), index=True)
-    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    row_hash: Mapped[str] = mapped_column(String(64))
+    # The entry's place in its log: a sequence's next value on PostgreSQL (no shared row to lock,
+    # so it may have gaps and commit out of order), the last one plus one on SQLite (its writers
+    # are serialised). The transparency log's leaves name it (``service/db/transparency.py``).
+    seq: Mapped[int] = mapped_column(BigInteger, server_default=FetchedValue(), unique=True)
 
 
 class ApiClient(Base):
@@ -398,9 +402,10 @@ class AuditEvent(Base):
     target: Mapped[str] = mapped_column(String(200))
     outcome: Mapped[str] = mapped_column(String(16))
     details: Mapped[dict[str, Any]]
-    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    row_hash: Mapped[str] = mapped_column(String(64))
+    # The entry's place in its log: a sequence's next value on PostgreSQL (no shared row to lock,
+    # so it may have gaps and commit out of order), the last one plus one on SQLite (its writers
+    # are serialised). The transparency log's leaves name it (``service/db/transparency.py``).
+    seq: Mapped[int] = mapped_column(BigInteger, server_default=FetchedValue(), unique=True)
 
 
 class LoggedAlert(Base):
@@ -488,14 +493,56 @@ class CdsFeedback(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class ChainHead(Base):
-    """The last link of each hash chain; writers lock this row, so the chain never forks."""
+class TlogLeaf(Base):
+    """A log entry sealed into its log's Merkle tree: its leaf hash at its place in the tree."""
 
-    __tablename__ = "chain_head"
+    __tablename__ = "tlog_leaf"
+    __table_args__ = (UniqueConstraint("log", "entry_seq", name="uq_tlog_leaf_log_entry_seq"),)
 
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    seq: Mapped[int] = mapped_column(BigInteger)
-    hash: Mapped[str] = mapped_column(String(64))
+    log: Mapped[str] = mapped_column(String(16), primary_key=True)
+    leaf_index: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    entry_seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class TlogNode(Base):
+    """A perfect subtree's hash (level 1 and up), stored so that any proof is O(log n) reads."""
+
+    __tablename__ = "tlog_node"
+
+    log: Mapped[str] = mapped_column(String(16), primary_key=True)
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    node_index: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class TlogCheckpoint(Base):
+    """A signed tree head: the note as exported, and its size and root for queries."""
+
+    __tablename__ = "tlog_checkpoint"
+
+    log: Mapped[str] = mapped_column(String(16), primary_key=True)
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str] = mapped_column(Text)
+
+
+class TlogArchive(Base):
+    """A month written to files by ``audit archive``: its rows may be detached from the database.
+
+    ``audit verify`` accepts a sealed leaf without its row only inside such a month's leaves
+    ``[first_leaf, end_leaf)``; the files prove those rows (``audit verify --archive``).
+    """
+
+    __tablename__ = "tlog_archive"
+
+    log: Mapped[str] = mapped_column(String(16), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    first_leaf: Mapped[int] = mapped_column(BigInteger)
+    end_leaf: Mapped[int] = mapped_column(BigInteger)
+    tree_size: Mapped[int] = mapped_column(BigInteger)
+    archived_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ProjectionMark(Base):

@@ -1,9 +1,9 @@
 """Prebuilt statements run straight on the driver's cursor: the check's few statements, made cheap.
 
 Used for the statements of a check's transaction (the caller, a JWT's id, the active KB version,
-the chain head, which the audit events' writer shares, and the log row): measured in-process, they save a check about 0.55 ms of CPU on SQLite and
-0.63 ms on PostgreSQL (of 2.1 and 3.0 ms). Work that serves many checks at once (the alert
-index's batches) goes through SQLAlchemy's execution, where the overhead is no cost.
+the log row) and the alert index's batches: measured in-process, they save a check about 0.55 ms
+of CPU on SQLite and 0.63 ms on PostgreSQL (of 2.1 and 3.0 ms, before the hash chain's head was
+dropped from the check).
 
 Why: a check reads its caller and the KB version and writes one log entry with its alerts. Run
 through SQLAlchemy's execution layer those statements cost several times the SQL itself (measured
@@ -112,8 +112,8 @@ def _cursor(connection: Connection, sql: str) -> Iterator[DBAPICursor]:
 def pipelined(connection: Connection) -> Iterator[None]:
     """Statements in the block travel together where the driver can pipeline them (psycopg).
 
-    Why: every round trip costs both processes CPU and a context switch each way, and the log's
-    chain head stays locked from its read to the commit. A statement's result is waited for only
+    Why: every round trip costs both processes CPU and a context switch each way, and a write
+    transaction holds its locks (SQLite's: the database) until the commit. A statement's result is waited for only
     when read (``Pending.first``); what follows the last read goes with the commit.
     """
     pipeline = getattr(connection.connection.driver_connection, "pipeline", None)

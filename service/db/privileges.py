@@ -4,7 +4,7 @@ Two roles share the database. The owner role runs the migrations and loads knowl
 owns every table, trigger and function. The service's role owns nothing, so it can neither alter,
 drop nor truncate a table, nor disable or drop the append-only triggers; on the logs (the tables
 those triggers guard) it may only read and insert; on the knowledge base only read; on the rest
-(clients, people, sessions, the chains' heads) read and write, as the doors need.
+(clients, people, sessions) read and write, as the doors need.
 
 Which tables are logs is read from the database itself (the tables with an append-only trigger),
 so a log added by a later migration is covered without a list to keep in step. Grants are given
@@ -91,4 +91,11 @@ def grant_service_role(connection: Connection, role: str) -> dict[str, str]:
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT USAGE, SELECT ON SEQUENCES TO {quoted}",
     ):
         connection.execute(text(statement))
+    # Making the coming months' partitions of the logs (migration 0019), and nothing more.
+    if connection.execute(
+        text("SELECT to_regprocedure('ensure_log_partitions(integer)')")
+    ).scalar():
+        connection.execute(
+            text(f"GRANT EXECUTE ON FUNCTION ensure_log_partitions(integer) TO {quoted}")
+        )
     return granted

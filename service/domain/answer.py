@@ -123,12 +123,10 @@ class CheckRecord(TypedDict):
 
 
 class CheckLogRow(CheckRecord):
-    """A check as written to the log: stamped and linked after the previous row."""
+    """A check as written to the log: stamped, with its place (``seq``) in the log."""
 
     created_at: datetime
     seq: int
-    prev_hash: str
-    row_hash: str
 
 
 class AnswerDocument(TypedDict):

@@ -53,6 +53,12 @@ KB_VERSION = Gauge(
     ["version"],
     multiprocess_mode="livemax",
 )
+SEAL_LAG_SECONDS = Histogram(
+    "alerts_seal_lag_seconds",
+    "Time from an entry's commit (its created_at, stamped just before) to its sealing, by log.",
+    ["log"],
+    buckets=(0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0, 120.0, 600.0),
+)
 
 
 def record_check(channel: str, entry: CheckRecord, seconds: float) -> None:
@@ -62,6 +68,10 @@ def record_check(channel: str, entry: CheckRecord, seconds: float) -> None:
     unrecognised = sum(1 for m in entry["medications"] if m["status"] == "unrecognized")
     if unrecognised:
         UNRECOGNISED_INPUTS.labels(channel).inc(unrecognised)
+
+
+def record_seal_lag(log: str, seconds: float) -> None:
+    SEAL_LAG_SECONDS.labels(log).observe(seconds)
 
 
 def record_log_write_failure(channel: str) -> None:

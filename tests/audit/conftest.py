@@ -11,13 +11,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.db import clients, kb_store, logged_alerts
+from service.db import clients, kb_store, logged_alerts, transparency
 from service.db.models import (
     AlertLog,
     User,
@@ -236,3 +238,13 @@ def pharmacy(app: Flask, session: Session) -> FlaskClient:
     system = app.test_client()
     system.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {key}"
     return system
+
+
+def exported_as_sealed(session: Session, record: dict[str, Any]) -> bool:
+    """An exported check carries exactly the leaf bytes its stored row has: verifiable outside."""
+    entry = session.scalars(select(AlertLog).where(AlertLog.seq == record["seq"])).one()
+    fields = transparency.FIELDS[transparency.ALERT_LOG]
+    stored = transparency.leaf_bytes(
+        transparency.ALERT_LOG, entry.seq, {f: getattr(entry, f) for f in fields}
+    )
+    return transparency.leaf_bytes(transparency.ALERT_LOG, record["seq"], record) == stored

@@ -2,7 +2,7 @@
 
 The service stamps every check with the time it ran; a review page needs weeks of history, so these
 entries are built from the engine's output with the same document functions the service logs with,
-and appended through the hash chain with chosen times (in order, so ``audit verify`` passes).
+and appended with their ``seq`` and chosen times, in order, as the service writes them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from service.db import chain, logged_alerts
+from service.db import log_append, logged_alerts
 from service.db.models import AlertLog, CdsFeedback
 from service.domain.check import CheckContext, MedicationInput, check, recognize
 from service.domain.document import alert_record, is_shown, medication_document, scope_document
@@ -93,8 +93,7 @@ def add_checks(
             min_severity=minimum.value if minimum else None,
             patient_ref=f"{rng.getrandbits(256):064x}" if channel == "cds-hooks" else None,
         )
-        chain.append(session, chain.ALERT_LOG, entry)
-        session.flush()
+        log_append.add(session, entry)
         logged_alerts.project(session.connection())  # the index the auditors' filters read
         for document in alerts:
             if channel == "cds-hooks" and document["shown"] and rng.random() < 0.6:

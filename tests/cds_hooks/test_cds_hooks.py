@@ -276,6 +276,8 @@ def _cards_for_feedback(client: FlaskClient) -> list[dict[str, Any]]:
     return cards
 
 
+# On PostgreSQL a trigger checks the feedback's check and alert (the logs are partitioned).
+@pytest.mark.both_databases
 def test_feedback_is_recorded_against_the_logged_card(
     client: FlaskClient, session: Session
 ) -> None:
@@ -312,6 +314,8 @@ def test_feedback_is_recorded_against_the_logged_card(
     assert rows[1].override_comment == "on stable doses for years"
 
 
+# On PostgreSQL a trigger checks the feedback's check and alert (the logs are partitioned).
+@pytest.mark.both_databases
 def test_feedback_carries_its_cards_check_and_the_checks_time(
     client: FlaskClient, session: Session
 ) -> None:

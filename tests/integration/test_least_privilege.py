@@ -9,6 +9,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
@@ -18,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from service import create_app
 from service.db import users
+from service.domain.checkpoint import SigningKey
 
 from .. import factories
 from ..accounts.conftest import post_form, sign_in
@@ -29,6 +31,9 @@ LOGS = {  # each log, and a column to try to rewrite
     "logged_alert": "severity",
     "audit_event": "actor",
     "cds_feedback": "outcome_at",
+    "tlog_leaf": "hash",  # the transparency log's tree and checkpoints: only the sealer adds
+    "tlog_node": "hash",
+    "tlog_checkpoint": "note",
 }
 REFUSED = re.compile(r"permission denied|must be owner")
 
@@ -94,27 +99,45 @@ def service_engine(roles: Roles) -> Iterator[Engine]:
     engine.dispose()
 
 
-FORBIDDEN = [
-    statement.format(table=table, column=column)
-    for table, column in LOGS.items()
-    for statement in (
-        "UPDATE {table} SET {column} = {column}",
-        "DELETE FROM {table}",
-        "TRUNCATE {table} CASCADE",
-        "ALTER TABLE {table} DISABLE TRIGGER {table}_append_only",
-        "ALTER TABLE {table} ADD COLUMN rewritten text",
-        "DROP TRIGGER {table}_append_only ON {table}",
-        "DROP TRIGGER {table}_no_truncate ON {table}",
-        "DROP TABLE {table} CASCADE",
-    )
-] + [
-    "DROP FUNCTION refuse_log_change() CASCADE",
-    "CREATE OR REPLACE FUNCTION refuse_log_change() RETURNS trigger LANGUAGE plpgsql "
-    "AS $$ BEGIN RETURN NEW; END $$",
-    "UPDATE kb_version SET activated_at = NULL",  # the knowledge base: the owner's to change
-    "DELETE FROM rule",
-    "UPDATE alembic_version SET version_num = 'x'",
-]
+FORBIDDEN = (
+    [
+        statement.format(table=table, column=column)
+        for table, column in LOGS.items()
+        for statement in (
+            "UPDATE {table} SET {column} = {column}",
+            "DELETE FROM {table}",
+            "TRUNCATE {table} CASCADE",
+            "ALTER TABLE {table} DISABLE TRIGGER {table}_append_only",
+            "ALTER TABLE {table} ADD COLUMN rewritten text",
+            "DROP TRIGGER {table}_append_only ON {table}",
+            "DROP TRIGGER {table}_no_truncate ON {table}",
+            "DROP TABLE {table} CASCADE",
+        )
+    ]
+    + [
+        statement.format(partition=f"{table}_{month}")
+        for table in ("alert_log", "audit_event", "logged_alert")
+        for month in (datetime.now(UTC).strftime("%Y_%m"), "default")
+        for statement in (
+            "UPDATE {partition} SET created_at = created_at",
+            "DELETE FROM {partition}",
+            "TRUNCATE {partition}",
+            "DROP TRIGGER {partition}_no_truncate ON {partition}",
+            "ALTER TABLE {partition} DISABLE TRIGGER ALL",
+            "DROP TABLE {partition}",
+        )
+    ]
+    + [
+        "ALTER TABLE alert_log DETACH PARTITION alert_log_default",
+        "SELECT create_log_partition('alert_log', '2031-01-01')",  # only the months to come, below
+        "DROP FUNCTION refuse_log_change() CASCADE",
+        "CREATE OR REPLACE FUNCTION refuse_log_change() RETURNS trigger LANGUAGE plpgsql "
+        "AS $$ BEGIN RETURN NEW; END $$",
+        "UPDATE kb_version SET activated_at = NULL",  # the knowledge base: the owner's to change
+        "DELETE FROM rule",
+        "UPDATE alembic_version SET version_num = 'x'",
+    ]
+)
 
 
 @pytest.mark.parametrize("statement", FORBIDDEN)
@@ -158,8 +181,14 @@ def test_as_the_service_role_checks_sign_in_admin_and_auditor_pages_work(
     form = {"name": "second-pharmacy", "min_severity": "minor"}
     added = post_form(browser, "/admin/clients", form, page="/admin/clients")
     assert added.status_code == 200 and "second-pharmacy created" in added.get_data(as_text=True)
+    partitions_made = runner.invoke(args=["audit", "partitions", "--months-ahead", "6"])
+    assert partitions_made.exit_code == 0 and "Made 9 partitions" in partitions_made.output
+    app.config["AUDIT_SIGNING_KEY"] = SigningKey.generate("least").text()
+    sealed = runner.invoke(args=["audit", "seal", "--once"])  # inserts leaves, nodes, checkpoints
+    assert sealed.exit_code == 0 and "alert_log: leaves 0..0 sealed" in sealed.output, sealed.output
     verified = runner.invoke(args=["audit", "verify"])
     assert verified.exit_code == 0 and "Warning" not in verified.stderr, verified.output
+    assert "alert_log: 1 sealed entries verified" in verified.output
 
     with service_engine.connect() as connection:
         logged = connection.execute(

@@ -10,10 +10,12 @@ from markdown_it import MarkdownIt
 
 from service import create_app
 from service.config import ConfigurationError, Settings, load_settings
+from service.domain.checkpoint import SigningKey
 
 ROOT = Path(__file__).resolve().parents[2]
 STRONG = "k4Jd9-Qz_Lm2Vb7Xw0Rt5Yp8Ns3Hc6Ga1Fe"
 OTHER_STRONG = "Zq8_Wm3Kd6Rf1Tb9Yx4Lp7Vn2Jc5Hs0Ga-Ee"
+AUDIT_KEY = SigningKey.generate("settings-test").text()
 
 
 @pytest.fixture(autouse=True)
@@ -157,6 +159,7 @@ def test_production_refuses_to_start_with_a_missing_or_weak_key(
     reason: str | None,
 ) -> None:
     monkeypatch.setenv("SERVICE_ENV", "production")
+    monkeypatch.setenv("AUDIT_SIGNING_KEY", AUDIT_KEY)
     for name, key in (("SECRET_KEY", secret_key), ("PATIENT_REF_KEY", patient_ref_key)):
         if key is not None:
             monkeypatch.setenv(name, key)
@@ -167,12 +170,36 @@ def test_production_refuses_to_start_with_a_missing_or_weak_key(
         create_app()
 
 
-def test_production_starts_with_strong_distinct_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_production_starts_with_strong_distinct_keys(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("SERVICE_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", STRONG)
     monkeypatch.setenv("PATIENT_REF_KEY", OTHER_STRONG)
+    (tmp_path / "signing.key").write_text(AUDIT_KEY)
+    monkeypatch.setenv("AUDIT_SIGNING_KEY_FILE", str(tmp_path / "signing.key"))
     config = create_app().config
     assert config["SECRET_KEY"] == STRONG and config["PATIENT_REF_KEY"] == OTHER_STRONG
+    assert config["AUDIT_SIGNING_KEY_FILE"] == str(tmp_path / "signing.key")
+
+
+@pytest.mark.parametrize(
+    ("key_file", "reason"),
+    [
+        (None, "AUDIT_SIGNING_KEY or AUDIT_SIGNING_KEY_FILE must be set"),
+        ("missing.key", "AUDIT_SIGNING_KEY_FILE names no file"),
+    ],
+)
+def test_production_refuses_to_start_without_the_checkpoints_signing_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, key_file: str | None, reason: str
+) -> None:
+    monkeypatch.setenv("SERVICE_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", STRONG)
+    monkeypatch.setenv("PATIENT_REF_KEY", OTHER_STRONG)
+    if key_file is not None:
+        monkeypatch.setenv("AUDIT_SIGNING_KEY_FILE", str(tmp_path / key_file))
+    with pytest.raises(ConfigurationError, match=re.escape(reason)):
+        create_app()
 
 
 def test_development_starts_without_keys_and_keeps_a_generated_secret(

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from service.domain.checkpoint import SigningKey
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 CLIENT_TIMEOUT = 5.0  # seconds: a stalled server fails the test instead of hanging it
@@ -25,6 +27,8 @@ CLIENT_TIMEOUT = 5.0  # seconds: a stalled server fails the test instead of hang
 class Server:
     port: int
     api_key: str
+    checkpoints: Path  # CHECKPOINT_EXPORT: the workers' sealer writes every checkpoint here
+    verifier_key: str
 
     def request(
         self, method: str, path: str, body: dict[str, object] | None = None
@@ -67,11 +71,15 @@ def operator(env: dict[str, str], *args: str) -> str:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """gunicorn with the serving settings ``make run`` uses, on a temporary SQLite database."""
     folder = tmp_path_factory.mktemp("serving")
+    key = SigningKey.generate("serving-test")
+    (folder / "checkpoints").mkdir()
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{folder / 'alerts.sqlite3'}",
         "SECRET_KEY": secrets.token_urlsafe(32),
         "PUBLIC_BASE_URL": "http://127.0.0.1",
+        "AUDIT_SIGNING_KEY": key.text(),
+        "CHECKPOINT_EXPORT": str(folder / "checkpoints"),
     }
     operator(env, "db", "upgrade")
     operator(env, "kb", "load", "--activate")
@@ -86,7 +94,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    served = Server(port, api_key)
+    served = Server(port, api_key, folder / "checkpoints", key.verifier_text())
     try:
         wait_until_ready(served, process, folder / "gunicorn.log")
         yield served

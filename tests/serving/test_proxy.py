@@ -3,6 +3,7 @@ front of the real server it limits bodies per door and still answers while clien
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import http.client
 import os
@@ -157,7 +158,7 @@ def test_the_proxy_answers_checks_while_idle_and_slow_clients_wait_on_it(
 ) -> None:
     from .test_slow_clients import SlowClients
 
-    via_proxy = Server(proxy, server.api_key)
+    via_proxy = dataclasses.replace(server, port=proxy)
     with SlowClients(proxy):
         for _ in range(3):
             assert via_proxy.request("GET", "/healthz")[0] == 200
