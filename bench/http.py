@@ -52,7 +52,13 @@ the script waits (``--quiet-wait``, default 15 s) for other load to drop below `
 
 Run: ``.venv/bin/python bench/http.py [--workers 3] [--worker-class sync|gthread] [--threads 4]
 [--server gunicorn|waitress] [--idle 0] [--databases sqlite postgres] [--duration 10] [--rounds 2]
-[--connections 4] [--bare]``
+[--connections 4] [--bare] [--instances 1] [--no-fast-paths]``
+
+``--instances 2`` starts two separate gunicorns (as two hosts would run, each with ``--workers``) on
+the one database, drives each with its own wrk of ``--connections``, and sums what they served. On
+PostgreSQL the script samples ``pg_stat_activity`` every 20 ms during the checks runs and prints the
+wait events of the client backends, with the statements that waited on a ``Lock``.
+``--no-fast-paths`` runs the service with ``DATABASE_FAST_PATHS=false``.
 """
 
 from __future__ import annotations
@@ -81,8 +87,9 @@ import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
+from contextlib import ExitStack, contextmanager  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
+from typing import Any  # noqa: E402
 
 from sqlalchemy import create_engine, func, select  # noqa: E402
 
@@ -234,9 +241,12 @@ class Load:
         return 1000 * ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
     def add_run(self, out_dir: Path, prefix: str, threads: int) -> None:
-        """Read the files the wrk threads wrote; wall time is first start to last stop."""
+        """Read the files the wrk threads wrote; wall time is first start to last stop.
+
+        ``prefix`` may be several, comma-separated: one wrk per instance, read as one run."""
         starts, stops = [], []
-        for path in sorted(out_dir.glob(f"{prefix}-*.txt")):
+        prefixes = prefix.split(",")
+        for path in sorted(p for name in prefixes for p in out_dir.glob(f"{name}-*.txt")):
             lines = path.read_text().splitlines()
             start, stop = map(float, lines[0].split())
             starts.append(start)
@@ -247,7 +257,7 @@ class Load:
                     self.statuses[int(code)] = self.statuses.get(int(code), 0) + int(count)
                 else:
                     self.latencies.append(float(line))
-        for path in sorted(out_dir.glob(f"{prefix}-*.late")):
+        for path in sorted(p for name in prefixes for p in out_dir.glob(f"{name}-*.late")):
             for line in path.read_text().splitlines():
                 _, code, count = line.split()
                 self.late_statuses[int(code)] = self.late_statuses.get(int(code), 0) + int(count)
@@ -382,9 +392,9 @@ def child_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def cpu_counters(server: int) -> dict[str, float]:
+def cpu_counters(servers: list[int]) -> dict[str, float]:
     return {
-        "server": process_tree_cpu(server),
+        "server": sum(process_tree_cpu(server) for server in servers),
         "wrk": child_cpu(),  # children that have exited: the wrk runs (and the flask commands)
         "machine": machine_busy_cpu(),
         "wall": time.monotonic(),
@@ -517,6 +527,64 @@ def finish_wrk(proc: subprocess.Popen[str], name: str) -> None:
         print(f"  wrk ({name}) reported:\n{output}", flush=True)
 
 
+class WaitEvents:
+    """What PostgreSQL's client backends wait on while checks run, sampled from pg_stat_activity.
+
+    Why: with several app processes (or hosts), a row every check locks would show as ``Lock``
+    waits (``transactionid``/``tuple``) on the statement that locks it; each sample counts every
+    backend, so the shares say where the checks' time in the database goes.
+    """
+
+    QUERY = (
+        "SELECT coalesce(wait_event_type, 'CPU'), coalesce(wait_event, 'running'), "
+        "left(regexp_replace(query, '\\s+', ' ', 'g'), 60) FROM pg_stat_activity "
+        "WHERE backend_type = 'client backend' AND state = 'active' AND pid <> pg_backend_pid() "
+        "AND datname = current_database()"
+    )
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.samples = 0
+        self.counts: dict[tuple[str, str], int] = {}
+        self.lock_queries: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _sample(self) -> None:
+        engine = create_engine(self.url)
+        try:
+            with engine.connect() as conn:
+                while not self._stop.wait(0.02):
+                    rows = conn.exec_driver_sql(self.QUERY).all()
+                    conn.rollback()
+                    self.samples += 1
+                    for kind, event, query in rows:
+                        self.counts[(kind, event)] = self.counts.get((kind, event), 0) + 1
+                        if kind == "Lock":
+                            self.lock_queries[query] = self.lock_queries.get(query, 0) + 1
+        finally:
+            engine.dispose()
+
+    def report(self) -> None:
+        total = sum(self.counts.values())
+        print(f"postgres wait events during the checks runs: {self.samples} samples, "
+              f"{total / max(self.samples, 1):.2f} active client backends on average")  # fmt: skip
+        for (kind, event), count in sorted(self.counts.items(), key=lambda kv: -kv[1]):
+            print(f"  {kind:<10} {event:<22} {count:>7} ({100 * count / max(total, 1):.1f}%)")
+        for query, count in sorted(self.lock_queries.items(), key=lambda kv: -kv[1]):
+            print(f"  Lock waits on: {query!r}: {count}")
+
+
 # --- one database -----------------------------------------------------------------------------
 
 
@@ -543,6 +611,7 @@ def bench_database(name: str, url: str, args: argparse.Namespace, work: Path) ->
         "DATABASE_URL": url,
         "SECRET_KEY": secrets.token_urlsafe(32),  # so nothing is written under instance/
         "LOG_LEVEL": "WARNING",
+        "DATABASE_FAST_PATHS": "false" if args.no_fast_paths else "true",
     }
     key = prepare_database(env, args.bare)
     script = work / "bench.lua"
@@ -555,57 +624,92 @@ def bench_database(name: str, url: str, args: argparse.Namespace, work: Path) ->
         if args.server == "waitress"
         else f"gunicorn {args.worker_class} w={args.workers} t={args.threads}"
     )
-    with gunicorn(env, args, work / f"gunicorn-{name}.log") as (port, master):
+    config += f" x {args.instances} instance(s), fast paths {'off' if args.no_fast_paths else 'on'}"
+    sampler = WaitEvents(url) if name == "postgres" else None
+    with ExitStack() as servers:
+        # One gunicorn per instance, each with its own workers and port: as separate hosts would run.
+        instances = [
+            servers.enter_context(gunicorn(env, args, work / f"gunicorn-{name}-{k}.log"))
+            for k in range(args.instances)
+        ]
+        ports, masters = [i[0] for i in instances], [i[1] for i in instances]
+
+        def start_all(endpoint: str, seconds: float, name: str) -> list[tuple[Path, Any]]:
+            """One wrk per instance, each with ``--connections``: the load split between them."""
+            return [
+                (
+                    work / f"{name}-i{k}",
+                    start_wrk(
+                        port,
+                        endpoint,
+                        seconds,
+                        work / f"{name}-i{k}",
+                        bodies,
+                        key,
+                        args.connections,
+                        script,
+                    ),
+                )
+                for k, port in enumerate(ports)
+            ]
+
+        def prefixes(name: str) -> str:
+            return ",".join(f"{name}-i{k}" for k in range(args.instances))
+
+        threads = args.connections * args.instances
         # Warm up every worker (snapshot build, imports, connection pool).
         for endpoint in ("healthz", "checks", *yardsticks):
-            warm = work / f"warm-{endpoint}"
-            proc = start_wrk(
-                port, endpoint, args.warmup, warm, bodies, key, args.connections, script
-            )
-            wait_for_threads(proc, warm, args.connections)
-            stop_threads(proc, warm, args.connections)
-            finish_wrk(proc, f"warm-up {endpoint}")
-        warm_checks.add_run(work, "warm-checks", args.connections)
+            warm = start_all(endpoint, args.warmup, f"warm-{endpoint}")
+            for out, proc in warm:
+                wait_for_threads(proc, out, args.connections)
+            for out, proc in warm:
+                stop_threads(proc, out, args.connections)
+            for _, proc in warm:
+                finish_wrk(proc, f"warm-up {endpoint}")
+        warm_checks.add_run(work, prefixes("warm-checks"), threads)
 
         runs = [("healthz", healthz), ("checks", checks), *yardsticks.items()]
-        idle = IdleConnections(port, args.idle)
+        idle = IdleConnections(ports[0], args.idle)
         with idle:
             for round_no in range(args.rounds):
                 batches = [runs] if args.mode == "concurrent" else [[run] for run in runs]
                 for batch in batches:
                     wait_for_quiet(args.quiet_wait, args.quiet_below)
-                    before = cpu_counters(master)
+                    before = cpu_counters(masters)
                     procs = []
                     for endpoint, load in batch:
-                        out = work / f"{endpoint}-{round_no}"
-                        proc = start_wrk(
-                            port,
-                            endpoint,
-                            args.duration,
-                            out,
-                            bodies,
-                            key,
-                            args.connections,
-                            script,
-                        )
-                        procs.append((endpoint, load, out, proc))
+                        for out, proc in start_all(
+                            endpoint, args.duration, f"{endpoint}-{round_no}"
+                        ):
+                            procs.append((endpoint, load, out, proc))
+                    sampling = sampler is not None and any(e == "checks" for e, _ in batch)
+                    if sampling and sampler is not None:
+                        sampler.start()
                     for _, _, out, proc in procs:
                         wait_for_threads(proc, out, args.connections)
-                    during = cpu_counters(master)
+                    if sampling and sampler is not None:
+                        sampler.stop()
+                    during = cpu_counters(masters)
                     for _, _, out, proc in procs:
                         stop_threads(proc, out, args.connections)
-                    for endpoint, load, out, proc in procs:
+                    for endpoint, _, _, proc in procs:
                         finish_wrk(proc, endpoint)
-                        load.add_run(work, out.name, args.connections)
+                    for endpoint, load in batch:
+                        load.add_run(work, prefixes(f"{endpoint}-{round_no}"), threads)
                     after = {**during, "wrk": child_cpu()}  # wrk's CPU is known once it has exited
-                    for _, load, _, _ in procs:  # concurrent runs: each endpoint gets the whole
+                    for _, load in batch:  # concurrent runs: each endpoint gets the whole
                         for what, value in after.items():
                             load.cpu[what] = load.cpu.get(what, 0.0) + value - before[what]
         idle_reopened = idle.reopened
         time.sleep(0.5)
         logged = count_rows(url)
+    if sampler is not None:
+        sampler.report()
     answered = checks.answered_200 + warm_checks.answered_200
-    log = (work / f"gunicorn-{name}.log").read_text(errors="replace")
+    log = "".join(
+        (work / f"gunicorn-{name}-{k}.log").read_text(errors="replace")
+        for k in range(args.instances)
+    )
     if answered != logged:
         print(f"{name}: {answered} answered, {logged} logged; gunicorn's log ends:\n{log[-4000:]}")
     replaced = [line for line in log.splitlines() if "WORKER TIMEOUT" in line]
@@ -628,7 +732,7 @@ def report(outcomes: list[Outcome], args: argparse.Namespace) -> None:
     # ratio follows the connection counts, not the cost: no per-request CPU and no verdict then.
     alternate = args.mode == "alternate"
     print(
-        f"\n{outcomes[0].config}; wrk {args.connections} connections "
+        f"\n{outcomes[0].config}; wrk {args.connections} connections per instance "
         f"(1 per thread), {args.idle} idle connections held open; {args.mode}, "
         f"{args.rounds} x {args.duration:g} s per endpoint"
     )
@@ -710,6 +814,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4, help="wrk connections (= threads)")
     parser.add_argument("--bodies", type=int, default=300, help="distinct check bodies")
     parser.add_argument("--mode", choices=("alternate", "concurrent"), default="alternate")
+    parser.add_argument("--instances", type=int, default=1,
+                        help="separate gunicorn instances (as separate hosts) on one database, "
+                        "each with --workers and its own wrk of --connections")  # fmt: skip
+    parser.add_argument("--no-fast-paths", action="store_true",
+                        help="DATABASE_FAST_PATHS=false: the check's statements through SQLAlchemy")  # fmt: skip
     parser.add_argument("--bare", action="store_true",
                         help="also measure bench/bare_app.py's yardsticks: a bare insert, "
                         "an unlogged check")  # fmt: skip

@@ -1,11 +1,11 @@
-"""The one check every door calls: recognise, check, log before answering, or fail closed."""
+"""The one check every door calls: evaluate, log before answering, or fail closed."""
 
 from __future__ import annotations
 
 import gc
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +15,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from uuid_utils import uuid7
 
-from .db import Database, kb_store, log_append, logged_alerts, prepared, transparency
+from . import callers
+from .callers import Caller, Credentials
+from .db import Database, kb_store, log_append, prepared, transparency
 from .db.models import AlertLog, Base
 from .domain.answer import AnswerDocument, CheckLogRow, CheckRecord
 from .domain.check import CheckContext, CheckResult, MedicationInput, check, recognize
@@ -27,6 +29,7 @@ from .domain.document import (
     with_texts,
 )
 from .domain.knowledge import SOURCE_LANGUAGE
+from .domain.lookup import known_interactions
 from .domain.severity import Severity
 from .domain.snapshot import KbSnapshot
 from .observability import metrics
@@ -109,129 +112,82 @@ def active_snapshot(db: Database, snapshots: SnapshotCache) -> KbSnapshot:
 
 
 @dataclass(frozen=True)
-class Caller:
-    """The authenticated client a door resolved, and the least severity it is to be shown.
-
-    ``rxnav_failure_status``: the HTTP status the RxNav door answers this client's failures with
-    (200 for clients that drop non-200 bodies), or None for the failure's own status.
-    """
-
-    client_id: str
-    min_severity: Severity
-    rxnav_failure_status: int | None = None
-
-
-@dataclass(frozen=True)
 class CheckRequest:
-    """A door's parsed request: the items as received (for the log) and as the domain reads them."""
+    """A door's parsed request: the items as received (for the log) and as the domain reads them.
+
+    ``one_drug``: RxNav's ``interaction.json`` asks what its one drug interacts with, not how the
+    items interact with each other.
+    """
 
     raw_items: Sequence[Any]
     items: Sequence[MedicationInput]
     context: CheckContext
     min_severity: Severity | None
     raw_request: dict[str, Any]
+    one_drug: bool = False
 
-
-def run_check(
-    db: Database,
-    snapshots: SnapshotCache,
-    request: CheckRequest,
-    *,
-    channel: str,
-    request_id: str,
-    caller: Caller | None = None,
-    authenticate: Callable[[Connection], Caller | None] | None = None,
-    patient_ref: str | None = None,
-    language: str = SOURCE_LANGUAGE,
-) -> AnswerDocument:
-    """Check and log; returns the answer document, its patient texts in ``language`` where the
-    KB version has them. Raises ``ServiceUnavailable`` to fail closed."""
-
-    def evaluate(kb: KbSnapshot) -> CheckResult:
-        return check(recognize(request.items, kb), kb, request.context)
-
-    return answer_and_log(
-        db,
-        snapshots,
-        evaluate,
-        request,
-        channel=channel,
-        request_id=request_id,
-        caller=caller,
-        authenticate=authenticate,
-        patient_ref=patient_ref,
-        language=language,
-    )
+    def evaluate(self, kb: KbSnapshot) -> CheckResult:
+        """The domain's answer to this request on ``kb``."""
+        recognized = recognize(self.items, kb)
+        if self.one_drug:
+            return known_interactions(recognized[0], kb)
+        return check(recognized, kb, self.context)
 
 
 # Core statements on the tables, built once: the ORM's bookkeeping was a large share of a check's cost.
 _INSERT_LOG = insert(Base.metadata.tables["alert_log"])
 
 
-class NotAuthenticated(Exception):
-    """The credentials a door passed in do not name an active client; nothing was checked."""
-
-
-class _Changed(Exception):
-    """The caller or the active KB version changed since the check was evaluated."""
+class _KbChanged(Exception):
+    """Another KB version became active after the check was evaluated on the one in memory."""
 
 
 ATTEMPTS = 3  # a check evaluated again more often than this meets a KB being reloaded in a loop
 
 
-def answer_and_log(
+def check_and_log(
     db: Database,
     snapshots: SnapshotCache,
-    evaluate: Callable[[KbSnapshot], CheckResult],
     request: CheckRequest,
+    credentials: Credentials,
     *,
     channel: str,
     request_id: str,
-    caller: Caller | None = None,
-    authenticate: Callable[[Connection], Caller | None] | None = None,
     patient_ref: str | None = None,
     language: str = SOURCE_LANGUAGE,
 ) -> AnswerDocument:
-    """Evaluate against the active KB and write the log row, or fail closed.
+    """The one check every door calls: evaluate, log in one transaction, answer; or fail closed.
 
-    ``evaluate`` is the domain call (a list check, or a one-drug lookup); everything else is shared.
-    The check is evaluated outside any transaction, against the KB snapshot in memory and for the
-    door's ``caller``; with ``authenticate``, that caller is only a hint (the one last seen with
-    these credentials). The log's write transaction confirms both: ``authenticate`` must name the
-    same caller and the snapshot's version must still be the active one, or the transaction rolls
-    back and the check is evaluated again on what a read finds. So a check takes one transaction,
-    concurrent checks wait for each other's writes, never for each other's evaluation, and every
-    answer states the caller and KB version current when it was logged. A read comes first only
-    when nothing is known yet. The auditors' index of the alerts follows the log in bulk.
+    The request is evaluated outside any transaction, on the KB snapshot in memory. Then one short
+    write transaction reads the client ``credentials`` name (none for the web form; raises
+    ``NotAuthenticated`` when it is revoked or unknown), confirms that the snapshot's version is
+    still the active one, and inserts the log row. The answer is built from that row once it is
+    committed; any database failure raises ``ServiceUnavailable``, so no answer leaves without its
+    row. A KB activated meanwhile means evaluating again on it. The sealer adds the row to the
+    log's tree and the auditors' alert index later, off this path (``service/sealing.py``).
     """
     started = time.perf_counter()
-    kb = snapshots.current()
+    kb = snapshots.current() or active_snapshot(db, snapshots)
     for _ in range(ATTEMPTS):
-        if kb is None or (authenticate is not None and caller is None):
-            kb, caller = _read_first(db, snapshots, authenticate, caller)
-        entry = _log_entry(evaluate(kb), kb, request, caller, channel, request_id, patient_ref)
+        record = _log_entry(request.evaluate(kb), kb, request, channel, request_id, patient_ref)
         try:
             with db.transaction(pipelined=True) as connection:
-                # One round trip for the three reads, one for the writes and the commit.
+                # One round trip for the reads, one for the writes and the commit (PostgreSQL).
+                asked = callers.Asked(connection, credentials)
                 version = kb_store.ask_active_version(connection)
-                if authenticate is not None and authenticate(connection) != caller:
-                    raise _Changed
+                caller = asked.caller()
                 if (row := version.first()) is None or row[0] != kb.version:
-                    raise _Changed
-                created_at = datetime.now(UTC)
-                stamped = {**entry, "created_at": created_at}
-                seq = log_append.insert_entry(connection, transparency.ALERT_LOG, stamped)
-                logged: CheckLogRow = {**entry, "created_at": created_at, "seq": seq}
-        except _Changed:
-            kb = None
-            if authenticate is not None:
-                caller = None
+                    raise _KbChanged
+                entry = _for_caller(record, caller, created_at=datetime.now(UTC))
+                seq = log_append.insert_entry(connection, transparency.ALERT_LOG, entry)
+                logged: CheckLogRow = {**entry, "seq": seq}
+        except _KbChanged:
+            kb = active_snapshot(db, snapshots)
             continue
         except SQLAlchemyError as error:
             metrics.record_log_write_failure(channel)
             raise ServiceUnavailable("the alert log could not be written") from error
         metrics.record_check(channel, logged, time.perf_counter() - started)
-        logged_alerts.keep_up(db, logged["seq"])
         return answer_document(logged, kb, language)
     raise ServiceUnavailable("the knowledge base kept changing while the check was evaluated")
 
@@ -283,42 +239,23 @@ def probe_log_write(db: Database, kb_version: str) -> None:
         raise ServiceUnavailable("the alert log cannot be written") from error
 
 
-def _read_first(
-    db: Database,
-    snapshots: SnapshotCache,
-    authenticate: Callable[[Connection], Caller | None] | None,
-    caller: Caller | None,
-) -> tuple[KbSnapshot, Caller | None]:
-    """The active KB's snapshot and the caller, read before evaluating when neither is known."""
-    try:
-        with db.transaction(read_only=True) as connection:
-            if authenticate is not None:
-                caller = authenticate(connection)
-                if caller is None:
-                    raise NotAuthenticated
-            return snapshots.get(connection), caller
-    except SQLAlchemyError as error:
-        raise ServiceUnavailable("the database could not be read") from error
-
-
 def _log_entry(
     result: CheckResult,
     kb: KbSnapshot,
     request: CheckRequest,
-    caller: Caller | None,
     channel: str,
     request_id: str,
     patient_ref: str | None,
 ) -> CheckRecord:
-    """The log row of an evaluated check, all but its time and its place in the chain."""
-    floors = [request.min_severity, caller.min_severity if caller else None]
-    min_severity = max((s for s in floors if s is not None), default=None)
+    """The log row of an evaluated check, before its caller is confirmed and its time stamped."""
     # Time-ordered ids (UUIDv7): each insert lands on the indexes' last page, not on a random one.
-    alerts = [alert_record(a, kb, is_shown(a, min_severity), str(uuid7())) for a in result.alerts]
+    alerts = [
+        alert_record(a, kb, is_shown(a, request.min_severity), str(uuid7())) for a in result.alerts
+    ]
     return {
         "id": str(uuid7()),
         "channel": channel,
-        "client_id": caller.client_id if caller else None,
+        "client_id": None,
         "request_id": request_id,
         "kb_version_id": kb.version,
         "inputs": request.raw_request,
@@ -330,9 +267,30 @@ def _log_entry(
         "scope": scope_document(result, kb),
         "complete": result.complete,
         "highest_severity": result.highest_severity.value if result.highest_severity else None,
-        "min_severity": min_severity.value if min_severity else None,
+        "min_severity": request.min_severity.value if request.min_severity else None,
         "patient_ref": patient_ref,
     }
+
+
+class _Stamped(CheckRecord):
+    created_at: datetime
+
+
+def _for_caller(record: CheckRecord, caller: Caller | None, created_at: datetime) -> _Stamped:
+    """The row for its confirmed caller: its client, and the stricter of the two minimum severities."""
+    stamped: _Stamped = {**record, "created_at": created_at}
+    if caller is None:
+        return stamped
+    stamped["client_id"] = caller.client_id
+    asked = Severity(record["min_severity"]) if record["min_severity"] else None
+    if asked is not None and asked >= caller.min_severity:
+        return stamped
+    floor = caller.min_severity
+    stamped["min_severity"] = floor.value
+    stamped["alerts"] = [
+        {**alert, "shown": Severity(alert["severity"]) >= floor} for alert in record["alerts"]
+    ]
+    return stamped
 
 
 def iso_utc(moment: datetime) -> str:

@@ -23,7 +23,7 @@ from .audit.cli import TRANSPARENCY_COMMANDS
 from .audit.cli import export_command as audit_export_command
 from .audit.retention_cli import archive_command as audit_archive_command
 from .audit.retention_cli import partitions_command as audit_partitions_command
-from .checking import CheckRequest, ServiceUnavailable, iso_utc, run_check
+from .checking import CheckRequest, ServiceUnavailable, check_and_log, iso_utc
 from .db import Database, clients, events, kb_store, kb_versions, privileges
 from .db.models import KbVersion
 from .domain.answer import AnswerDocument
@@ -259,7 +259,9 @@ def check_command(medications: tuple[str, ...], age: int | None) -> None:
         raw_request={"medications": list(medications), "patient": {"age": age}},
     )
     try:
-        answer = run_check(database(), snapshots(), request, channel="cli", request_id="cli")
+        answer = check_and_log(
+            database(), snapshots(), request, None, channel="cli", request_id="cli"
+        )
     except ServiceUnavailable as error:
         click.echo(f"Could not check: {error}. No alerts were produced.", err=True)
         sys.exit(2)

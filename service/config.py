@@ -76,6 +76,11 @@ class Settings(BaseSettings):
         default=60.0,
         description="seconds PostgreSQL keeps a session idle inside a transaction (slow exports)",
     )
+    DATABASE_FAST_PATHS: bool = Field(
+        default=True,
+        description="the check's statements straight on the driver's cursor; false: through "
+        "SQLAlchemy's execution, seen by its logging, events and tracing",
+    )
     SECRET_KEY: SecretStr = Field(
         default=SecretStr(""),
         description="signs sessions and forms; unset: generated once into instance/secret_key",

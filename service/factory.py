@@ -59,7 +59,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     # DATABASE and SNAPSHOTS let an embedding process or a test hand in its own.
     database = app.config.get("DATABASE") or Database.from_url(
-        app.config["DATABASE_URL"], timeouts=config.database_timeouts(app.config)
+        app.config["DATABASE_URL"],
+        timeouts=config.database_timeouts(app.config),
+        fast_paths=app.config["DATABASE_FAST_PATHS"],
     )
     app.extensions["database"] = database
     app.extensions["snapshots"] = app.config.get("SNAPSHOTS") or SnapshotCache()

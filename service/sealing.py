@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from .db import Database, partitions, sealer, transparency
+from .db import Database, logged_alerts, partitions, sealer, transparency
 from .db.sealer import SealResult, origin_of
 from .domain.checkpoint import SigningKey
 
@@ -92,6 +92,22 @@ def seal_all(sealing: Sealing, exporter: Exporter | None = None) -> list[SealRes
             if result.tree_size - result.first_index < sealer.BATCH:
                 break
     return sealed
+
+
+def turn(sealing: Sealing, exporter: Exporter | None = None) -> None:
+    """One turn of the background sealer: seal, then bring the auditors' alert index up.
+
+    The index follows here, off the checks' path: no check waits for it or for its mark's lock.
+    Errors are logged, and the next turn retries (readers catch the index up themselves anyway).
+    """
+    try:
+        seal_all(sealing, exporter)
+    except Exception:  # the database is down, say: try again next turn
+        log.warning("sealing failed; retrying at the next turn", exc_info=True)
+    try:
+        logged_alerts.catch_up(sealing.db)
+    except Exception:
+        log.warning("could not bring the alert index up to date; readers will", exc_info=True)
 
 
 def export_checkpoint(target: str, result: SealResult) -> None:
@@ -180,10 +196,7 @@ class SealerThread(threading.Thread):
             if time.monotonic() >= partitions_due:
                 partitions_due = time.monotonic() + PARTITIONS_EVERY
                 self._make_partitions()
-            try:
-                seal_all(self.sealing, self.exporter)
-            except Exception:  # the database is down, say: try again next turn
-                log.warning("sealing failed; retrying in %.1f s", self.interval, exc_info=True)
+            turn(self.sealing, self.exporter)
             self._stopping.wait(self.interval)
 
     def _make_partitions(self) -> None:

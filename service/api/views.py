@@ -6,7 +6,6 @@ import base64
 import json
 from collections.abc import Iterable
 from dataclasses import asdict
-from functools import partial
 from typing import Any
 
 from flask import Response, current_app, jsonify, request
@@ -14,21 +13,15 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..appctx import database, request_id, snapshots
-from ..auth import (
-    bearer_token,
-    caller_for_key,
-    caller_from_api_key,
-    known_caller,
-    presented_api_key,
-)
+from ..auth import bearer_token, caller_from_api_key, known_caller, presented_api_key
+from ..callers import ApiKey, NotAuthenticated, read_key
 from ..checking import (
     CheckRequest,
-    NotAuthenticated,
     ServiceUnavailable,
     active_snapshot,
+    check_and_log,
     find_check,
     iso_utc,
-    run_check,
 )
 from ..db import kb_store, proofs
 from ..domain.answer import AnswerDocument
@@ -66,8 +59,7 @@ def _unauthorized() -> Response:
 @blueprint.post("/checks")
 def create_check() -> Response | tuple[Response, int]:
     key = presented_api_key()
-    caller = known_caller(key) if key is not None else None
-    if key is None or caller is None:  # refused before the body is read: nothing goes to them
+    if key is None or known_caller(key) is None:  # refused before the body is read
         return _unauthorized()
     if not request.is_json:
         return problem(
@@ -111,14 +103,13 @@ def create_check() -> Response | tuple[Response, int]:
         raw_request=body,
     )
     try:
-        answer = run_check(
+        answer = check_and_log(
             database(),
             snapshots(),
             check_request,
+            ApiKey(key),
             channel="api",
             request_id=request_id(),
-            caller=caller,
-            authenticate=partial(caller_for_key, key=key),
             language=language,
         )
     except NotAuthenticated:
@@ -222,7 +213,7 @@ def _proof_for_the_caller(check_id: str) -> proofs.InclusionProof:
     if key is None and auditor is None:
         raise _NoCredentials if bearer_token() is None else _NotShown
     with database().transaction(read_only=True) as connection:
-        caller = caller_for_key(connection, key) if key is not None else None
+        caller = read_key(connection, ApiKey(key)) if key is not None else None
         entry = proofs.check_entry(connection, check_id)
         allowed = entry is not None and (
             (caller is not None and entry.client_id == caller.client_id)

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
-from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from ..checking import Caller
+from ..callers import Asked, Caller, NotAuthenticated, VerifiedJwt
 from ..db import Database, clients
-from ..db.models import ApiClient, SeenJwt
 from ..domain.severity import Severity
 
 log = logging.getLogger(__name__)
@@ -34,8 +31,28 @@ class InvalidToken(Exception):
     """Why a token was refused; logged for operators, never sent to the caller."""
 
 
-def verify(db: Database, token: str, audiences: list[str]) -> Caller:
-    """The client a valid JWT speaks for; raises ``InvalidToken`` otherwise."""
+@dataclass(frozen=True)
+class _Issuer:
+    """A registered issuer's client and its registered keys, as last read here."""
+
+    caller: Caller
+    keys: dict[str, dict[str, Any]]  # JWK by kid; registered keys are only ever added
+    jwks_url: str | None
+
+
+# By issuer: a token is verified without a read; the check (or ``redeem``) confirms the client.
+_issuers: dict[str, _Issuer] = {}
+_issuers_lock = threading.Lock()
+ISSUERS_KEPT = 256
+
+
+def verify(db: Database, token: str, audiences: list[str]) -> tuple[VerifiedJwt, Caller]:
+    """The credentials a valid JWT carries, and its client as last read here.
+
+    Raises ``InvalidToken``. The token's id is not used up here: the transaction that acts on the
+    token records it (``check_and_log`` for a check, ``redeem`` otherwise), so a replay is refused
+    there, together with a client revoked meanwhile.
+    """
     try:
         header = jwt.get_unverified_header(token)
         unverified = jwt.decode(token, options={"verify_signature": False})
@@ -48,12 +65,10 @@ def verify(db: Database, token: str, audiences: list[str]) -> Caller:
         raise InvalidToken("kid and iss are required")
     _storable("iss", issuer, MAX_ISSUER)
     _storable("kid", kid, MAX_KID)
-    with db.unit_of_work(read_only=True) as session:
-        client = clients.by_issuer(session, issuer)
-        if client is None:
-            raise InvalidToken(f"issuer {issuer!r} is not registered")
-        key = _signing_key(client, kid)
-        caller = Caller(client.id, Severity(client.min_severity))
+    known = _issuers.get(issuer)
+    if known is None or (kid not in known.keys and known.jwks_url is None):
+        known = _read_issuer(db, issuer)  # first sight, or a key added since
+    key, jwks_url = _signing_key(known, kid)
     try:
         claims = jwt.decode(
             token,
@@ -72,8 +87,44 @@ def verify(db: Database, token: str, audiences: list[str]) -> Caller:
     if claims["exp"] - claims["iat"] > MAX_LIFETIME.total_seconds():
         raise InvalidToken("token lifetime exceeds one hour")
     expires = datetime.fromtimestamp(claims["exp"], UTC)
-    _remember(db, issuer, str(claims["jti"]), expires)
+    credentials = VerifiedJwt(known.caller.client_id, issuer, jwks_url, str(claims["jti"]), expires)
+    return credentials, known.caller
+
+
+def redeem(db: Database, credentials: VerifiedJwt) -> Caller:
+    """Use the token up and confirm its client, in a transaction of its own (requests that are
+    no check). Raises ``InvalidToken``."""
+    with db.transaction() as connection:
+        try:
+            caller = Asked(connection, credentials).caller()
+        except NotAuthenticated:
+            forget(credentials.issuer)
+            raise InvalidToken("the client is revoked or the token was used before") from None
+    assert caller is not None  # a JWT names a client, or the read raised
     return caller
+
+
+def forget(issuer: str) -> None:
+    """Read the issuer again next time: its client was found revoked or changed."""
+    with _issuers_lock:
+        _issuers.pop(issuer, None)
+
+
+def _read_issuer(db: Database, issuer: str) -> _Issuer:
+    with db.unit_of_work(read_only=True) as session:
+        client = clients.by_issuer(session, issuer)
+        if client is None:
+            raise InvalidToken(f"issuer {issuer!r} is not registered")
+        known = _Issuer(
+            Caller(client.id, Severity(client.min_severity), client.rxnav_failure_status),
+            {k.kid: k.jwk for k in client.keys},
+            client.jwks_url,
+        )
+    with _issuers_lock:
+        _issuers[issuer] = known
+        if len(_issuers) > ISSUERS_KEPT:
+            del _issuers[next(iter(_issuers))]
+    return known
 
 
 def _storable(claim: str, value: str, limit: int) -> None:
@@ -83,15 +134,16 @@ def _storable(claim: str, value: str, limit: int) -> None:
         raise InvalidToken(f"{claim} is not a text of at most {limit} characters")
 
 
-def _signing_key(client: ApiClient, kid: str) -> Any:
-    registered = next((k for k in client.keys if k.kid == kid), None)
+def _signing_key(known: _Issuer, kid: str) -> tuple[Any, str | None]:
+    """The key for ``kid`` and, when it came from the client's JWK Set, that set's address."""
+    registered = known.keys.get(kid)
     if registered is not None:
-        return jwt.PyJWK(registered.jwk).key
-    if client.jwks_url:
+        return jwt.PyJWK(registered).key, None
+    if known.jwks_url:
         try:
-            return _jwks_client(client.jwks_url).get_signing_key(kid).key
+            return _jwks_client(known.jwks_url).get_signing_key(kid).key, known.jwks_url
         except jwt.PyJWTError as error:
-            raise InvalidToken(f"kid {kid!r} not in {client.jwks_url}: {error}") from error
+            raise InvalidToken(f"kid {kid!r} not in {known.jwks_url}: {error}") from error
     raise InvalidToken(f"kid {kid!r} is not registered for this client")
 
 
@@ -101,20 +153,3 @@ def _jwks_client(url: str) -> jwt.PyJWKClient:
         if url not in _jwks_clients:
             _jwks_clients[url] = jwt.PyJWKClient(url, cache_keys=True, lifespan=300, timeout=5)
         return _jwks_clients[url]
-
-
-def _remember(db: Database, issuer: str, jti: str, expires: datetime) -> None:
-    """Record the jti; a second use of the same one is a replay. Expired ids are swept as we go."""
-    with db.unit_of_work() as session:
-        _sweep(session)
-        session.add(
-            SeenJwt(issuer=issuer, jti=jti, expires_at=expires + timedelta(seconds=LEEWAY_SECONDS))
-        )
-        try:
-            session.commit()
-        except IntegrityError as error:
-            raise InvalidToken("jti was already used (replay)") from error
-
-
-def _sweep(session: Session) -> None:
-    session.execute(delete(SeenJwt).where(SeenJwt.expires_at < datetime.now(UTC)))

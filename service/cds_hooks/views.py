@@ -12,8 +12,9 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from ..appctx import database, note_client, request_id, snapshots
-from ..auth import bearer_token, caller_from_api_key
-from ..checking import Caller, CheckRequest, ServiceUnavailable, run_check
+from ..auth import bearer_token, caller_from_api_key, known_caller
+from ..callers import ApiKey, Caller, Credentials, NotAuthenticated, VerifiedJwt
+from ..checking import CheckRequest, ServiceUnavailable, check_and_log
 from ..db import clients, events, logged_alerts
 from ..db.models import AlertLog, CdsFeedback, LoggedAlert
 from ..domain.answer import AnswerDocument
@@ -23,7 +24,7 @@ from ..pseudonyms import patient_ref
 from . import blueprint, fhir
 from .cards import CardRenderer
 from .fetch import FetchFailed, FhirServer, Limits
-from .tokens import InvalidToken, verify
+from .tokens import InvalidToken, forget, redeem, verify
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +59,15 @@ def _base_url() -> str:
     return (configured or request.host_url).rstrip("/")
 
 
-def _authenticate(*audiences: str) -> Caller | None:
-    """A JWT signed by a registered client, or one of our API keys for systems that cannot sign."""
+def _authenticate(*audiences: str) -> tuple[Credentials, Caller] | None:
+    """A JWT signed by a registered client, or one of our API keys for systems that cannot sign;
+    with the client they name as last read here (the check confirms it where it logs)."""
     token = bearer_token()
     if token is None:
         return None
     if token.startswith("ia_"):
-        return caller_from_api_key()
+        caller = known_caller(token)
+        return (ApiKey(token), caller) if caller is not None else None
     configured: str | None = current_app.config.get("PUBLIC_BASE_URL")
     if not configured:
         # The audience must come from configuration: a Host header is whatever the caller sends,
@@ -76,12 +79,29 @@ def _authenticate(*audiences: str) -> Caller | None:
         return None
     base = configured.rstrip("/")
     try:
-        caller = verify(database(), token, [f"{base}{path}" for path in audiences])
+        credentials, caller = verify(database(), token, [f"{base}{path}" for path in audiences])
     except InvalidToken as error:
         log.info("refused a CDS Hooks JWT: %s", error)  # the reason only; never the token
         return None
     note_client(caller.client_id)
-    return caller
+    return credentials, caller
+
+
+def _confirmed(credentials: Credentials, *audiences: str) -> Caller | None:
+    """The client, read now (a JWT is used up): for the requests that are no check. As for a
+    check, a JWT's issuer whose client is gone is read once more."""
+    if not isinstance(credentials, VerifiedJwt):
+        return caller_from_api_key()
+    for _ in range(2):
+        try:
+            return redeem(database(), credentials)
+        except InvalidToken as error:
+            log.info("refused a CDS Hooks JWT: %s", error)
+            again = _authenticate(*audiences)
+            if again is None or again[0] == credentials or not isinstance(again[0], VerifiedJwt):
+                return None
+            credentials = again[0]
+    return None
 
 
 def _unauthorized() -> Response:
@@ -200,9 +220,9 @@ class _PrefetchMissing(Exception):
 def call_service(service_id: str) -> Response:
     if service_id not in SERVICES:
         return operation_outcome(404, "not-found", f"No CDS service {service_id!r}.")
-    caller = _authenticate(f"/cds-services/{service_id}")
-    if caller is None:
+    if (authenticated := _authenticate(f"/cds-services/{service_id}")) is None:
         return _unauthorized()
+    credentials, caller = authenticated
     try:
         hook_request = _HookRequest.model_validate(request.get_json(force=True, silent=True))
     except ValidationError as error:
@@ -257,21 +277,45 @@ def call_service(service_id: str) -> Response:
         raw_request={"hook": hook, "hookInstance": hook_request.hookInstance, "medications": items},
     )
     try:
-        answer = run_check(
-            database(),
-            snapshots(),
-            check_request,
-            channel="cds-hooks",
-            request_id=request_id(),
-            caller=caller,
-            patient_ref=patient_ref(context.patientId),
-        )
+        answer = _logged(check_request, credentials, context.patientId, service_id)
+    except NotAuthenticated:
+        return _unauthorized()
     except ServiceUnavailable as error:
         return operation_outcome(503, "transient", f"No alerts were produced because {error}.")
     naloxone = _naloxone(answer)
     renderer = CardRenderer(orders, len(new), context.patientId, _base_url(), naloxone)
     notes = [f"The patient's age could not be read: {age_problem}."] if age_problem else []
     return jsonify(cards=renderer.cards(answer, notes))
+
+
+def _logged(
+    check_request: CheckRequest, credentials: Credentials, patient_id: str, service_id: str
+) -> AnswerDocument:
+    """The check, logged for the client ``credentials`` name; raises ``NotAuthenticated``.
+
+    A JWT was verified against its issuer's client as last read here; when the check finds that
+    client gone, the issuer may now belong to a client registered since: read it once more.
+    """
+    for _ in range(2):
+        try:
+            return check_and_log(
+                database(),
+                snapshots(),
+                check_request,
+                credentials,
+                channel="cds-hooks",
+                request_id=request_id(),
+                patient_ref=patient_ref(patient_id),
+            )
+        except NotAuthenticated:
+            if not isinstance(credentials, VerifiedJwt):
+                raise
+            forget(credentials.issuer)
+            again = _authenticate(f"/cds-services/{service_id}")
+            if again is None or again[0] == credentials:
+                raise
+            credentials = again[0]
+    raise NotAuthenticated
 
 
 def _new_orders(
@@ -491,8 +535,9 @@ class _FeedbackRequest(BaseModel):
 def feedback(service_id: str) -> Response:
     if service_id not in SERVICES:
         return operation_outcome(404, "not-found", f"No CDS service {service_id!r}.")
-    caller = _authenticate(f"/cds-services/{service_id}/feedback", f"/cds-services/{service_id}")
-    if caller is None:
+    audiences = (f"/cds-services/{service_id}/feedback", f"/cds-services/{service_id}")
+    authenticated = _authenticate(*audiences)
+    if authenticated is None or (caller := _confirmed(authenticated[0], *audiences)) is None:
         return _unauthorized()
     try:
         body = _FeedbackRequest.model_validate(request.get_json(force=True, silent=True))

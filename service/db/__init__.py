@@ -77,7 +77,12 @@ def _pipeline(connection: Connection, on: bool) -> AbstractContextManager[None]:
 
 
 def make_engine(
-    url: str, *, foreign_keys: bool = True, timeouts: Timeouts | None = None, **options: Any
+    url: str,
+    *,
+    foreign_keys: bool = True,
+    timeouts: Timeouts | None = None,
+    fast_paths: bool = True,
+    **options: Any,
 ) -> Engine:
     """An engine with SQLite made safe for several processes: WAL, waits instead of errors, real BEGIN.
 
@@ -85,10 +90,20 @@ def make_engine(
     trip the references other tables hold to it. The service passes its ``timeouts``, so that a
     database that stops answering becomes a 503 within seconds; the operator's commands (loading
     a knowledge base, verifying the logs, migrating) run without them, as long as their work takes.
+    ``fast_paths=False``: ``prepared``'s statements go through SQLAlchemy's execution.
     """
     options = {"json_serializer": jsonio.dumps, "json_deserializer": orjson.loads, **options}
-    if not url.startswith("sqlite"):
-        return _postgresql_engine(url, timeouts, options)
+    if url.startswith("sqlite"):
+        engine = _sqlite_engine(url, foreign_keys, timeouts, options)
+    else:
+        engine = _postgresql_engine(url, timeouts, options)
+    # An engine sharing the pool and the listeners, whose connections carry the option.
+    return engine if fast_paths else engine.execution_options(**{prepared.FAST_PATHS: False})
+
+
+def _sqlite_engine(
+    url: str, foreign_keys: bool, timeouts: Timeouts | None, options: dict[str, Any]
+) -> Engine:
     file_backed = ":memory:" not in url and url != "sqlite://"
     if file_backed:
         options["connect_args"] = {

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, Text, bindparam, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from . import prepared
@@ -84,11 +84,38 @@ _ACTIVE_BY_KEY_HASH = select(
 ).where(ApiClient.key_hash == bindparam("key_hash"), ApiClient.revoked_at.is_(None))
 
 
-def active_by_key_hash(connection: Connection, key_hash: str) -> tuple[str, str, int | None] | None:
+def ask_active_by_key_hash(connection: Connection, key_hash: str) -> prepared.Pending:
     """(id, min_severity, rxnav_failure_status) of the active client whose key hashes to
-    ``key_hash``: one cheap row."""
-    row = prepared.fetch_one(connection, _ACTIVE_BY_KEY_HASH, {"key_hash": key_hash})
+    ``key_hash``: one cheap row, sent now and read with ``first()``."""
+    return prepared.send(connection, _ACTIVE_BY_KEY_HASH, {"key_hash": key_hash})
+
+
+def active_by_key_hash(connection: Connection, key_hash: str) -> tuple[str, str, int | None] | None:
+    """That row, read now."""
+    row = ask_active_by_key_hash(connection, key_hash).first()
     return (row[0], row[1], row[2]) if row else None
+
+
+_ACTIVE_BY_ISSUER = select(
+    ApiClient.id, ApiClient.min_severity, ApiClient.rxnav_failure_status
+).where(
+    ApiClient.id == bindparam("client_id"),
+    ApiClient.jwt_issuer == bindparam("issuer"),
+    ApiClient.revoked_at.is_(None),
+    or_(bindparam("jwks_url", type_=Text).is_(None), ApiClient.jwks_url == bindparam("jwks_url")),
+)
+
+
+def ask_active_by_issuer(
+    connection: Connection, client_id: str, issuer: str, jwks_url: str | None
+) -> prepared.Pending:
+    """The same row for the client ``client_id`` if it is active, still has ``issuer`` and, for a
+    key fetched from a JWK Set, still names ``jwks_url``."""
+    return prepared.send(
+        connection,
+        _ACTIVE_BY_ISSUER,
+        {"client_id": client_id, "issuer": issuer, "jwks_url": jwks_url},
+    )
 
 
 def by_issuer(session: Session, issuer: str) -> ApiClient | None:

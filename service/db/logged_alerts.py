@@ -7,13 +7,13 @@ rows cost more than the rest of the check's SQL (on SQLite, in one process, 0.56
 Projected from the log a batch at a time they cost less, and no check's answer waits for them.
 
 Nothing reads a stale index: every reader (the audit pages, API and exports, CDS feedback) calls
-``catch_up`` first, which projects every check logged before it looked. Checks bring the index up
-to date themselves every ``EVERY`` entries, so a reader never finds a long backlog.
+``catch_up`` first, which projects every check logged before it looked. The background sealer
+brings the index up after each of its turns (``service/sealing.py``), so a reader never finds a
+long backlog and no check waits for the index or the lock on its mark.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -36,16 +36,13 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
 
 from . import Database, prepared
 from .models import Base
 
-EVERY = 64  # a check whose seq is a multiple of this projects the checks before it
 BATCH = 2_000  # checks per transaction when a reader catches up a long backlog
 MARK = "logged_alert"
 
-log = logging.getLogger(__name__)
 
 _LOG = Base.metadata.tables["alert_log"]
 _TABLE = Base.metadata.tables["logged_alert"]
@@ -223,16 +220,3 @@ def catch_up(db: Database) -> None:
         if batch.count < BATCH:
             return
         after = batch.upto
-
-
-def keep_up(db: Database, seq: int) -> None:
-    """After the ``seq``-th check: every ``EVERY`` checks, project those before it.
-
-    A failure is logged, never raised: the check is logged and answered, and readers catch up.
-    """
-    if seq % EVERY:
-        return
-    try:
-        catch_up(db)
-    except SQLAlchemyError:
-        log.warning("could not bring the alert index up to date; readers will", exc_info=True)

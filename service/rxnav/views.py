@@ -32,10 +32,12 @@ from typing import Any
 from flask import Response, jsonify, request
 
 from ..appctx import database, request_id, snapshots
-from ..auth import caller_from_api_key, presented_api_key, remembered_caller
-from ..checking import Caller, CheckRequest, ServiceUnavailable, answer_and_log, run_check
-from ..domain.check import CheckContext, CheckResult, MedicationInput, recognize
-from ..domain.lookup import known_interactions, rxcuis_for_name, rxnorm_tty
+from ..auth import caller_from_api_key, known_caller, presented_api_key
+from ..callers import ApiKey, Caller, NotAuthenticated, known_key
+from ..checking import CheckRequest, ServiceUnavailable, check_and_log
+from ..domain.answer import AnswerDocument
+from ..domain.check import CheckContext, MedicationInput
+from ..domain.lookup import rxcuis_for_name, rxnorm_tty
 from ..domain.snapshot import KbSnapshot
 from ..problems import problem, unauthorized, unavailable
 from ..request_guard import NulCharacter
@@ -63,8 +65,9 @@ _LIST_SEPARATORS = re.compile(r"[\s+]+")
 @blueprint.get("/REST/interaction/list.json")
 def interaction_list() -> Response:
     """findInteractionsFromList: the check of the listed drugs, most severe first."""
-    if (caller := caller_from_api_key(allow_query_parameter=True)) is None:
+    if (known := _known_key()) is None:
         return _unauthorized(**_list_failure("the API key is missing or not valid"))
+    key, caller = known
     given = [v for raw in request.args.getlist("rxcuis") for v in _LIST_SEPARATORS.split(raw) if v]
     if (message := _invalid_rxcuis(given)) is not None:
         return _invalid("rxcuis", message, caller)
@@ -94,37 +97,28 @@ def interaction_list() -> Response:
         raw_request=raw_request,
     )
     try:
-        ttys = _term_types(given)
-        answer = run_check(
-            database(),
-            snapshots(),
-            check_request,
-            channel="rxnav",
-            request_id=request_id(),
-            caller=caller,
-        )
+        answer = _check(check_request, key)
+    except NotAuthenticated:
+        return _unauthorized(**_list_failure("the API key is missing or not valid"))
     except ServiceUnavailable as error:
         return _unavailable(error, caller)
+    ttys = _term_types(given, answer)
     return jsonify(shapes.interaction_list(answer, given, ttys, sources))
 
 
 @blueprint.get("/REST/interaction/interaction.json")
 def drug_interactions() -> Response:
     """findDrugInteractions: what one drug interacts with, logged like any answer we give."""
-    if (caller := caller_from_api_key(allow_query_parameter=True)) is None:
+    if (known := _known_key()) is None:
         return _unauthorized(**_drug_failure("the API key is missing or not valid"))
+    key, caller = known
     rxcui = request.args.get("rxcui", "").strip()
     if not _RXCUI.fullmatch(rxcui):
         return _invalid("rxcui", "give one RxCUI (digits only)", caller)
     sources = request.args.get("sources", "")
-    item = MedicationInput(rxcui=rxcui)
-
-    def evaluate(kb: KbSnapshot) -> CheckResult:
-        return known_interactions(recognize([item], kb)[0], kb)
-
     check_request = CheckRequest(
         raw_items=[{"rxcui": rxcui}],
-        items=[item],
+        items=[MedicationInput(rxcui=rxcui)],
         context=CheckContext(),
         min_severity=None,
         raw_request={
@@ -132,18 +126,12 @@ def drug_interactions() -> Response:
             "rxcui": rxcui,
             "sources": sources,
         },
+        one_drug=True,
     )
     try:
-        ttys = _term_types([rxcui])
-        answer = answer_and_log(
-            database(),
-            snapshots(),
-            evaluate,
-            check_request,
-            channel="rxnav",
-            request_id=request_id(),
-            caller=caller,
-        )
+        answer = _check(check_request, key)
+    except NotAuthenticated:
+        return _unauthorized(**_drug_failure("the API key is missing or not valid"))
     except ServiceUnavailable as error:
         return _unavailable(error, caller)
     if answer["medications"][0]["status"] != "recognized":
@@ -162,7 +150,7 @@ def drug_interactions() -> Response:
             ),
             caller,
         )
-    return jsonify(shapes.drug_interactions(answer, rxcui, ttys, sources))
+    return jsonify(shapes.drug_interactions(answer, rxcui, _term_types([rxcui], answer), sources))
 
 
 @blueprint.get("/REST/rxcui.json")
@@ -245,7 +233,20 @@ def _remembered() -> Caller | None:
     """The client last seen here with the presented key: for a failure status when the database
     cannot tell (an unconfirmed caller only ever changes the status of a failure)."""
     key = presented_api_key(allow_query_parameter=True)
-    return remembered_caller(key) if key is not None else None
+    return known_key(key) if key is not None else None
+
+
+def _known_key() -> tuple[ApiKey, Caller] | None:
+    """The presented key and the client it names (as last read here, else read now), or None."""
+    key = presented_api_key(allow_query_parameter=True)
+    caller = known_caller(key) if key is not None else None
+    return (ApiKey(key), caller) if key is not None and caller is not None else None
+
+
+def _check(check_request: CheckRequest, key: ApiKey) -> AnswerDocument:
+    return check_and_log(
+        database(), snapshots(), check_request, key, channel="rxnav", request_id=request_id()
+    )
 
 
 def _invalid_rxcuis(given: Sequence[str]) -> str | None:
@@ -328,9 +329,10 @@ def _snapshot() -> KbSnapshot:
         return snapshots().get(connection)
 
 
-def _term_types(rxcuis: Sequence[str]) -> dict[str, str]:
-    """RxNorm term types for the ``tty`` fields, which the logged answer does not carry."""
-    kb = _snapshot()
+def _term_types(rxcuis: Sequence[str], answer: AnswerDocument) -> dict[str, str]:
+    """RxNorm term types for the ``tty`` fields, which the logged answer does not carry, from
+    the KB version that answered."""
+    kb = snapshots().cached(answer["kb_version"]) or _snapshot()
     return {rxcui: tty for rxcui in rxcuis if (tty := rxnorm_tty(rxcui, kb))}
 
 

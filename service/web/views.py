@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 
 from ..appctx import database, snapshots
-from ..checking import CheckRequest, ServiceUnavailable, run_check
+from ..checking import CheckRequest, ServiceUnavailable, check_and_log
 from ..domain.check import CheckContext, MedicationInput
 from ..domain.severity import Severity
 from ..rate_limiting import RateLimited, with_retry_after
@@ -85,15 +85,15 @@ def _check(form: MedicineForm) -> ResultView:
             "age": form.age,
         },
     )
-    answer = run_check(
+    answer = check_and_log(
         database(),
         snapshots(),
         check_request,
+        None,  # no credentials: the public form
         channel="web",
         # A fresh id, never the caller's X-Request-ID: that could link this check to a
         # proxy's access log line, which holds the address.
         request_id=uuid.uuid4().hex,
-        caller=None,
         language=page_language(),
     )
     return result_view(answer, form.entered, form.drinks_alcohol)

@@ -12,9 +12,10 @@ from fhir.resources.R4B.medicationrequest import MedicationRequest
 from flask import Flask
 from flask.testing import FlaskClient
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from service.db import clients
 from service.db.models import AlertLog, CdsFeedback
 
 from .conftest import MakeToken
@@ -532,3 +533,19 @@ def session_free_of_checks(app: Flask) -> bool:
     """No check was run (and so none logged) for a refused token."""
     with app.extensions["database"].unit_of_work(read_only=True) as db:
         return db.scalars(select(AlertLog)).first() is None
+
+
+def test_a_jwt_client_revoked_after_its_first_check_is_refused_at_once(
+    anonymous: FlaskClient, session: Session, ehr: str, make_token: MakeToken
+) -> None:
+    """Its issuer and keys are remembered to verify tokens without a read; the check's own
+    transaction reads the client, so the revocation counts from the next request on."""
+    body = hook_request("order-sign", drafts=[text_request("d1", "clonazepam")])
+    first = anonymous.post(SIGN, json=body, headers={"Authorization": f"Bearer {make_token(SIGN)}"})
+    assert first.status_code == 200
+    clients.revoke(session, ehr, actor="test")
+    session.commit()
+    logged = session.scalar(select(func.count()).select_from(AlertLog))
+    again = anonymous.post(SIGN, json=body, headers={"Authorization": f"Bearer {make_token(SIGN)}"})
+    assert again.status_code == 401
+    assert session.scalar(select(func.count()).select_from(AlertLog)) == logged

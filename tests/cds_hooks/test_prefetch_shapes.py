@@ -326,7 +326,7 @@ def test_an_unexpected_failure_is_a_500_operation_outcome_never_cards(
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(views, "run_check", broken)
+    monkeypatch.setattr(views, "check_and_log", broken)
     body = hook_request("order-sign", drafts=[copy.deepcopy(OXYCODONE)])
     response = client.post(SIGN, json=body)
     assert response.status_code == 500

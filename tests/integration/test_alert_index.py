@@ -11,8 +11,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from service import sealing
 from service.db import logged_alerts
-from service.db.models import AlertLog, LoggedAlert, ProjectionMark
+from service.db.models import AlertLog, LoggedAlert, ProjectionMark, TlogLeaf
+from service.domain.checkpoint import SigningKey
+from service.sealing import Sealing
 
 pytestmark = pytest.mark.both_databases  # the alert index is SQL
 
@@ -50,27 +53,26 @@ def _mark(session: Session) -> int:
     return session.get_one(ProjectionMark, logged_alerts.MARK).seq
 
 
-def test_every_EVERY_checks_a_check_indexes_those_before_it(
-    client: FlaskClient, session: Session, monkeypatch: pytest.MonkeyPatch
+def _sealer_turn(app: Flask) -> None:
+    sealing.turn(Sealing(app.extensions["database"], SigningKey.generate("test"), "test"))
+
+
+def test_checks_leave_the_index_to_the_sealer_which_indexes_them_all(
+    app: Flask, client: FlaskClient, session: Session
 ) -> None:
-    monkeypatch.setattr(logged_alerts, "EVERY", 3)
-    # Checks until one lands on a multiple of 3. Read from each check's own seq: on PostgreSQL the
-    # sequence may have skipped values earlier tests rolled back, so the log's last seq says nothing.
-    checks: list[str] = []
-    while not checks or session.get_one(AlertLog, checks[-1]).seq % 3 or len(checks) < 2:
-        checks.append(_check(client, LISTS[len(checks) % len(LISTS)]))
-    after = _check(client, LISTS[0])
+    checks = [_check(client, meds) for meds in LISTS]
+    session.expire_all()
+    assert not set(checks) & set(_indexed(session))  # the check's path never touches the index
+    _sealer_turn(app)
     session.expire_all()
     indexed = _indexed(session)
     for check_id in checks:
         assert indexed.get(check_id, set()) == _logged(session, check_id)
-    assert after not in indexed  # logged and answered; indexed by the next multiple or reader
 
 
 def test_a_reader_catches_up_in_batches_once(
     app: Flask, client: FlaskClient, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(logged_alerts, "EVERY", 10**9)
     monkeypatch.setattr(logged_alerts, "BATCH", 2)
     start = _mark(session)
     checks = [_check(client, meds) for meds in LISTS]
@@ -90,19 +92,18 @@ def test_a_reader_catches_up_in_batches_once(
     assert session.scalar(select(func.count()).select_from(LoggedAlert)) == rows
 
 
-def test_an_index_that_cannot_be_written_never_fails_a_check(
-    client: FlaskClient,
-    session: Session,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+def test_an_index_that_cannot_be_written_never_stops_the_sealer(
+    app: Flask, client: FlaskClient, session: Session, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(logged_alerts, "EVERY", 1)
     session.execute(text("DROP TABLE projection_mark"))  # undone with the test's transaction
-    with caplog.at_level(logging.WARNING, logger=logged_alerts.__name__):
-        response = client.post("/api/v1/checks", json={"medications": ["clonazepam", "oxycodone"]})
+    response = client.post("/api/v1/checks", json={"medications": ["clonazepam", "oxycodone"]})
     assert response.status_code == 200
-    assert response.get_json()["highest_severity"] == "major"
-    assert session.get(AlertLog, response.get_json()["check_id"]) is not None
+    check_id = response.get_json()["check_id"]
+    with caplog.at_level(logging.WARNING, logger=sealing.__name__):
+        _sealer_turn(app)
+    seq = session.get_one(AlertLog, check_id).seq
+    sealed = select(func.count()).where(TlogLeaf.log == "alert_log", TlogLeaf.entry_seq == seq)
+    assert session.scalar(sealed) == 1
     assert "could not bring the alert index up to date" in caplog.text
 
 
