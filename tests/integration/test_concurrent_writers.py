@@ -8,11 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from service import create_app
-from service.db import Database, chain, clients, events, kb_store, make_engine
+from service.db import Database, chain, clients, events, make_engine
 from service.db.models import AlertLog
-from service.kb.loader import read_knowledge_base
-
-from ..conftest import SEED_DIR, migrate
 
 pytestmark = pytest.mark.both_databases  # concurrency
 
@@ -40,17 +37,14 @@ def _writer(url: str, key: str, worker: int) -> int:
     return ok
 
 
-def test_concurrent_processes_append_to_one_unbroken_chain(empty_database_url: str) -> None:
-    migrate(empty_database_url)
-    database = Database(make_engine(empty_database_url))
+def test_concurrent_processes_append_to_one_unbroken_chain(seeded_database_url: str) -> None:
+    database = Database(make_engine(seeded_database_url))
     with database.unit_of_work() as session:
-        version, _ = kb_store.store(session, read_knowledge_base(SEED_DIR))
-        kb_store.activate(session, version)
         _, key = clients.create(session, "load", "minor", actor="test")
         session.commit()
     context = multiprocessing.get_context("spawn")
     with context.Pool(WRITERS) as pool:
-        answered = pool.starmap(_writer, [(empty_database_url, key, w) for w in range(WRITERS)])
+        answered = pool.starmap(_writer, [(seeded_database_url, key, w) for w in range(WRITERS)])
     assert answered == [CHECKS_EACH] * WRITERS
     with database.unit_of_work(read_only=True) as session:
         checks = chain.verify(session, chain.ALERT_LOG)
