@@ -81,14 +81,6 @@ def _database_of_its_own(server_url: str, name: str) -> Iterator[str]:
         admin.dispose()
 
 
-def _url_for(
-    backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'alerts.sqlite3'}"
-    return str(request.getfixturevalue("postgres_url"))
-
-
 BOTH_DATABASES = "both_databases"
 
 
@@ -109,10 +101,13 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(
-    backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> str:
-    return _url_for(backend, request, tmp_path_factory)
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'alerts.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def database_url(backend: str, request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue("sqlite_url" if backend == "sqlite" else "postgres_url"))
 
 
 @pytest.fixture(scope="session")
@@ -122,18 +117,29 @@ def seeded_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def engine(database_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
-    """Migrated to head and loaded with the seed knowledge base, committed once per session."""
-    if database_url.startswith("sqlite"):
-        copy_sqlite(
-            request.getfixturevalue("seeded_sqlite"), Path(make_url(database_url).database or "")
-        )
-    else:
-        migrate(database_url, "base", down=True)  # TEST_DATABASE_URL may hold an earlier run's
-        seed(database_url)
-    engine = make_engine(database_url)
+def sqlite_engine(sqlite_url: str, seeded_sqlite: Path) -> Iterator[Engine]:
+    copy_sqlite(seeded_sqlite, Path(make_url(sqlite_url).database or ""))
+    engine = make_engine(sqlite_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgresql_engine(postgres_url: str) -> Iterator[Engine]:
+    migrate(postgres_url, "base", down=True)  # TEST_DATABASE_URL may hold an earlier run's
+    seed(postgres_url)
+    engine = make_engine(postgres_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(backend: str, request: pytest.FixtureRequest) -> Engine:
+    """The test's database, migrated to head and loaded with the seed knowledge base, committed
+    once per session. Each backend's engine lives for the whole session: an xdist worker's tests
+    switch between the backends file by file, and a switch must not seed the database again."""
+    engine: Engine = request.getfixturevalue(f"{backend}_engine")
+    return engine
 
 
 @pytest.fixture()
