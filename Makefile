@@ -51,8 +51,9 @@ $(AXE_STAMP):
 		echo "warning: could not install axe-core $(AXE_VERSION) with npm; the accessibility scan will not run"; \
 	fi
 
+# On every core (pytest-xdist); PYTEST_ARGS="-n 0" runs in one process, e.g. to use --pdb.
 test: install axe
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

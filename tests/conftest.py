@@ -1,6 +1,10 @@
 """Fixtures: a real database, migrated by Alembic and loaded with the seed knowledge base once per
 backend; each test runs inside a transaction that is rolled back, so tests never see each other's
-rows. Tests run on SQLite; those marked ``both_databases`` run on PostgreSQL too."""
+rows. Tests run on SQLite; those marked ``both_databases`` run on PostgreSQL too.
+
+``make test`` runs the suite on every core with pytest-xdist: each worker has its own session
+fixtures (its own PostgreSQL database, browser and servers on free ports), and the seeded SQLite
+file is built once and copied."""
 
 from __future__ import annotations
 
@@ -10,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from alembic import command
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Connection, Engine, create_engine, text
@@ -19,18 +22,16 @@ from sqlalchemy.orm import Session
 
 from service import create_app
 from service.checking import SnapshotCache
-from service.cli import alembic_config
-from service.db import Database, clients, kb_store, make_engine
+from service.db import Database, clients, make_engine
 from service.domain.snapshot import KbSnapshot
-from service.kb.loader import read_knowledge_base
 
 from . import factories
 from .browser_support import artifacts, browser  # noqa: F401  (one shared browser)
 from .pg_server import PostgresUnavailable, start_postgres
+from .seeded import SEED_DIR, copy_sqlite, migrate, seed, sqlite_template
 from .strategies import seed_knowledge
 
-ROOT = Path(__file__).resolve().parents[1]
-SEED_DIR = ROOT / "seed_data"
+__all__ = ["SEED_DIR", "migrate"]  # the fixtures' modules import both from here
 
 
 @pytest.fixture(scope="session")
@@ -42,8 +43,13 @@ def seed_kb() -> KbSnapshot:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """A PostgreSQL URL: ``TEST_DATABASE_URL``, or a throwaway server; fail if required and absent."""
+    """A PostgreSQL URL: ``TEST_DATABASE_URL`` (a database of its own per xdist worker), or a
+    throwaway server; fail if required and absent."""
     given = os.environ.get("TEST_DATABASE_URL")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if given and worker:
+        yield from _database_of_its_own(given, f"{make_url(given).database}_{worker}")
+        return
     if given:
         yield given
         return
@@ -61,12 +67,18 @@ def postgres_url() -> Iterator[str]:
         server.stop()
 
 
-def _url_for(
-    backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'alerts.sqlite3'}"
-    return str(request.getfixturevalue("postgres_url"))
+def _database_of_its_own(server_url: str, name: str) -> Iterator[str]:
+    """A new, empty database ``name`` on the server of ``server_url``, dropped afterwards."""
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 BOTH_DATABASES = "both_databases"
@@ -89,29 +101,45 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(
-    backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> str:
-    return _url_for(backend, request, tmp_path_factory)
-
-
-def migrate(url: str, revision: str = "head", *, down: bool = False) -> None:
-    config = alembic_config(url)
-    (command.downgrade if down else command.upgrade)(config, revision)
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'alerts.sqlite3'}"
 
 
 @pytest.fixture(scope="session")
-def engine(database_url: str) -> Iterator[Engine]:
-    """Migrated to head and loaded with the seed knowledge base, committed once per session."""
-    migrate(database_url, "base", down=True)
-    migrate(database_url)
-    engine = make_engine(database_url)
-    with Database(engine).unit_of_work() as session:
-        version, _ = kb_store.store(session, read_knowledge_base(SEED_DIR))
-        kb_store.activate(session, version)
-        session.commit()
+def database_url(backend: str, request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue("sqlite_url" if backend == "sqlite" else "postgres_url"))
+
+
+@pytest.fixture(scope="session")
+def seeded_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run's migrated, seeded SQLite file: copy it (``copy_sqlite``), never write to it."""
+    return sqlite_template(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def sqlite_engine(sqlite_url: str, seeded_sqlite: Path) -> Iterator[Engine]:
+    copy_sqlite(seeded_sqlite, Path(make_url(sqlite_url).database or ""))
+    engine = make_engine(sqlite_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgresql_engine(postgres_url: str) -> Iterator[Engine]:
+    migrate(postgres_url, "base", down=True)  # TEST_DATABASE_URL may hold an earlier run's
+    seed(postgres_url)
+    engine = make_engine(postgres_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(backend: str, request: pytest.FixtureRequest) -> Engine:
+    """The test's database, migrated to head and loaded with the seed knowledge base, committed
+    once per session. Each backend's engine lives for the whole session: an xdist worker's tests
+    switch between the backends file by file, and a switch must not seed the database again."""
+    engine: Engine = request.getfixturevalue(f"{backend}_engine")
+    return engine
 
 
 @pytest.fixture()
@@ -188,3 +216,14 @@ def empty_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture()
+def seeded_database_url(empty_database_url: str, request: pytest.FixtureRequest) -> str:
+    """A database of this test's own on its backend, migrated, with the seed knowledge base active
+    (on SQLite, a copy of the run's seeded file)."""
+    if empty_database_url.startswith("sqlite"):
+        template = request.getfixturevalue("seeded_sqlite")
+        return copy_sqlite(template, Path(make_url(empty_database_url).database or ""))
+    seed(empty_database_url)
+    return empty_database_url

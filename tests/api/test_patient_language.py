@@ -12,9 +12,8 @@ from sqlalchemy.orm import Session
 from service.api.schemas import CheckResponse, RulesResponse
 from service.db import kb_store
 from service.db.models import AlertLog
-from service.kb.loader import read_knowledge_base
 
-from ..conftest import SEED_DIR
+from ..strategies import seed_knowledge
 
 OPIOID_AND_BENZODIAZEPINE = {"medications": ["Klonopin 2 mg tablet", "Percocet"]}
 
@@ -91,7 +90,7 @@ def test_the_log_is_language_neutral_and_a_check_reads_back_in_any_language(
 def test_a_version_loaded_before_its_translation_answers_in_english_and_says_so(
     client: FlaskClient, session: Session
 ) -> None:
-    knowledge = read_knowledge_base(SEED_DIR)
+    knowledge = seed_knowledge()
     untranslated = replace(
         knowledge,
         rules=tuple(replace(rule, translations=()) for rule in knowledge.rules),

@@ -19,15 +19,15 @@ import pytest
 from werkzeug.serving import make_server
 
 from service import create_app
-from service.db import Database, clients, kb_store
+from service.db import Database, clients
 from service.domain.checkpoint import SigningKey
 from service.domain.snapshot import KbSnapshot
-from service.kb.loader import read_knowledge_base
 
 from .. import factories
 from ..browser.conftest import _page, _QuietHandler
 from ..browser_support import AXE_JS
-from ..conftest import SEED_DIR, migrate
+from ..seeded import copy_sqlite
+from ..strategies import seed_knowledge
 from . import realistic
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,13 +49,14 @@ def expect(locator: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-def audit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+def audit_server(
+    tmp_path_factory: pytest.TempPathFactory, seeded_sqlite: Path
+) -> Iterator[tuple[str, str]]:
     """A served app with three weeks of realistic checks, a verification run, and an auditor's
     signed session cookie value (the login page is not under test here)."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('audit-browser') / 'alerts.sqlite3'}"
-    migrate(url)
+    url = copy_sqlite(seeded_sqlite, tmp_path_factory.mktemp("audit-browser") / "alerts.sqlite3")
     database = Database.from_url(url)
-    knowledge = read_knowledge_base(SEED_DIR)
+    knowledge = seed_knowledge()
     app = create_app(
         {
             "DATABASE_URL": url,
@@ -65,8 +66,6 @@ def audit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
         }
     )
     with app.app_context(), database.unit_of_work() as session:
-        version, _ = kb_store.store(session, knowledge)
-        kb_store.activate(session, version)
         made = [
             clients.create(session, name, level, actor="cli:ops")[0]
             for name, level in (

@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from service import create_app
-from service.db import Database, kb_store
-from service.kb.loader import read_knowledge_base
+from service.db import Database
 
 from ..browser_support import AXE_JS, unavailable
-from ..conftest import SEED_DIR, migrate
+from ..seeded import copy_sqlite
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -25,15 +25,10 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_server(tmp_path_factory: pytest.TempPathFactory, seeded_sqlite: Path) -> Iterator[str]:
     """The whole app served over HTTP from a thread, on a free loopback port."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('browser-db') / 'alerts.sqlite3'}"
-    migrate(url)
+    url = copy_sqlite(seeded_sqlite, tmp_path_factory.mktemp("browser-db") / "alerts.sqlite3")
     database = Database.from_url(url)
-    with database.unit_of_work() as session:
-        version, _ = kb_store.store(session, read_knowledge_base(SEED_DIR))
-        kb_store.activate(session, version)
-        session.commit()
     app = create_app(
         {
             "DATABASE_URL": url,

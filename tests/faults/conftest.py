@@ -7,23 +7,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import create_app
-from service.db import Database, clients, kb_store, make_engine
+from service.db import Database, clients, make_engine
 from service.db.models import AlertLog
-from service.kb.loader import read_knowledge_base
 
-from ..conftest import SEED_DIR, migrate
+from ..seeded import seed
 
 CHECK = {"medications": ["clonazepam", "oxycodone"]}
 
 
 def prepare_database(url: str) -> str:
     """Migrate ``url``, load and activate the seed KB, create a client; returns its API key."""
-    migrate(url)
+    seed(url)
+    return add_client(url)
+
+
+def add_client(url: str) -> str:
+    """Create the fault tests' pharmacy client in the seeded database ``url``; returns its key."""
     engine = make_engine(url)
     try:
         with Session(engine) as session:
-            version, _ = kb_store.store(session, read_knowledge_base(SEED_DIR))
-            kb_store.activate(session, version)
             _, key = clients.create(session, "fault-pharmacy", "minor", actor="test")
             session.commit()
     finally:

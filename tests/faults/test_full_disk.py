@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CHECK, logged_ids, prepare_database, service_on
+from ..seeded import copy_sqlite
+from .conftest import CHECK, add_client, logged_ids, service_on
 
 DISK_BYTES = 28 * 1024 * 1024  # the seed database is ~13 MB
 FREED_BYTES = 1024 * 1024
@@ -62,10 +63,10 @@ def log_rows(database: Path) -> int:
 
 @pytest.mark.slow
 def test_a_full_disk_gives_503s_and_freeing_a_little_brings_the_checks_back(
-    small_disk: Path, tmp_path: Path
+    small_disk: Path, tmp_path: Path, seeded_sqlite: Path
 ) -> None:
     built = tmp_path / "built.sqlite3"
-    key = prepare_database(f"sqlite:///{built}")
+    key = add_client(copy_sqlite(seeded_sqlite, built))
     database = small_disk / "alerts.sqlite3"
     shutil.copy(built, database)
     rows_before = log_rows(database)

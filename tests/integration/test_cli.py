@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.db.models import AlertLog, KbVersion
-from service.kb.loader import read_knowledge_base
 
 from ..conftest import SEED_DIR
+from ..strategies import seed_knowledge
 
 pytestmark = pytest.mark.both_databases  # commands that write and read the database
 
@@ -23,7 +23,7 @@ def test_kb_show_prints_the_active_version_and_counts(app: Flask, session: Sessi
     assert result.exit_code == 0
     version = session.scalar(select(KbVersion.id).order_by(KbVersion.activated_at.desc()))
     assert f"version (content SHA-256): {version}" in result.output
-    rules = len(read_knowledge_base(SEED_DIR).rules)
+    rules = len(seed_knowledge().rules)
     assert f"rules: {rules}" in result.output
 
 

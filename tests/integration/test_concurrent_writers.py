@@ -9,14 +9,11 @@ import pytest
 from sqlalchemy import distinct, func, select
 
 from service import create_app
-from service.db import Database, clients, events, kb_store, make_engine, transparency, verify
+from service.db import Database, clients, events, make_engine, transparency, verify
 from service.db.models import AlertLog
 from service.db.sealer import origin_of
 from service.domain.checkpoint import SigningKey
-from service.kb.loader import read_knowledge_base
 from service.sealing import Sealing, seal_all
-
-from ..conftest import SEED_DIR, migrate
 
 pytestmark = pytest.mark.both_databases  # concurrency
 
@@ -45,18 +42,15 @@ def _writer(url: str, key: str, worker: int) -> int:
 
 
 def test_concurrent_processes_append_entries_the_sealer_seals_once_each(
-    empty_database_url: str,
+    seeded_database_url: str,
 ) -> None:
-    migrate(empty_database_url)
-    database = Database(make_engine(empty_database_url))
+    database = Database(make_engine(seeded_database_url))
     with database.unit_of_work() as session:
-        version, _ = kb_store.store(session, read_knowledge_base(SEED_DIR))
-        kb_store.activate(session, version)
         _, key = clients.create(session, "load", "minor", actor="test")
         session.commit()
     context = multiprocessing.get_context("spawn")
     with context.Pool(WRITERS) as pool:
-        answered = pool.starmap(_writer, [(empty_database_url, key, w) for w in range(WRITERS)])
+        answered = pool.starmap(_writer, [(seeded_database_url, key, w) for w in range(WRITERS)])
     assert answered == [CHECKS_EACH] * WRITERS
     signing = SigningKey.generate("test")
     seal_all(Sealing(database, signing, "alerts.test"))

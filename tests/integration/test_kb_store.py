@@ -18,6 +18,7 @@ from service.domain.snapshot import KbSnapshot
 from service.kb.loader import read_knowledge_base
 
 from ..conftest import SEED_DIR
+from ..strategies import seed_knowledge
 
 pytestmark = pytest.mark.both_databases  # loading a knowledge base is bulk SQL
 
@@ -30,7 +31,7 @@ def test_the_stored_knowledge_base_reads_back_to_the_same_content_hash(session: 
 
 def test_loading_unchanged_files_is_a_no_op(session: Session) -> None:
     versions = session.scalar(select(func.count()).select_from(KbVersion))
-    _, changed = kb_store.store(session, read_knowledge_base(SEED_DIR))
+    _, changed = kb_store.store(session, seed_knowledge())
     assert changed is False
     assert session.scalar(select(func.count()).select_from(KbVersion)) == versions
 
@@ -89,7 +90,7 @@ def test_a_version_keeps_its_spanish_patient_texts(session: Session) -> None:
 def test_a_version_stored_before_translations_reads_back_english_only_with_its_own_id(
     session: Session,
 ) -> None:
-    knowledge = read_knowledge_base(SEED_DIR)
+    knowledge = seed_knowledge()
     untranslated = replace(
         knowledge, rules=tuple(replace(rule, translations=()) for rule in knowledge.rules)
     )
@@ -105,7 +106,7 @@ def test_a_version_stored_before_translations_reads_back_english_only_with_its_o
 def test_a_version_stored_before_titles_were_translated_keeps_its_id_and_speaks_english(
     session: Session,
 ) -> None:
-    knowledge = read_knowledge_base(SEED_DIR)
+    knowledge = seed_knowledge()
     untitled = replace(
         knowledge,
         rules=tuple(

@@ -11,6 +11,7 @@ import pytest
 from service.kb.loader import KbValidationError, read_knowledge_base
 
 from ..conftest import SEED_DIR
+from ..strategies import seed_knowledge
 
 
 @pytest.fixture()
@@ -260,7 +261,7 @@ def _drop_field(path: Path, rule_id: str, field: str) -> int:
 
 
 def test_every_seed_rule_has_its_patient_texts_in_spanish() -> None:
-    for rule in read_knowledge_base(SEED_DIR).rules:
+    for rule in seed_knowledge().rules:
         spanish = rule.patient_texts("es")
         assert spanish is not None and spanish[0], rule.id
         assert bool(spanish[1]) == bool(rule.always_tell_patient), rule.id

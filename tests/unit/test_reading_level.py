@@ -11,9 +11,7 @@ from __future__ import annotations
 import pytest
 import textstat
 
-from service.kb.loader import read_knowledge_base
-
-from ..conftest import SEED_DIR
+from ..strategies import seed_knowledge
 
 MAX_ENGLISH_GRADE = 8.0
 MIN_SPANISH_EASE = 60.0
@@ -21,7 +19,7 @@ MIN_SPANISH_EASE = 60.0
 
 def _patient_texts(language: str) -> list[pytest.ParameterSet]:
     found = []
-    for rule in read_knowledge_base(SEED_DIR).rules:
+    for rule in seed_knowledge().rules:
         texts = rule.patient_texts(language)
         assert texts is not None, f"{rule.id} has no {language} patient text"
         for field, text in zip(("patient_text", "always_tell_patient"), texts, strict=True):

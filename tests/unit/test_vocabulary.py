@@ -11,15 +11,14 @@ from service.domain.knowledge import KnowledgeBase
 from service.domain.snapshot import KbSnapshot
 from service.domain.text import name_key
 from service.domain.vocabulary import index_names
-from service.kb.loader import read_knowledge_base
 
-from ..conftest import SEED_DIR
+from ..strategies import seed_knowledge
 from .helpers import run
 
 
 @pytest.fixture(scope="module")
 def knowledge() -> KnowledgeBase:
-    return read_knowledge_base(SEED_DIR)
+    return seed_knowledge()
 
 
 def _ingredient_names(kb: KbSnapshot) -> dict[str, str]:
