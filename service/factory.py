@@ -75,11 +75,12 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from .cds_hooks import blueprint as cds_hooks_blueprint
     from .cli import register_commands
     from .health import blueprint as health_blueprint
-    from .request_guard import refuse_nul_bytes
+    from .request_guard import drain_unread_body, refuse_nul_bytes
     from .rxnav import blueprint as rxnav_blueprint
     from .web import init_app as init_web
 
     app.before_request(refuse_nul_bytes)  # first, before any door's own hooks read the request
+    app.teardown_request(drain_unread_body)
     app.register_blueprint(health_blueprint)
     app.register_blueprint(api_blueprint)
     app.register_blueprint(docs_blueprint)

@@ -3,6 +3,7 @@ is ready only when the alert log takes writes."""
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from collections.abc import Iterator
@@ -11,7 +12,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Connection, func, select, text
+from werkzeug.datastructures import Headers
 from werkzeug.routing import Rule
+from werkzeug.test import EnvironBuilder
 
 from service.db.models import AlertLog
 
@@ -229,3 +232,31 @@ def test_readyz_is_503_on_a_read_only_database(anonymous: FlaskClient) -> None:
     assert response.status_code == 503 and response.mimetype == "application/problem+json"
     assert "alert log cannot be written" in response.get_json()["detail"]
     assert anonymous.get("/healthz").status_code == 200  # alive, just not ready
+
+
+# ---- bodies a door answered without reading ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("/api/v1/checks", 401), ("/cds-services/no-such-service", 404)],
+)
+def test_a_body_the_answer_did_not_need_is_read_before_the_answer_goes_out(
+    app: Flask, path: str, status: int
+) -> None:
+    """A worker that closes with body bytes unread resets the connection: behind nginx, a 502."""
+    body = b'{"medications": ["oxycodone"], "padding": "' + b"x" * 50_000 + b'"}'
+    stream = io.BytesIO(body)
+    environ = EnvironBuilder(
+        path=path,
+        method="POST",
+        headers=Headers(
+            {"Authorization": "Bearer no-such-key", "Content-Type": "application/json"}
+        ),
+        input_stream=stream,
+        content_length=len(body),
+    ).get_environ()
+    statuses: list[str] = []
+    b"".join(app.wsgi_app(environ, lambda s, h, e=None: statuses.append(s)))  # type: ignore[arg-type]
+    assert statuses[0].startswith(str(status))
+    assert stream.tell() == len(body)
