@@ -16,7 +16,9 @@ A logged check does both, so the two together say what a check can reach at best
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, insert
@@ -26,7 +28,7 @@ from service import create_app as create_service_app
 from service.api.schemas import CheckRequestBody
 from service.api.views import _domain_item
 from service.appctx import database, snapshots
-from service.checking import CheckRequest, _log_entry, answer_document
+from service.checking import CheckRequest, _log_entry, active_snapshot, answer_document
 from service.domain.check import CheckContext, check, recognize
 
 BARE_INSERT = Table(
@@ -38,8 +40,8 @@ BARE_INSERT = Table(
 )
 
 
-def create_app() -> Flask:
-    app = create_service_app()
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    app = create_service_app(config)
 
     @app.post("/bench/bare-insert")
     def bare_insert() -> Response:
@@ -58,13 +60,11 @@ def create_app() -> Flask:
         body = request.get_json()
         parsed = CheckRequestBody.model_validate(body)
         items = [_domain_item(item) for item in parsed.medications]
-        kb = snapshots().current()
-        assert kb is not None  # bench/http.py warms every worker up with logged checks first
+        kb = snapshots().current() or active_snapshot(database(), snapshots())
         context = CheckContext(patient_age=parsed.patient.age if parsed.patient else None)
         result = check(recognize(items, kb), kb, context)
         unlogged = CheckRequest(body["medications"], items, context, None, body)
-        entry = _log_entry(result, kb, unlogged, None, "api", "bench", None)
-        entry["created_at"] = datetime.now(UTC)
-        return jsonify(answer_document(entry, kb))
+        entry = _log_entry(result, kb, unlogged, "api", "bench", None)
+        return jsonify(answer_document({**entry, "created_at": datetime.now(UTC), "seq": 0}, kb))
 
     return app

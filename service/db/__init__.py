@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .. import jsonio
 from . import prepared
-from .sqlite_writers import QueuedWriterConnection
+from .sqlite_writers import WAL_SIZE_LIMIT, QueuedWriterConnection
 from .timeouts import Timeouts
 from .timeouts import connect as connect_with_deadline
 
@@ -124,6 +124,7 @@ def _sqlite_engine(
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA wal_autocheckpoint = 10000")
+            cursor.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -12,13 +12,16 @@ and so is everyone where the lock file cannot be created.
 
 The WAL is checkpointed by each connection every ``CHECKPOINT_EVERY`` of its write
 transactions, once committed (SQLite's automatic checkpoint ran inside the commit, and its failure
-was that commit's failure), and after every write that did not commit. The checkpoint truncates
-the WAL: a WAL is otherwise never shrunk, so on a full disk the space it once took stayed taken,
-and freeing a little did not bring writes back. It takes a turn in the queue (a truncating
-checkpoint needs SQLite's write lock: the others wait in the queue, not in SQLite's busy loop)
-and does not wait for readers: while one reads, it copies what it can and leaves the file.
-A checkpoint that fails is logged, never raised: the transaction before it is already committed,
-and must not be reported as lost.
+was that commit's failure). That routine checkpoint is PASSIVE: it copies what no reader still
+needs, waits for nobody and leaves the WAL's file in place, so the writes after it reuse the file
+from its start instead of growing it again (truncating it every time cost a check ~70 µs of CPU,
+in the file system). ``journal_size_limit`` (``WAL_SIZE_LIMIT``) cuts a WAL that a long read let
+grow back to that size when it restarts. After a write that did not commit, and until a failed
+checkpoint succeeds, the checkpoint truncates the WAL: on a full disk the space it took is given
+back, so freeing a little brings writes back. A truncating checkpoint needs SQLite's write lock,
+so it takes a turn in the queue (the others wait there, not in SQLite's busy loop), and it does not
+wait for readers either. A checkpoint that fails is logged, never raised: the transaction before it
+is already committed, and must not be reported as lost.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import threading
 from typing import IO, Any
 
 CHECKPOINT_EVERY = 100
+WAL_SIZE_LIMIT = 16 * 1024 * 1024  # bytes: ~300 checks' pages, three times a routine WAL
 _held = threading.local()  # lock files this thread holds, so a nested writer cannot deadlock on it
 
 log = logging.getLogger(__name__)
@@ -70,7 +74,9 @@ class QueuedWriterConnection(sqlite3.Connection):
             self._end_turn()
         if wrote:
             self._commits += 1
-            if self._checkpoint_due or self._commits % CHECKPOINT_EVERY == 0:
+            if self._checkpoint_due:
+                self.checkpoint(truncate=True)
+            elif self._commits % CHECKPOINT_EVERY == 0:
                 self.checkpoint()
 
     def rollback(self) -> None:
@@ -81,14 +87,26 @@ class QueuedWriterConnection(sqlite3.Connection):
         finally:
             self._end_turn()
         if wrote:  # perhaps for lack of space: give the WAL's back, so freeing a little suffices
-            self.checkpoint()
+            self.checkpoint(truncate=True)
 
-    def checkpoint(self) -> None:
-        """Copy the WAL into the database and truncate it, waiting for no reader; never raises.
+    def checkpoint(self, *, truncate: bool = False) -> None:
+        """Copy the WAL into the database, waiting for no reader; ``truncate``: and empty its file.
+        Never raises.
 
-        One that fails (no room for the database to grow) is tried again after every commit
-        until one succeeds: the space the truncated WAL gives back is what brings writes back.
+        One that fails (no room for the database to grow) is tried again, truncating, after every
+        commit until one succeeds: the space the truncated WAL gives back is what brings writes back.
         """
+        try:
+            if truncate:
+                self._truncating_checkpoint()
+            else:
+                self.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self._checkpoint_due = False
+        except sqlite3.Error as error:
+            self._checkpoint_due = True
+            log.warning("WAL checkpoint of %s failed, to be tried again: %s", self._name, error)
+
+    def _truncating_checkpoint(self) -> None:
         self._take_turn()
         try:
             (busy_milliseconds,) = self.execute("PRAGMA busy_timeout").fetchone()
@@ -97,10 +115,6 @@ class QueuedWriterConnection(sqlite3.Connection):
                 self.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
             finally:
                 self.execute(f"PRAGMA busy_timeout = {int(busy_milliseconds)}")
-            self._checkpoint_due = False
-        except sqlite3.Error as error:
-            self._checkpoint_due = True
-            log.warning("WAL checkpoint of %s failed, to be tried again: %s", self._name, error)
         finally:
             self._end_turn()
 

@@ -84,10 +84,10 @@ class AlertRecord(_AlertFacts):
     shown: bool
 
 
-class AnsweredAlert(_AlertFacts):
-    """An alert as served: the log's facts with its rules' wording in the reader's language."""
+class AlertWording(TypedDict):
+    """An alert's wording that follows from its rules and language alone (the summary aside):
+    built once per KB version and shared by every answer that needs it."""
 
-    clinician_text: str
     patient_text: str
     patient_text_language: str
     patient_title: str
@@ -96,6 +96,12 @@ class AnsweredAlert(_AlertFacts):
     also_applies: list[AlsoApplies]
     unconfirmed: bool
     clinical_weight: int
+
+
+class AnsweredAlert(_AlertFacts, AlertWording):
+    """An alert as served: the log's facts with its rules' wording in the reader's language."""
+
+    clinician_text: str
 
 
 class ScopeDocument(TypedDict):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import combinations
 
 from rapidfuzz import fuzz
@@ -136,12 +136,15 @@ def _recognize_one(index: int, item: MedicationInput, kb: KbSnapshot) -> Medicat
     parsed = reading.parsed if reading is not None else None
     if parsed is not None:
         # What the text says fills only what the caller left out.
-        item = replace(
-            item,
+        # Built field by field: dataclasses.replace cost a tenth of recognising a list.
+        item = MedicationInput(
+            text=item.text,
+            rxcui=item.rxcui,
             daily_dose_mg=item.daily_dose_mg
             if item.daily_dose_mg is not None
             else daily_dose_mg(parsed),
             indication=item.indication or parsed.sig.indication,
+            route=item.route,
         )
     return Medication(
         index,

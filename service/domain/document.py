@@ -70,23 +70,12 @@ def with_texts(
     also-applies entry) are in ``language`` where the KB version has it, else in English;
     ``patient_text_language`` says which. Clinician texts, ``title`` included, are always English.
     """
-    rule_ids = [record["rule"]["id"], *record.get("also_matched", ())]
-    wording = kb.wording[rule_ids[0]]
+    rule_ids = (record["rule"]["id"], *record.get("also_matched", ()))
+    clinician_details, wording = kb.alert_wording(rule_ids, language)
     # Copied whole, not key by key: a row logged by an older release reads back as it was logged.
-    alert = cast(AnsweredAlert, {key: value for key, value in record.items() if key != "shown"})
-    must_say = kb.required_wording(rule_ids)
-    alert["clinician_text"] = " ".join([record["summary"], wording.clinician_details, *must_say])
-    alert["patient_text"], patient_language = kb.patient_wording(rule_ids, language)
-    alert["patient_text_language"] = patient_language
-    alert["patient_title"] = kb.patient_title(rule_ids[0], patient_language)
-    alert["management"] = " ".join([wording.management, *must_say])
-    alert["sources"] = wording.sources
-    alert["also_applies"] = [
-        kb.also_applies_entry(rule_id, patient_language) for rule_id in rule_ids[1:]
-    ]
-    alert["unconfirmed"] = any(kb.rules[rule_id].unconfirmed for rule_id in rule_ids)
-    alert["clinical_weight"] = kb.clinical_weight(rule_ids)
-    return alert
+    facts = {key: value for key, value in record.items() if key != "shown"}
+    clinician_text = f"{record['summary']} {clinician_details}"
+    return cast(AnsweredAlert, {**facts, "clinician_text": clinician_text, **wording})
 
 
 def scope_document(result: CheckResult, kb: KbSnapshot) -> ScopeDocument:

@@ -10,7 +10,7 @@ from functools import cached_property
 
 from rapidfuzz import fuzz, process
 
-from .answer import AlsoApplies, SourceRef
+from .answer import AlertWording, AlsoApplies, SourceRef
 from .knowledge import (
     OPIOID_CLASS,
     PATIENT_LANGUAGES,
@@ -158,7 +158,7 @@ class KbSnapshot:
         self.index = RuleIndex(kb.rules)
         self._decisions: dict[tuple[str, frozenset[str], str, frozenset[str]], Decision | None] = {}
         self._texts: dict[str, Reading] = {}
-        self._patient_wordings: dict[tuple[tuple[str, ...], str], tuple[str, str]] = {}
+        self._alert_wordings: dict[tuple[tuple[str, ...], str], tuple[str, AlertWording]] = {}
         # Built now, not on the first typo: it then lives in the frozen heap with the rest.
         self._choices = Choices.build(self)
 
@@ -226,32 +226,55 @@ class KbSnapshot:
         every matching rule's required sentence (P4) once each.
 
         English when any of the rules lacks ``language`` (a version stored before it was
-        translated): one paragraph is never written in two languages. Memoised, as every answer
-        and every logged check read back asks again for the same few combinations.
+        translated): one paragraph is never written in two languages.
         """
-        key = (tuple(rule_ids), language if language in PATIENT_LANGUAGES else SOURCE_LANGUAGE)
-        if (known := self._patient_wordings.get(key)) is not None:
-            return known
-        rules = [self.rules[rule_id] for rule_id in key[0]]
-        texts = [r.patient_texts(key[1]) for r in rules]
-        used = key[1]
+        asked = language if language in PATIENT_LANGUAGES else SOURCE_LANGUAGE
+        rules = [self.rules[rule_id] for rule_id in rule_ids]
+        texts = [r.patient_texts(asked) for r in rules]
+        used = asked
         if any(t is None for t in texts):
             used = SOURCE_LANGUAGE
             texts = [r.patient_texts(used) for r in rules]
         found = [t for t in texts if t is not None]
         decider_text = found[0][0]
         tell = _unique_new((must_tell for _, must_tell in found), [decider_text])
-        wording = " ".join([decider_text, *tell]), used
-        if len(self._patient_wordings) > MAX_MEMOISED_TEXTS:
-            self._patient_wordings.clear()  # bounded memory, whatever the logs hold
-        self._patient_wordings[key] = wording
-        return wording
+        return " ".join([decider_text, *tell]), used
 
     def patient_title(self, rule_id: str, language: str) -> str:
         """The rule's title for a patient in ``language``, which ``patient_wording`` chose for the
         alert (so every matching rule has it); English for a language the version lacks."""
         rule = self.rules[rule_id]
         return rule.patient_title(language) or rule.title
+
+    def alert_wording(self, rule_ids: tuple[str, ...], language: str) -> tuple[str, AlertWording]:
+        """The wording of an alert decided by ``rule_ids[0]`` (the others also matching), in
+        ``language``: what its clinician text says after the alert's own summary, and the rest.
+
+        Memoised: every alert of every answer asks again for one of a few hundred combinations,
+        and building them was the larger part of rendering an answer. The texts are shared by
+        the answers that carry them, which only ever read them.
+        """
+        key = (rule_ids, language)
+        if (known := self._alert_wordings.get(key)) is not None:
+            return known
+        wording = self.wording[rule_ids[0]]
+        must_say = self.required_wording(rule_ids)
+        patient_text, used = self.patient_wording(rule_ids, language)
+        texts: AlertWording = {
+            "patient_text": patient_text,
+            "patient_text_language": used,
+            "patient_title": self.patient_title(rule_ids[0], used),
+            "management": " ".join([wording.management, *must_say]),
+            "sources": wording.sources,
+            "also_applies": [self.also_applies_entry(rule_id, used) for rule_id in rule_ids[1:]],
+            "unconfirmed": any(self.rules[rule_id].unconfirmed for rule_id in rule_ids),
+            "clinical_weight": self.clinical_weight(rule_ids),
+        }
+        known = " ".join([wording.clinician_details, *must_say]), texts
+        if len(self._alert_wordings) > MAX_MEMOISED_TEXTS:
+            self._alert_wordings.clear()  # bounded memory, whatever the logs hold
+        self._alert_wordings[key] = known
+        return known
 
     def also_applies_entry(self, rule_id: str, language: str) -> AlsoApplies:
         """How another matching rule is listed beside the deciding one (P3)."""

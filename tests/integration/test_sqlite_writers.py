@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -105,7 +107,33 @@ def test_writers_checkpoint_the_wal_themselves_after_their_turn(tmp_path: Path) 
         with connection.begin():
             connection.execute(text("INSERT INTO t VALUES (-1)"))
         assert database.stat().st_size > size_before  # copied into the database file
-        assert database.with_name("wal.sqlite3-wal").stat().st_size == 0  # and the WAL truncated
+        wal = database.with_name("wal.sqlite3-wal")
+        wal_size = wal.stat().st_size
+        with connection.begin():
+            connection.execute(text("INSERT INTO t VALUES (-2)"))
+        assert wal.stat().st_size == wal_size  # the next write starts the WAL's file over
+    engine.dispose()
+
+
+def test_a_wal_that_grew_is_cut_back_to_the_limit_when_it_starts_over(tmp_path: Path) -> None:
+    database = tmp_path / "grown.sqlite3"
+    engine = make_engine(f"sqlite:///{database}")
+    wal = database.with_name("grown.sqlite3-wal")
+    blob = "x" * 4000
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (b TEXT NOT NULL)"))
+    with engine.connect() as connection, closing(sqlite3.connect(database)) as reader:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM t").fetchone()  # holds the WAL: no checkpoint copies
+        for _ in range(sqlite_writers.WAL_SIZE_LIMIT // 4000 + 500):
+            with connection.begin():
+                connection.execute(text("INSERT INTO t VALUES (:b)"), {"b": blob})
+        assert wal.stat().st_size > sqlite_writers.WAL_SIZE_LIMIT
+        reader.execute("COMMIT")
+        for _ in range(sqlite_writers.CHECKPOINT_EVERY + 1):  # a checkpoint, then a fresh start
+            with connection.begin():
+                connection.execute(text("INSERT INTO t VALUES ('y')"))
+        assert wal.stat().st_size <= sqlite_writers.WAL_SIZE_LIMIT
     engine.dispose()
 
 
