@@ -82,6 +82,7 @@ import secrets  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
+import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
@@ -222,6 +223,7 @@ class Load:
     late_statuses: dict[int, int] = field(default_factory=dict)  # after the deadline: not timed
     latencies: list[float] = field(default_factory=list)
     cpu: dict[str, float] = field(default_factory=dict)  # seconds: server, wrk, machine
+    run_rates: list[float] = field(default_factory=list)  # responses per second of each run
 
     @property
     def responses(self) -> int:
@@ -245,6 +247,7 @@ class Load:
 
         ``prefix`` may be several, comma-separated: one wrk per instance, read as one run."""
         starts, stops = [], []
+        responses_before = self.responses
         prefixes = prefix.split(",")
         for path in sorted(p for name in prefixes for p in out_dir.glob(f"{name}-*.txt")):
             lines = path.read_text().splitlines()
@@ -268,6 +271,7 @@ class Load:
                 f"only {len(starts)} of {threads} wrk threads of {prefix} finished (see wrk's output)"
             )
         self.seconds += max(stops) - min(starts)
+        self.run_rates.append((self.responses - responses_before) / (max(stops) - min(starts)))
 
 
 @dataclass
@@ -283,6 +287,11 @@ class Outcome:
     @property
     def ratio(self) -> float:
         return self.checks.rate / self.healthz.rate if self.healthz.rate else 0.0
+
+    @property
+    def round_ratios(self) -> list[float]:
+        """Each round's checks over the healthz run just before it: how far the machine drifted."""
+        return [c / h for h, c in zip(self.healthz.run_rates, self.checks.run_rates, strict=True)]
 
     @property
     def cpu_ratio(self) -> float:
@@ -772,6 +781,13 @@ def report(outcomes: list[Outcome], args: argparse.Namespace) -> None:
             f"{ok_200:>26} {o.logged:>14} {equal}"
         )
     print("CPU ratio = healthz CPU/req / checks CPU/req: the ratio a CPU-bound server would reach.")
+    for o in outcomes if alternate else ():
+        ratios = sorted(o.round_ratios)
+        print(
+            f"{o.database}: checks/healthz by round: min {ratios[0]:.3f}, median "
+            f"{statistics.median(ratios):.3f}, max {ratios[-1]:.3f} ({len(ratios)} rounds; a wide "
+            "spread means the machine's speed changed under the runs: run more rounds)"
+        )
     for o in outcomes:
         if not o.yardsticks or not o.healthz.rate:
             continue
