@@ -45,8 +45,9 @@ this script reads, so p50/p99 are exact over all rounds.
 
 CPU accounting, because this is a shared 2-core machine: for each run it reports the CPU used by
 gunicorn (master and workers, from /proc), by wrk (to show the client did not starve the server) and
-by everything else (``other``: PostgreSQL, and other people's processes), and gunicorn's CPU time per
-response. The ``CPU ratio`` (healthz CPU/response over checks CPU/response) is the throughput ratio
+by everything else (``other``: PostgreSQL, and other people's processes), the CPU the hypervisor gave
+other virtual machines while this one wanted it (``steal``: noisy neighbours, invisible to the load
+average), and gunicorn's CPU time per response. The ``CPU ratio`` (healthz CPU/response over checks CPU/response) is the throughput ratio
 a CPU-bound server converges on, and other load distorts it far less than req/s. Before each run
 the script waits (``--quiet-wait``, default 15 s) for other load to drop below ``--quiet-below``.
 
@@ -370,10 +371,21 @@ def process_tree_cpu(root: int) -> float:
     return total
 
 
+def _machine_ticks() -> list[int]:
+    """/proc/stat's machine-wide user, nice, system, idle, iowait, irq, softirq, steal."""
+    return [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+
+
 def machine_busy_cpu() -> float:
     """CPU seconds spent by every process on the machine (all but idle and iowait)."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    values = _machine_ticks()
     return (sum(values) - values[3] - values[4]) / TICKS
+
+
+def stolen_cpu() -> float:
+    """CPU seconds the hypervisor gave other machines while ours wanted them (a VM's noisy
+    neighbours): what slows every endpoint alike but unevenly in time, so it shows per run."""
+    return _machine_ticks()[7] / TICKS
 
 
 def wait_for_quiet(limit: float, threshold: float) -> None:
@@ -406,6 +418,7 @@ def cpu_counters(servers: list[int]) -> dict[str, float]:
         "server": sum(process_tree_cpu(server) for server in servers),
         "wrk": child_cpu(),  # children that have exited: the wrk runs (and the flask commands)
         "machine": machine_busy_cpu(),
+        "steal": stolen_cpu(),
         "wall": time.monotonic(),
     }
 
@@ -746,24 +759,26 @@ def report(outcomes: list[Outcome], args: argparse.Namespace) -> None:
         f"{args.rounds} x {args.duration:g} s per endpoint"
     )
     print(
-        "server/wrk/other: % of one core during the runs (other = machine - server - wrk:\n"
-        f"PostgreSQL and processes not ours; {os.cpu_count()} cores here). CPU/req: gunicorn's CPU"
+        "server/wrk/other: % of one core during the runs (other = machine - server - wrk - steal:\n"
+        f"PostgreSQL and processes not ours; {os.cpu_count()} cores here; steal: CPU the hypervisor "
+        "gave other VMs). CPU/req: gunicorn's CPU"
         " time per response,\nwhich other load on the machine inflates far less than req/s."
     )
     print(
         f"{'database':<9} {'endpoint':<8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'non-200':>8} {'server':>7} {'wrk':>5} {'other':>6} {'CPU/req ms':>10}"
+        f"{'non-200':>8} {'server':>7} {'wrk':>5} {'other':>6} {'steal':>6} {'CPU/req ms':>10}"
     )
     for o in outcomes:
         for endpoint, load in (("healthz", o.healthz), ("checks", o.checks), *o.yardsticks.items()):
             bad = load.responses - load.statuses.get(200, 0)
             wall = load.cpu.get("wall", 0.0) or 1.0
             server, wrk = load.cpu.get("server", 0.0), load.cpu.get("wrk", 0.0)
-            other = load.cpu.get("machine", 0.0) - server - wrk
+            steal = load.cpu.get("steal", 0.0)
+            other = load.cpu.get("machine", 0.0) - server - wrk - steal
             print(
                 f"{o.database:<9} {endpoint:<8} {load.rate:>8.1f} {load.percentile_ms(50):>8.2f} "
                 f"{load.percentile_ms(99):>8.2f} {bad:>8} {100 * server / wall:>6.0f}% "
-                f"{100 * wrk / wall:>4.0f}% {100 * other / wall:>5.0f}% "
+                f"{100 * wrk / wall:>4.0f}% {100 * other / wall:>5.0f}% {100 * steal / wall:>5.0f}% "
                 + (f"{1000 * cpu_per_response(load):>10.2f}" if alternate else f"{'n/a':>10}")
             )
     print(
