@@ -74,7 +74,6 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 
 import argparse  # noqa: E402
-import http.client  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
@@ -95,14 +94,15 @@ from typing import Any  # noqa: E402
 
 from sqlalchemy import create_engine, func, select  # noqa: E402
 
+from bench import serving  # noqa: E402
 from bench.bare_app import BARE_INSERT  # noqa: E402
 from bench.engine import code_version, draw_lists, sampling_pools  # noqa: E402
+from bench.serving import BIN, free_port, gunicorn_command  # noqa: E402
 from service.db.models import AlertLog  # noqa: E402
 from service.domain.snapshot import KbSnapshot  # noqa: E402
 from service.kb.loader import read_knowledge_base  # noqa: E402
 
 # The operator commands and the server from the virtualenv that runs this script.
-BIN = Path(sys.executable).parent
 SEED = 20261126
 LIST_SIZE = 10
 TARGETS = {"sqlite": 0.30, "postgres": 0.22}
@@ -308,50 +308,19 @@ def cpu_per_response(load: Load) -> float:
 # --- processes --------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def flask(env: dict[str, str], *args: str) -> str:
-    """Run an operator command the way the README says; returns its stdout."""
-    proc = subprocess.run(
-        [str(BIN / "flask"), "--app", "service", *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"flask {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
-    return proc.stdout
-
-
 def prepare_database(env: dict[str, str], bare: bool) -> str:
-    """Migrate, load the seed KB, create an API client; returns its key (the last line printed).
+    """Migrate, load the seed KB, create an API client; returns its key.
 
     With ``bare``, also the table of bench/bare_app.py, here: its workers would race to create it.
     """
-    flask(env, "db", "upgrade")
-    flask(env, "kb", "load", "--activate")
+    key = serving.prepare_database(env, f"bench-{secrets.token_hex(4)}")
     if bare:
         engine = create_engine(env["DATABASE_URL"])
         try:
             BARE_INSERT.create(engine)
         finally:
             engine.dispose()
-    return flask(env, "clients", "create", f"bench-{secrets.token_hex(4)}").strip().splitlines()[-1]
-
-
-def get(port: int, path: str) -> int:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        conn.request("GET", path)
-        return conn.getresponse().status
-    finally:
-        conn.close()
+    return key
 
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -433,37 +402,16 @@ def gunicorn(env: dict[str, str], args: argparse.Namespace, log: Path) -> Iterat
             str(BIN / "waitress-serve"), f"--listen=127.0.0.1:{port}", f"--threads={args.threads}",
             "--call", app.removesuffix("()"),
         ]  # fmt: skip
-    else:
-        # The serving settings make run uses (service/gunicorn_config.py); the options override them.
-        command = [
-            str(BIN / "gunicorn"), "-c", "python:service.gunicorn_config", app,
-            "--bind", f"127.0.0.1:{port}",
+    else:  # the options override service/gunicorn_config.py's
+        command = gunicorn_command(
+            port,
             "--workers", str(args.workers),
             "--worker-class", args.worker_class,
             "--threads", str(args.threads),
-        ]  # fmt: skip
-    with log.open("w") as out:
-        proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        # The first /readyz builds the KB snapshot: slow on a busy machine.
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if get(port, "/readyz") == 200:
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not become ready:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield port, proc.pid
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            app=app,
+        )  # fmt: skip
+    with serving.serving(command, port, env, log) as pid:
+        yield port, pid
 
 
 class IdleConnections:

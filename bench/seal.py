@@ -32,9 +32,6 @@ import http.client  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
-import signal  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
@@ -43,10 +40,9 @@ from contextlib import contextmanager  # noqa: E402
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from bench.serving import free_port, gunicorn_command, prepare_database, serving  # noqa: E402
 from service.domain.checkpoint import SigningKey  # noqa: E402
 from service.kb.loader import read_knowledge_base  # noqa: E402
-
-BIN = Path(sys.executable).parent
 
 LAGS = text(
     """
@@ -72,48 +68,11 @@ UNSEALED = text(
 )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def flask(env: dict[str, str], *args: str) -> str:
-    proc = subprocess.run(
-        [str(BIN / "flask"), "--app", "service", *args],
-        env=env, cwd=ROOT, capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if proc.returncode != 0:
-        raise RuntimeError(f"flask {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
-    return proc.stdout
-
-
 @contextmanager
 def gunicorn(env: dict[str, str], workers: int, log: Path) -> Iterator[int]:
     port = free_port()
-    command = [
-        str(BIN / "gunicorn"), "-c", "python:service.gunicorn_config",
-        "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-    ]  # fmt: skip
-    with log.open("w") as out:
-        proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                connection.request("GET", "/readyz")
-                if connection.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not become ready:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
+    with serving(gunicorn_command(port, "--workers", str(workers)), port, env, log):
         yield port
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
 
 
 def drive(port: int, key: str, bodies: list[bytes], seconds: float, clients: int) -> int:
@@ -153,9 +112,7 @@ def bench(name: str, url: str, args: argparse.Namespace, work: Path) -> dict[str
         "AUDIT_SIGNING_KEY": key.text(),
         "PROMETHEUS_MULTIPROC_DIR": str(work / f"metrics-{name}"),
     }
-    flask(env, "db", "upgrade")
-    flask(env, "kb", "load", "--activate")
-    api_key = flask(env, "clients", "create", f"bench-{name}").strip().splitlines()[-1]
+    api_key = prepare_database(env, f"bench-{name}")
     kb = read_knowledge_base(ROOT / "seed_data")
     names = sorted({n.name for n in kb.names})
     rng = random.Random(17)
