@@ -17,8 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, event, func, select
 from werkzeug.test import TestResponse
 
 from service import create_app
@@ -38,25 +37,10 @@ ORDER_SIGN = "/cds-services/interaction-alerts-order-sign"
 
 
 @pytest.fixture()
-def fresh_url(backend: str, database_url: str, tmp_path: Path) -> Iterator[str]:
+def fresh_url(empty_database_url: str) -> str:
     """A database of its own, migrated and loaded: the app commits into it for real."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'alerts.sqlite3'}"
-        migrate(url)
-        yield url
-        return
-    name = f"transactions_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
-        migrate(url)
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    migrate(empty_database_url)
+    return empty_database_url
 
 
 @pytest.fixture()
