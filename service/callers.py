@@ -70,10 +70,10 @@ class Asked:
         self._connection, self._credentials = connection, credentials
         self._client: prepared.Pending | None = None
         self._seen: prepared.Pending | None = None
+        self._key_hash: str | None = None
         if isinstance(credentials, ApiKey):
-            self._client = clients.ask_active_by_key_hash(
-                connection, clients.hash_key(credentials.key)
-            )
+            self._key_hash = clients.hash_key(credentials.key)
+            self._client = clients.ask_active_by_key_hash(connection, self._key_hash)
         elif isinstance(credentials, VerifiedJwt):
             self._client = clients.ask_active_by_issuer(
                 connection, credentials.client_id, credentials.issuer, credentials.jwks_url
@@ -87,8 +87,8 @@ class Asked:
             return None
         row = self._client.first()
         caller = Caller(row[0], Severity(row[1]), row[2]) if row else None
-        if isinstance(credentials, ApiKey):
-            _remember(clients.hash_key(credentials.key), caller)
+        if self._key_hash is not None:
+            _remember(self._key_hash, caller)
         if caller is None:
             raise NotAuthenticated
         if isinstance(credentials, VerifiedJwt):
