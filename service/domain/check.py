@@ -167,7 +167,10 @@ def check(medications: Sequence[Medication], kb: KbSnapshot, context: CheckConte
         product = frozenset(med.ingredients)
         for ingredient in product - kb.never_alert:  # R82: rescue drugs are never discouraged
             occurrences[ingredient].append(med.index)
-            classes[ingredient] |= kb.classes_of(ingredient, product, med.route)
+            found = kb.classes_of(ingredient, product, med.route)
+            # The snapshot's own set where there is one: its hash is kept, and the memo of rule
+            # decisions compares it by identity instead of member by member.
+            classes[ingredient] = classes[ingredient] | found if ingredient in classes else found
 
     alerts = [
         *_interactions(occurrences, classes, kb),
