@@ -92,7 +92,14 @@ def make_engine(
     a knowledge base, verifying the logs, migrating) run without them, as long as their work takes.
     ``fast_paths=False``: ``prepared``'s statements go through SQLAlchemy's execution.
     """
-    options = {"json_serializer": jsonio.dumps, "json_deserializer": orjson.loads, **options}
+    options = {
+        "json_serializer": jsonio.dumps,
+        "json_deserializer": orjson.loads,
+        # The connection used last is handed out next: its page cache (SQLite) and its server
+        # backend's caches (PostgreSQL) are warm, and connections past the need sit idle.
+        "pool_use_lifo": True,
+        **options,
+    }
     if url.startswith("sqlite"):
         engine = _sqlite_engine(url, foreign_keys, timeouts, options)
     else:

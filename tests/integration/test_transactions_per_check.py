@@ -153,3 +153,14 @@ def test_each_door_checks_in_one_transaction(
     with engine_of_app.connect() as conn:
         logged = conn.scalar(select(func.count()).select_from(AlertLog))
     assert logged == (logged_before or 0) + len(doors)  # each one's row: none was skipped
+
+
+def test_the_connection_returned_last_is_handed_out_next(engine_of_app: Engine) -> None:
+    """A check takes the pool's warmest connection (its SQLite page cache, its PostgreSQL backend's
+    caches), not the one idle longest; the surplus of a burst stays idle and can be let go."""
+    held = [engine_of_app.connect() for _ in range(3)]
+    drivers = [connection.connection.dbapi_connection for connection in held]
+    for connection in held:
+        connection.close()
+    with engine_of_app.connect() as connection:
+        assert connection.connection.dbapi_connection is drivers[-1]
