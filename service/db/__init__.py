@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import jsonio
@@ -76,6 +78,12 @@ def _pipeline(connection: Connection, on: bool) -> AbstractContextManager[None]:
     return prepared.pipelined(connection) if on else nullcontext()
 
 
+# Pools hand out the connection returned last: its page cache (SQLite) and its server backend's
+# caches (PostgreSQL) are warm, and the connections a burst opened sit idle. (An in-memory SQLite
+# database has one connection per thread, and no such pool.)
+_WARMEST_FIRST = {"pool_use_lifo": True}
+
+
 def make_engine(
     url: str,
     *,
@@ -95,9 +103,6 @@ def make_engine(
     options = {
         "json_serializer": jsonio.dumps,
         "json_deserializer": orjson.loads,
-        # The connection used last is handed out next: its page cache (SQLite) and its server
-        # backend's caches (PostgreSQL) are warm, and connections past the need sit idle.
-        "pool_use_lifo": True,
         **options,
     }
     if url.startswith("sqlite"):
@@ -113,6 +118,7 @@ def _sqlite_engine(
 ) -> Engine:
     file_backed = ":memory:" not in url and url != "sqlite://"
     if file_backed:
+        options = {**_WARMEST_FIRST, **options}
         options["connect_args"] = {
             "factory": QueuedWriterConnection,
             **options.get("connect_args", {}),
@@ -152,13 +158,47 @@ def _sqlite_engine(
 
 
 def _postgresql_engine(url: str, timeouts: Timeouts | None, options: dict[str, Any]) -> Engine:
+    options = {**_WARMEST_FIRST, **options}
     if timeouts is None:
-        return create_engine(url, pool_pre_ping=True, **options)
-    connect_args = {**timeouts.postgresql_connect_args(), **options.pop("connect_args", {})}
-    engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **options)
+        engine = create_engine(url, **options)
+    else:
+        connect_args = {**timeouts.postgresql_connect_args(), **options.pop("connect_args", {})}
+        engine = create_engine(url, connect_args=connect_args, **options)
 
-    @event.listens_for(engine, "do_connect")
-    def _connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
-        return connect_with_deadline(timeouts, cargs, cparams)
+        @event.listens_for(engine, "do_connect")
+        def _connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+            return connect_with_deadline(timeouts, cargs, cparams)
 
+    _ping_after_idle(engine)
     return engine
+
+
+PING_AFTER_IDLE = 1.0  # seconds a pooled PostgreSQL connection sits unused before it is pinged
+_RETURNED_AT = "returned_at"
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Ping a pooled connection before handing it out only when it sat idle ``PING_AFTER_IDLE``.
+
+    Why not SQLAlchemy's ``pool_pre_ping``: it pings before every checkout, a round trip of its own
+    on every check (one in three of a check's, on both processes' CPU). A connection that sat idle
+    (the server restarted, a firewall dropped it) is still pinged and replaced before use. One that
+    broke in the moment since its last use fails its statement: a 503, as a check in flight during
+    a restart gets anyway, and SQLAlchemy then discards it and every older connection of the pool.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _taken(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get(_RETURNED_AT)
+        if returned is None or time.monotonic() - returned < PING_AFTER_IDLE:
+            return  # just connected, or in use a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:  # the pool connects afresh
+            raise DisconnectionError(
+                f"a pooled connection idle {time.monotonic() - returned:.1f} s is gone"
+            ) from error
