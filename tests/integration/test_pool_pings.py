@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.engine.interfaces import DBAPIConnection
 
 from service import db as service_db
 from service.db import make_engine
@@ -32,7 +33,7 @@ def pings(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> list[float]:
     seen: list[float] = []
     ping = engine.dialect.do_ping
 
-    def counted(dbapi_connection: object) -> bool:
+    def counted(dbapi_connection: DBAPIConnection) -> bool:
         seen.append(time.monotonic())
         return ping(dbapi_connection)
 
