@@ -100,11 +100,7 @@ def make_engine(
     a knowledge base, verifying the logs, migrating) run without them, as long as their work takes.
     ``fast_paths=False``: ``prepared``'s statements go through SQLAlchemy's execution.
     """
-    options = {
-        "json_serializer": jsonio.dumps,
-        "json_deserializer": orjson.loads,
-        **options,
-    }
+    options = {"json_serializer": jsonio.dumps, "json_deserializer": orjson.loads, **options}
     if url.startswith("sqlite"):
         engine = _sqlite_engine(url, foreign_keys, timeouts, options)
     else:
