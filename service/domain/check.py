@@ -12,7 +12,7 @@ from rapidfuzz import fuzz
 from .knowledge import Ref, Rule
 from .medtext import daily_dose_mg
 from .severity import AlertKind, Severity
-from .snapshot import Decision, KbSnapshot
+from .snapshot import Concept, Decision, KbSnapshot
 from .text import name_key
 
 SUMMARY_LIMIT = 140
@@ -64,6 +64,20 @@ ADDITIVE_TOXICITY = "AT"  # the cumulative alert: many drugs adding up to one to
 INGREDIENT_DUPLICATION = "ID"
 THERAPEUTIC_DUPLICATION = "TD"
 HIGH_DOSE = "HD"
+
+
+def _with_text(coded: Concept | None, named: Concept) -> Concept:
+    """The code's concept, unless the text names ingredients it lacks: then both, and no route.
+
+    A code and a text that disagree ("oxycodone 5 mg" sent with acetaminophen's RxCUI) are a data
+    error on the caller's side; screening only one of them could hide the other's alerts.
+    """
+    if coded is None:
+        return named
+    if set(named.ingredients) <= set(coded.ingredients):
+        return coded
+    ingredients = tuple(sorted({*coded.ingredients, *named.ingredients}))
+    return Concept(f"{coded.display} + {named.display}", ingredients)
 
 
 def interaction_reason(ingredients: Sequence[str], kb: KbSnapshot) -> str:
@@ -128,8 +142,8 @@ def recognize(items: Sequence[MedicationInput], kb: KbSnapshot) -> tuple[Medicat
 def _recognize_one(index: int, item: MedicationInput, kb: KbSnapshot) -> Medication:
     concept = kb.lookup_code(item.rxcui) if item.rxcui else None
     reading = kb.read_text(item.text) if item.text else None
-    if concept is None and reading is not None:
-        concept = reading.concept
+    if reading is not None and reading.concept is not None:
+        concept = _with_text(concept, reading.concept)
     if concept is None:
         suggestions = kb.suggest(item.text) if item.text else ()
         return Medication(index, item, recognized=False, suggestions=suggestions)

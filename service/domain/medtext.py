@@ -51,6 +51,9 @@ class ParsedText:
     release: str | None
     route: str | None
     sig: Sig
+    # Words after the name that are no strength, form or instruction: perhaps another medicine
+    # ("acetaminophen 300 mg, codeine 30 mg"), a run of words each, without what a negation covers.
+    other_words: tuple[str, ...] = ()
 
 
 # --- vocabulary: one entry per word or phrase, looked up after the pattern has found it -------------
@@ -317,7 +320,13 @@ _DAYS_IN = {
     **{u: 7.0 for u in ("week", "weeks", "wk", "wks")},
     **{u: 30.0 for u in ("month", "months", "mo", "mos")},
 }
-_EYE_FORMS = frozenset(["drops", "solution", "suspension", "ointment", "gel"])
+# "OD" means the right eye only beside a form that goes in an eye; "solution 200 mg OD" is once daily.
+_EYE_FORMS = frozenset(["drops", "ointment"])
+# Routes named after a part of the body, which the indication names too ("vaginal yeast infection",
+# "dental abscess", "left ear infection"). Read from a word, such a route takes a drug out of its
+# systemic classes only when the product agrees: a form that is not swallowed, or a strength in %.
+_BODY_SITE_ROUTES = frozenset(["topical", "ophthalmic", "otic", "vaginal", "dental"])
+_SWALLOWED_FORMS = frozenset(f for f, (implied, _) in _FORM_ROUTES.items() if implied == "oral")
 # Grams of these are grams of product ("Voltaren gel 4 g qid"), not of the drug.
 _WEIGHED_FORMS = frozenset(["cream", "ointment", "gel", "lotion", "shampoo", "foam", "powder"])
 
@@ -506,6 +515,8 @@ class _Walk:
         self.frequencies: list[float] = []
         self.amounts: list[float] = []
         self.indications: list[str] = []
+        self.other_runs: list[list[str]] = []  # words left out of the name, split where others came
+        self._other_end = -1  # where the last such word ended: the next one continues its run
 
     def _as_written(self, match: re.Match[str]) -> str:
         """The token as the writer spelled it, with the space before it if there was one."""
@@ -663,12 +674,22 @@ class _Walk:
             self.indication.append(match.group().rstrip("."))
         elif self.closed or (self.started and self.gap and not self.pending):
             self.closed = self.started
+            self._other_word(match)
         else:
             self.name.extend(self.pending)
             self.name.append(_expand(self._as_written(match)))
             self.pending.clear()
             self.started = True
             self.gap = False
+
+    def _other_word(self, match: re.Match[str]) -> None:
+        if self.stopped:
+            return
+        if self.other_runs and match.start() == self._other_end + 1:
+            self.other_runs[-1].append(match.group().rstrip("."))
+        else:
+            self.other_runs.append([match.group().rstrip(".")])
+        self._other_end = match.end()
 
     def _connector(self, match: re.Match[str]) -> None:
         if self.indication is not None:
@@ -781,13 +802,17 @@ class _Walk:
             contradictory=(doses_per_day is None and bool(self.frequencies))
             or (units_per_dose is None and bool(self.amounts)),
         )
-        return ParsedText(name, names, tuple(self.strengths), form, self.release, route, sig)
+        others = tuple(" ".join(words) for run in self.other_runs if (words := _unnegated(run)))
+        return ParsedText(
+            name, names, tuple(self.strengths), form, self.release, route, sig, others
+        )
 
     def _route(self) -> str | None:
         """A stated route wins if every stated form allows it; else the forms' own route; doubt: None."""
         forms = [*self.forms, self.amount_form] if self.amount_form else self.forms
         if not forms:  # the usual case
-            return next(iter(self.routes)) if len(self.routes) == 1 else None
+            route = next(iter(self.routes)) if len(self.routes) == 1 else None
+            return route if self._product_agrees(route, forms) else None
         stated = set(self.routes)
         if self.eye_side and (set(forms) & _EYE_FORMS):
             stated.add("ophthalmic")
@@ -796,12 +821,31 @@ class _Walk:
         if stated:
             (route,) = stated
             allowed = all(not _FORM_ROUTES[f][1] or route in _FORM_ROUTES[f][1] for f in forms)
-            return route if allowed else None
+            return route if allowed and self._product_agrees(route, forms) else None
         implied = {_FORM_ROUTES[f][0] for f in forms} - {None}
         return implied.pop() if len(implied) == 1 else None
 
+    def _product_agrees(self, stated: str | None, forms: list[str]) -> bool:
+        """Whether a stated body-site route is borne out by the product, not only by a word that
+        may name what is treated ("clarithromycin 500 mg bid dental infection")."""
+        if stated not in _BODY_SITE_ROUTES:
+            return True
+        if any(s.unit == "%" for s in self.strengths):
+            return True
+        return bool(forms) and not _SWALLOWED_FORMS.intersection(forms)
+
 
 _NUMERIC = re.compile(r"[0-9]{1,6}(?:\.[0-9]{1,4})?")
+# "avoid alcohol", "do not use with codeine": what follows is not taken.
+_NEGATIONS = frozenset(["no", "not", "avoid", "without", "never", "instead", "stopped", "hold"])
+
+
+def _unnegated(words: list[str]) -> list[str]:
+    """The words of a run before its first negation."""
+    for number, word in enumerate(words):
+        if word in _NEGATIONS:
+            return words[:number]
+    return words
 
 
 def _agreed(values: list[float]) -> float | None:

@@ -572,18 +572,40 @@ class KbSnapshot:
                 *candidate_keys(text),
             ]
         )
-        for key in keys:
-            concept = self._names.get(key)
-            if concept is not None:
-                return concept
-        parts = combination_parts(parsed.name or text)
-        if len(parts) < 2:
-            return None
-        resolved = [self.lookup_text(part) for part in parts]
-        if any(concept is None for concept in resolved):
-            return None
-        ingredients = sorted({i for concept in resolved if concept for i in concept.ingredients})
-        return Concept(text.strip(), tuple(ingredients))
+        concept = next((c for key in keys if (c := self._names.get(key)) is not None), None)
+        if concept is None:
+            parts = combination_parts(parsed.name or text)
+            if len(parts) < 2:
+                return None
+            resolved = [self.lookup_text(part) for part in parts]
+            if any(concept is None for concept in resolved):
+                return None
+            ingredients = {i for concept in resolved if concept for i in concept.ingredients}
+            concept = Concept(text.strip(), tuple(sorted(ingredients)))
+        return self._with_other_medicines(concept, text, parsed)
+
+    def _with_other_medicines(self, concept: Concept, text: str, parsed: ParsedText) -> Concept:
+        """The concept, with the ingredients of other medicines the text names after its own.
+
+        "acetaminophen 300 mg, codeine 30 mg" is read as acetaminophen; dropping the codeine would
+        hide its alerts, so it is added (only ingredients some rule involves: "mix in water" adds
+        nothing). The route is left to the text: the concept's own may not be the others'.
+        """
+        others: set[str] = set()
+        for run in parsed.other_words:
+            found = self._ingredients_named(run)
+            if found is None:
+                found = {i for word in run.split() for i in (self._ingredients_named(word) or ())}
+            others.update(found)
+        added = (others & self.ingredients_with_rules) - set(concept.ingredients)
+        if not added:
+            return concept
+        return Concept(text.strip(), tuple(sorted({*concept.ingredients, *added})))
+
+    def _ingredients_named(self, words: str) -> set[str] | None:
+        """The ingredients ``words`` name by themselves, if they are a known name."""
+        concept = next((c for k in candidate_keys(words) if (c := self._names.get(k))), None)
+        return set(concept.ingredients) if concept else None
 
     def suggest(self, text: str, limit: int = 3) -> tuple[str, ...]:
         """ "Did you mean" labels ("Tylenol (acetaminophen)"); never used to resolve, only to offer.

@@ -249,3 +249,23 @@ def test_long_or_hostile_items_are_refused_or_unrecognised_never_a_5xx(
     if response.status_code == 200:
         statuses = {m["status"] for m in response.get_json()["medications"]}
         assert response.get_json()["complete"] is False and "unrecognized" in statuses
+
+
+@pytest.mark.parametrize(
+    ("medications", "rule"),
+    [
+        # The second ingredient of a line once fell away with "complete": true and no alert.
+        (["acetaminophen 300 mg, codeine 30 mg", "alprazolam 1 mg"], "R1"),
+        # A body site in the indication once made the inhibitor "vaginal" or "dental": no alert.
+        (["Diflucan 150 mg tablet x1 vaginal yeast infection", "methadone 10 mg"], "R83"),
+        (["clarithromycin 500 mg bid dental infection", "oxycodone 5 mg"], "R17"),
+        # British "OD" (once daily) after a liquid form was read as the right eye.
+        (["methadone 10 mg daily", "itraconazole 10 mg/mL solution 200 mg OD"], "R18"),
+    ],
+)
+def test_pharmacy_text_keeps_its_alerts(
+    client: FlaskClient, medications: list[str], rule: str
+) -> None:
+    body = post_check(client, {"medications": medications}).get_json()
+    assert body["complete"] is True
+    assert rule in [a["rule"]["id"] for a in body["alerts"]]

@@ -642,6 +642,15 @@ def test_route_words_give_a_knowledge_base_route(text: str, route: str) -> None:
         "fentanyl patch topical",  # a stated route a patch cannot have: doubt
         "lorazepam 1 mg tablet IV",
         "omeprazole 20 mg OD",  # "OD" is once daily to a British prescriber: no eye without drops
+        "itraconazole 10 mg/mL solution 200 mg OD",  # a solution swallowed once daily, not an eye
+        "posaconazole suspension 300 mg OD",
+        # A body site in the indication, not the route: "vaginal yeast infection", "dental abscess".
+        "Diflucan 150 mg tablet x1 vaginal yeast infection",
+        "clarithromycin 500 mg bid dental infection",
+        "clarithromycin 500 mg bid, left ear infection",
+        "ciprofloxacin 500 mg bid right eye",
+        "itraconazole 200 mg daily, topical fungal infection of nails",
+        "clotrimazole 100 mg vaginal tablet",  # a swallowed form said to go elsewhere: doubt
         "drops",
         "spray",
         "clonazepam",

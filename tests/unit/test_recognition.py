@@ -98,3 +98,52 @@ def test_dose_units_convert_to_milligrams(value: float, unit: str, mg: float) ->
 def test_an_unknown_dose_unit_is_an_error() -> None:
     with pytest.raises(ValueError, match="unknown dose unit"):
         to_milligrams(1, "tablespoons")
+
+
+@pytest.mark.parametrize(
+    ("text", "ingredients"),
+    [
+        ("acetaminophen 300 mg, codeine 30 mg", ("acetaminophen", "codeine")),
+        ("acetaminophen; codeine", ("acetaminophen", "codeine")),
+        ("acetaminophen 300 mg codeine 30 mg", ("acetaminophen", "codeine")),
+        ("guaifenesin 100 mg, codeine 10 mg per 5 mL", ("codeine", "guaifenesin")),
+        ("Tylenol (acetaminophen 300 mg/codeine 30 mg)", ("acetaminophen", "codeine")),
+        # Two orders on one line: the second one's alerts must not vanish with it.
+        ("acetaminophen 500 mg q6h prn, oxycodone 5 mg", ("acetaminophen", "oxycodone")),
+    ],
+)
+def test_another_medicine_named_after_the_first_is_taken_too(
+    seed_kb: KbSnapshot, text: str, ingredients: tuple[str, ...]
+) -> None:
+    (med,) = recognize([MedicationInput(text=text)], seed_kb)
+    assert med.recognized and med.ingredients == ingredients
+
+
+@pytest.mark.parametrize(
+    ("text", "ingredients"),
+    [
+        ("oxycodone 5 mg q6h prn pain, avoid alcohol", ("oxycodone",)),
+        ("metronidazole 500 mg bid, do not drink alcohol", ("metronidazole",)),
+        ("clonazepam 1 mg tablet generic", ("clonazepam",)),  # words that name no medicine
+        ("amoxicillin 500 mg mixed in water", ("amoxicillin",)),  # water: no rule involves it
+    ],
+)
+def test_words_after_the_name_add_nothing_unless_they_name_a_medicine_taken(
+    seed_kb: KbSnapshot, text: str, ingredients: tuple[str, ...]
+) -> None:
+    (med,) = recognize([MedicationInput(text=text)], seed_kb)
+    assert med.recognized and med.ingredients == ingredients
+
+
+def test_a_code_and_a_text_that_disagree_are_both_screened(seed_kb: KbSnapshot) -> None:
+    # Acetaminophen's RxCUI sent with oxycodone's name: a caller's data error, not a reason to
+    # screen only one of them.
+    (med,) = recognize([MedicationInput(text="oxycodone 5 mg", rxcui="161")], seed_kb)
+    assert med.ingredients == ("acetaminophen", "oxycodone")
+    assert med.rxcui is None and med.route is None
+
+
+def test_a_code_and_a_text_that_agree_keep_the_code(seed_kb: KbSnapshot) -> None:
+    text = "oxycodone hydrochloride 5 MG Oral Tablet"
+    (med,) = recognize([MedicationInput(text=text, rxcui="1049621")], seed_kb)
+    assert (med.ingredients, med.rxcui) == (("oxycodone",), "1049621")
