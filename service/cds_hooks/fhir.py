@@ -110,7 +110,11 @@ def bundle_page(value: Any, what: str) -> BundlePage:
         bundle = Bundle.model_validate(envelope)
     except ValidationError as error:
         raise Unreadable(f"{what} is not a valid FHIR R4 Bundle ({_where(error)})") from error
-    next_url = next((link.url for link in bundle.link or [] if link.relation == "next"), None)
+    # RFC 8288: relation types are case-insensitive, and a link may carry several.
+    next_url = next(
+        (link.url for link in bundle.link or [] if "next" in (link.relation or "").lower().split()),
+        None,
+    )
     return BundlePage(entries, next_url, bundle.total, bundle.type)
 
 

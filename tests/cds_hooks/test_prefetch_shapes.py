@@ -55,6 +55,14 @@ SHAPES = [
         _with(lambda b: {**b, "link": [{"relation": "next", "url": "https://ehr.example/p2"}]}),
         412,
     ),
+    *[
+        (
+            f"paginated-with-relation-{relation.strip()}",
+            _with(lambda b, r=relation: {**b, "link": [{"relation": r, "url": "https://e.x/p2"}]}),
+            412,
+        )
+        for relation in ("Next", " NEXT ")  # RFC 8288: relation types are case-insensitive
+    ],
     (
         "entry-without-resource",
         _with(lambda b: {**b, "entry": [{"fullUrl": "urn:uuid:1"}]}),
