@@ -26,6 +26,8 @@ from ..domain.check import MedicationInput
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 SNOMED = "http://snomed.info/sct"
 MEDICATION_RESOURCES = ("MedicationRequest", "MedicationStatement")
+# Records that a patient takes a medicine, but no order or statement of it: not read here.
+TAKEN_RESOURCES = ("MedicationDispense", "MedicationAdministration")
 # Text no medication name can match: what the check is given for an order it could not read, so the
 # order is counted as not checked (and the log says incomplete) without any EHR text reaching
 # recognition.
@@ -121,8 +123,10 @@ def bundle_page(value: Any, what: str) -> BundlePage:
 def medications(page: BundlePage, origin: str, *, orders: bool = False) -> list[FhirMedication]:
     """Every MedicationRequest/MedicationStatement in the Bundle, each resolved to text and RxCUI.
 
-    Entries that cannot be read come back unreadable. With ``orders`` (draftOrders), other request
-    types (ServiceRequest, NutritionOrder, …) are not medications and are left out.
+    Entries that cannot be read come back unreadable, and so do those that may hold medications
+    this door does not read (a nested Bundle; a dispense or administration among the active
+    medications). With ``orders`` (draftOrders), other request types (ServiceRequest,
+    NutritionOrder, …) are not medications and are left out.
     """
     readable: list[dict[str, Any]] = []
     found: list[FhirMedication] = []
@@ -138,6 +142,9 @@ def medications(page: BundlePage, origin: str, *, orders: bool = False) -> list[
             found.append(
                 unreadable(where, origin, "its resourceType is not a FHIR R4 resource type")
             )
+            continue
+        if (not_read := _not_read(kind, orders=orders)) is not None:
+            found.append(unreadable(where, origin, not_read))
             continue
         try:
             model.model_validate(resource)
@@ -174,6 +181,16 @@ def medications(page: BundlePage, origin: str, *, orders: bool = False) -> list[
                 )
             )
     return found
+
+
+def _not_read(kind: Any, *, orders: bool) -> str | None:
+    """Why an entry of this type, which may hold medications, is not read; None when it is read
+    or holds none. Skipping it would leave its medications unchecked without a word."""
+    if kind == "Bundle":
+        return "a Bundle inside a Bundle is not read; send its entries in the Bundle itself"
+    if not orders and kind in TAKEN_RESOURCES:
+        return "not read as an active medication: send MedicationRequest or MedicationStatement"
+    return None
 
 
 def _model(kind: Any) -> Any:

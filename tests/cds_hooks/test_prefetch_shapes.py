@@ -27,6 +27,15 @@ SIGN = "/cds-services/interaction-alerts-order-sign"
 SELECT = "/cds-services/interaction-alerts-order-select"
 CLONAZEPAM = coded_request("a1", "197527", "clonazepam 0.5 MG Oral Tablet", status="active")
 OXYCODONE = coded_request("new1", "1049621", "oxycodone hydrochloride 5 MG Oral Tablet")
+# Clonazepam as a pharmacy or a nurse records it: proof the patient takes it, but no order.
+_TAKEN = {k: v for k, v in CLONAZEPAM.items() if k not in ("status", "intent")}
+DISPENSED = {**_TAKEN, "resourceType": "MedicationDispense", "status": "completed"}
+ADMINISTERED = {
+    **_TAKEN,
+    "resourceType": "MedicationAdministration",
+    "status": "completed",
+    "effectiveDateTime": "2026-11-30",
+}
 
 
 def _with(change: Any) -> Any:
@@ -123,6 +132,13 @@ SHAPES = [
     ("an-unknown-element", _with(lambda b: _resource(b, medication="clonazepam")), "card"),
     ("total-larger-than-the-entries", _with(lambda b: {**b, "total": 2}), "card"),
     (
+        "a-bundle-inside-a-bundle",
+        _with(lambda b: {**b, "type": "batch-response", "entry": [{"resource": b}]}),
+        "card",
+    ),
+    ("a-medication-dispense", bundle(DISPENSED, kind="searchset"), "card"),
+    ("a-medication-administration", bundle(ADMINISTERED, kind="searchset"), "card"),
+    (
         "a-search-error-outcome",
         _with(
             lambda b: {
@@ -204,6 +220,35 @@ def test_an_unreadable_draft_order_is_checked_as_new_and_reported(client: FlaskC
     assert response.status_code == 200
     (card,) = response.get_json()["cards"]
     assert "could not be checked" in card["summary"] and "draftOrders entry 1" in card["detail"]
+
+
+@pytest.mark.parametrize("hook", ["order-sign", "order-select"])
+def test_a_bundle_inside_draft_orders_is_reported_not_skipped(
+    client: FlaskClient, session: Session, hook: str
+) -> None:
+    body = hook_request(
+        hook,
+        drafts=[bundle(copy.deepcopy(OXYCODONE))],
+        selections=["MedicationRequest/new1"],
+        active=[copy.deepcopy(CLONAZEPAM)],
+    )
+    response = client.post(SIGN if hook == "order-sign" else SELECT, json=body)
+    assert response.status_code == 200, response.get_json()
+    (card,) = response.get_json()["cards"]
+    assert "could not be checked" in card["summary"]
+    assert "draftOrders entry 1" in card["detail"] and "a Bundle inside a Bundle" in card["detail"]
+    assert session.scalars(select(AlertLog.complete)).one() is False
+
+
+def test_a_dispensed_medication_is_named_in_the_card_as_not_read(client: FlaskClient) -> None:
+    body = hook_request(
+        "order-sign",
+        drafts=[copy.deepcopy(OXYCODONE)],
+        prefetch={"activeMedications": bundle(copy.deepcopy(DISPENSED), kind="searchset")},
+    )
+    (card,) = client.post(SIGN, json=body).get_json()["cards"]
+    assert "activeMedications entry 1" in card["detail"]
+    assert "send MedicationRequest or MedicationStatement" in card["detail"]
 
 
 def test_null_prefetch_still_means_no_medications_and_the_check_is_complete(
