@@ -53,6 +53,12 @@ class FhirMedication:
     problem: str | None = None
 
     @property
+    def identified(self) -> bool:
+        """Whether ``reference`` names one resource: read, and with an id (``MedicationRequest/``
+        is what a resource without id gets, and names none)."""
+        return not self.problem and not self.reference.endswith("/")
+
+    @property
     def label(self) -> str:
         if self.problem:
             return f"{self.reference}: {self.problem}"

@@ -258,8 +258,8 @@ def call_service(service_id: str) -> Response:
     finally:
         server.close()
 
-    seen = {d.reference for d in drafts}
-    current = [m for m in active if m.problem or m.reference not in seen]
+    drafted = {_order_key(d) for d in drafts} - {None}
+    current = [m for m in active if _order_key(m) not in drafted]
     orders = new + pending + current
     if len(orders) > MAX_MEDICATIONS:
         return operation_outcome(
@@ -335,6 +335,15 @@ def _new_orders(
     if missing and not any(d.problem for d in drafts):
         raise ValueError(f"context.selections names orders not in draftOrders: {missing}.")
     return [d for d in drafts if d.reference in selected or d.problem]
+
+
+def _order_key(medication: fhir.FhirMedication) -> tuple[str, str | None, str | None] | None:
+    """What makes an active medication the draft itself (an order being renewed or changed), so it
+    is checked once: the same resource, by id, naming the same drug. None when it names no one
+    resource: then it is never taken for a draft, as a duplicate card is better than a hidden one."""
+    if not medication.identified:
+        return None
+    return medication.reference, medication.item.rxcui, medication.item.text
 
 
 class _LazyServer:

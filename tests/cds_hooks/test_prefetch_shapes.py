@@ -489,3 +489,41 @@ def test_the_readmes_example_request_is_valid_fhir_and_gets_the_critical_card(
     cards = client.post(SELECT, json=json.loads(example.read_text())).get_json()["cards"]
     assert cards[0]["indicator"] == "critical" and cards[0]["source"]["topic"]["code"] == "R1"
     assert not any("could not be checked" in c["summary"] for c in cards)
+
+
+# An active medication is left out as the draft itself only when both name one resource and one drug.
+def _without_id(resource: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in copy.deepcopy(resource).items() if k != "id"}
+
+
+@pytest.mark.parametrize(
+    ("draft", "active"),
+    [
+        (_without_id(OXYCODONE), _without_id(CLONAZEPAM)),
+        (copy.deepcopy(OXYCODONE), copy.deepcopy(CLONAZEPAM) | {"id": "new1"}),
+    ],
+    ids=["neither-has-an-id", "one-id-two-drugs"],
+)
+def test_an_active_medication_is_not_hidden_by_a_draft_that_is_not_the_same_order(
+    client: FlaskClient, session: Session, draft: dict[str, Any], active: dict[str, Any]
+) -> None:
+    body = hook_request("order-sign", drafts=[draft], active=[active])
+    cards = client.post(SIGN, json=body).get_json()["cards"]
+    assert [(c["indicator"], c["source"]["topic"]["code"]) for c in cards] == [("critical", "R1")]
+    row = session.scalars(select(AlertLog).where(AlertLog.channel == "cds-hooks")).one()
+    assert row.complete is True and len(row.medications) == 2
+
+
+def test_a_draft_also_in_the_active_medications_is_checked_once(
+    client: FlaskClient, session: Session
+) -> None:
+    also_active = copy.deepcopy(OXYCODONE) | {"status": "active"}
+    body = hook_request(
+        "order-sign",
+        drafts=[copy.deepcopy(OXYCODONE)],
+        active=[also_active, copy.deepcopy(CLONAZEPAM)],
+    )
+    cards = client.post(SIGN, json=body).get_json()["cards"]
+    assert [c["source"]["topic"]["code"] for c in cards] == ["R1"]  # no duplicate-opioid card
+    row = session.scalars(select(AlertLog).where(AlertLog.channel == "cds-hooks")).one()
+    assert row.complete is True and len(row.medications) == 2
