@@ -51,12 +51,19 @@ class FhirMedication:
     origin: str
     item: MedicationInput
     problem: str | None = None
+    # Bundle.entry.fullUrl: how context.selections names an order that has no id.
+    full_url: str | None = None
 
     @property
     def identified(self) -> bool:
         """Whether ``reference`` names one resource: read, and with an id (``MedicationRequest/``
         is what a resource without id gets, and names none)."""
         return not self.problem and not self.reference.endswith("/")
+
+    @property
+    def names(self) -> set[str]:
+        """What a selection may name it by: its ``ResourceType/id``, its entry's fullUrl."""
+        return {n for n in (self.reference if self.identified else None, self.full_url) if n}
 
     @property
     def label(self) -> str:
@@ -134,7 +141,7 @@ def medications(page: BundlePage, origin: str, *, orders: bool = False) -> list[
     medications). With ``orders`` (draftOrders), other request types (ServiceRequest,
     NutritionOrder, …) are not medications and are left out.
     """
-    readable: list[dict[str, Any]] = []
+    readable: list[tuple[dict[str, Any], str | None]] = []  # each resource, with its fullUrl
     found: list[FhirMedication] = []
     for number, entry in enumerate(page.entries, start=1):
         resource = entry.get("resource") if isinstance(entry, dict) else None
@@ -163,11 +170,13 @@ def medications(page: BundlePage, origin: str, *, orders: bool = False) -> list[
                 unreadable(where, origin, "the FHIR server reported an error in its search")
             )
             continue
-        readable.append(resource)
-    shared = {f"Medication/{r.get('id')}": r for r in readable if r["resourceType"] == "Medication"}
+        readable.append((resource, _full_url(entry)))
+    shared = {
+        f"Medication/{r.get('id')}": r for r, _ in readable if r["resourceType"] == "Medication"
+    }
     found += [
-        _medication(resource, shared, origin)
-        for resource in readable
+        _medication(resource, shared, origin, full_url)
+        for resource, full_url in readable
         if resource["resourceType"] in MEDICATION_RESOURCES
     ]
     if not orders and page.kind == "searchset" and page.total is not None:
@@ -187,6 +196,24 @@ def medications(page: BundlePage, origin: str, *, orders: bool = False) -> list[
                 )
             )
     return found
+
+
+def entry_names(page: BundlePage) -> set[str]:
+    """What context.selections may name the Bundle's entries by, whatever their resource type:
+    ``ResourceType/id`` of each resource that has an id, and each entry's fullUrl."""
+    names = set()
+    for entry in page.entries:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(resource, dict) and resource.get("resourceType") and resource.get("id"):
+            names.add(f"{resource['resourceType']}/{resource['id']}")
+        if full_url := _full_url(entry):
+            names.add(full_url)
+    return names
+
+
+def _full_url(entry: Any) -> str | None:
+    full_url = entry.get("fullUrl") if isinstance(entry, dict) else None
+    return full_url if isinstance(full_url, str) and full_url else None
 
 
 def _not_read(kind: Any, *, orders: bool) -> str | None:
@@ -212,7 +239,9 @@ def _is_error(outcome: dict[str, Any]) -> bool:
     return any(i.get("severity") in ("error", "fatal") for i in outcome.get("issue") or [])
 
 
-def _medication(resource: dict[str, Any], shared: dict[str, Any], origin: str) -> FhirMedication:
+def _medication(
+    resource: dict[str, Any], shared: dict[str, Any], origin: str, full_url: str | None
+) -> FhirMedication:
     reference = f"{resource['resourceType']}/{resource.get('id', '')}"
     concept = resource.get("medicationCodeableConcept")
     if concept is None:
@@ -229,7 +258,7 @@ def _medication(resource: dict[str, Any], shared: dict[str, Any], origin: str) -
     item = MedicationInput(
         text=text, rxcui=rxcui, daily_dose_mg=daily_dose_mg(dosage), route=route(dosage)
     )
-    return FhirMedication(reference, origin, item)
+    return FhirMedication(reference, origin, item, full_url=full_url)
 
 
 def _referenced(
