@@ -26,6 +26,8 @@ from ..domain.check import MedicationInput
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 SNOMED = "http://snomed.info/sct"
 MEDICATION_RESOURCES = ("MedicationRequest", "MedicationStatement")
+# Records that a patient takes a medicine, but no order or statement of it: not read here.
+TAKEN_RESOURCES = ("MedicationDispense", "MedicationAdministration")
 # Text no medication name can match: what the check is given for an order it could not read, so the
 # order is counted as not checked (and the log says incomplete) without any EHR text reaching
 # recognition.
@@ -49,6 +51,19 @@ class FhirMedication:
     origin: str
     item: MedicationInput
     problem: str | None = None
+    # Bundle.entry.fullUrl: how context.selections names an order that has no id.
+    full_url: str | None = None
+
+    @property
+    def identified(self) -> bool:
+        """Whether ``reference`` names one resource: read, and with an id (``MedicationRequest/``
+        is what a resource without id gets, and names none)."""
+        return not self.problem and not self.reference.endswith("/")
+
+    @property
+    def names(self) -> set[str]:
+        """What a selection may name it by: its ``ResourceType/id``, its entry's fullUrl."""
+        return {n for n in (self.reference if self.identified else None, self.full_url) if n}
 
     @property
     def label(self) -> str:
@@ -110,17 +125,23 @@ def bundle_page(value: Any, what: str) -> BundlePage:
         bundle = Bundle.model_validate(envelope)
     except ValidationError as error:
         raise Unreadable(f"{what} is not a valid FHIR R4 Bundle ({_where(error)})") from error
-    next_url = next((link.url for link in bundle.link or [] if link.relation == "next"), None)
+    # RFC 8288: relation types are case-insensitive, and a link may carry several.
+    next_url = next(
+        (link.url for link in bundle.link or [] if "next" in (link.relation or "").lower().split()),
+        None,
+    )
     return BundlePage(entries, next_url, bundle.total, bundle.type)
 
 
 def medications(page: BundlePage, origin: str, *, orders: bool = False) -> list[FhirMedication]:
     """Every MedicationRequest/MedicationStatement in the Bundle, each resolved to text and RxCUI.
 
-    Entries that cannot be read come back unreadable. With ``orders`` (draftOrders), other request
-    types (ServiceRequest, NutritionOrder, …) are not medications and are left out.
+    Entries that cannot be read come back unreadable, and so do those that may hold medications
+    this door does not read (a nested Bundle; a dispense or administration among the active
+    medications). With ``orders`` (draftOrders), other request types (ServiceRequest,
+    NutritionOrder, …) are not medications and are left out.
     """
-    readable: list[dict[str, Any]] = []
+    readable: list[tuple[dict[str, Any], str | None]] = []  # each resource, with its fullUrl
     found: list[FhirMedication] = []
     for number, entry in enumerate(page.entries, start=1):
         resource = entry.get("resource") if isinstance(entry, dict) else None
@@ -135,6 +156,9 @@ def medications(page: BundlePage, origin: str, *, orders: bool = False) -> list[
                 unreadable(where, origin, "its resourceType is not a FHIR R4 resource type")
             )
             continue
+        if (not_read := _not_read(kind, orders=orders)) is not None:
+            found.append(unreadable(where, origin, not_read))
+            continue
         try:
             model.model_validate(resource)
         except ValidationError as error:
@@ -146,11 +170,13 @@ def medications(page: BundlePage, origin: str, *, orders: bool = False) -> list[
                 unreadable(where, origin, "the FHIR server reported an error in its search")
             )
             continue
-        readable.append(resource)
-    shared = {f"Medication/{r.get('id')}": r for r in readable if r["resourceType"] == "Medication"}
+        readable.append((resource, _full_url(entry)))
+    shared = {
+        f"Medication/{r.get('id')}": r for r, _ in readable if r["resourceType"] == "Medication"
+    }
     found += [
-        _medication(resource, shared, origin)
-        for resource in readable
+        _medication(resource, shared, origin, full_url)
+        for resource, full_url in readable
         if resource["resourceType"] in MEDICATION_RESOURCES
     ]
     if not orders and page.kind == "searchset" and page.total is not None:
@@ -172,6 +198,34 @@ def medications(page: BundlePage, origin: str, *, orders: bool = False) -> list[
     return found
 
 
+def entry_names(page: BundlePage) -> set[str]:
+    """What context.selections may name the Bundle's entries by, whatever their resource type:
+    ``ResourceType/id`` of each resource that has an id, and each entry's fullUrl."""
+    names = set()
+    for entry in page.entries:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(resource, dict) and resource.get("resourceType") and resource.get("id"):
+            names.add(f"{resource['resourceType']}/{resource['id']}")
+        if full_url := _full_url(entry):
+            names.add(full_url)
+    return names
+
+
+def _full_url(entry: Any) -> str | None:
+    full_url = entry.get("fullUrl") if isinstance(entry, dict) else None
+    return full_url if isinstance(full_url, str) and full_url else None
+
+
+def _not_read(kind: Any, *, orders: bool) -> str | None:
+    """Why an entry of this type, which may hold medications, is not read; None when it is read
+    or holds none. Skipping it would leave its medications unchecked without a word."""
+    if kind == "Bundle":
+        return "a Bundle inside a Bundle is not read; send its entries in the Bundle itself"
+    if not orders and kind in TAKEN_RESOURCES:
+        return "not read as an active medication: send MedicationRequest or MedicationStatement"
+    return None
+
+
 def _model(kind: Any) -> Any:
     if not isinstance(kind, str) or not _FIELD_NAME.match(kind):
         return None
@@ -185,7 +239,9 @@ def _is_error(outcome: dict[str, Any]) -> bool:
     return any(i.get("severity") in ("error", "fatal") for i in outcome.get("issue") or [])
 
 
-def _medication(resource: dict[str, Any], shared: dict[str, Any], origin: str) -> FhirMedication:
+def _medication(
+    resource: dict[str, Any], shared: dict[str, Any], origin: str, full_url: str | None
+) -> FhirMedication:
     reference = f"{resource['resourceType']}/{resource.get('id', '')}"
     concept = resource.get("medicationCodeableConcept")
     if concept is None:
@@ -202,7 +258,7 @@ def _medication(resource: dict[str, Any], shared: dict[str, Any], origin: str) -
     item = MedicationInput(
         text=text, rxcui=rxcui, daily_dose_mg=daily_dose_mg(dosage), route=route(dosage)
     )
-    return FhirMedication(reference, origin, item)
+    return FhirMedication(reference, origin, item, full_url=full_url)
 
 
 def _referenced(

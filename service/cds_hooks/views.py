@@ -241,7 +241,7 @@ def call_service(service_id: str) -> Response:
         return operation_outcome(400, "invalid", f"{error}.")
     drafts = fhir.medications(drafts_page, "draftOrders", orders=True)
     try:
-        new = _new_orders(hook, context, drafts)
+        new = _new_orders(hook, context, fhir.entry_names(drafts_page), drafts)
     except ValueError as error:
         return operation_outcome(400, "invalid", str(error))
     if not new:
@@ -258,8 +258,8 @@ def call_service(service_id: str) -> Response:
     finally:
         server.close()
 
-    seen = {d.reference for d in drafts}
-    current = [m for m in active if m.problem or m.reference not in seen]
+    drafted = {_order_key(d) for d in drafts} - {None}
+    current = [m for m in active if _order_key(m) not in drafted]
     orders = new + pending + current
     if len(orders) > MAX_MEDICATIONS:
         return operation_outcome(
@@ -319,22 +319,41 @@ def _logged(
 
 
 def _new_orders(
-    hook: str, context: _Context, drafts: list[fhir.FhirMedication]
+    hook: str, context: _Context, in_drafts: set[str], drafts: list[fhir.FhirMedication]
 ) -> list[fhir.FhirMedication]:
     """The orders to check as new: the selected ones (order-select) or all drafts (order-sign).
 
-    A draft that could not be read may be the one selected, so it is always checked as new.
+    Every selection must name an entry of draftOrders (``in_drafts``, any resource type: a selected
+    lab order is no medication); one that names none would leave its order unchecked, so it is a
+    ``ValueError``. A draft that could not be read may be the one selected, so it is always checked
+    as new, and it excuses a selection that names no draft: it is reported as not checked.
     """
     if hook != "order-select":
         return list(drafts)
-    selected = set(context.selections or [])
-    readable = {d.reference for d in drafts if not d.problem}
-    missing = sorted(
-        s for s in selected if s not in readable and s.split("/")[0] in fhir.MEDICATION_RESOURCES
-    )
-    if missing and not any(d.problem for d in drafts):
-        raise ValueError(f"context.selections names orders not in draftOrders: {missing}.")
-    return [d for d in drafts if d.reference in selected or d.problem]
+    named = {s: _draft_named(s, in_drafts) for s in context.selections or []}
+    unmatched = sorted(s for s, name in named.items() if name is None)
+    if unmatched and not any(d.problem for d in drafts):
+        raise ValueError(f"context.selections names no order in draftOrders: {unmatched}.")
+    chosen = {name for name in named.values() if name is not None}
+    return [d for d in drafts if d.problem or d.names & chosen]
+
+
+def _draft_named(selection: str, in_drafts: set[str]) -> str | None:
+    """The draft a selection names: exactly (``ResourceType/id`` or a fullUrl), or by the last two
+    segments of an absolute URL or a longer relative reference; None when it names none."""
+    if selection in in_drafts:
+        return selection
+    tail = "/".join(selection.split("/")[-2:])
+    return tail if "/" in tail and tail in in_drafts else None
+
+
+def _order_key(medication: fhir.FhirMedication) -> tuple[str, str | None, str | None] | None:
+    """What makes an active medication the draft itself (an order being renewed or changed), so it
+    is checked once: the same resource, by id, naming the same drug. None when it names no one
+    resource: then it is never taken for a draft, as a duplicate card is better than a hidden one."""
+    if not medication.identified:
+        return None
+    return medication.reference, medication.item.rxcui, medication.item.text
 
 
 class _LazyServer:

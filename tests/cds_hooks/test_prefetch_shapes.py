@@ -27,6 +27,15 @@ SIGN = "/cds-services/interaction-alerts-order-sign"
 SELECT = "/cds-services/interaction-alerts-order-select"
 CLONAZEPAM = coded_request("a1", "197527", "clonazepam 0.5 MG Oral Tablet", status="active")
 OXYCODONE = coded_request("new1", "1049621", "oxycodone hydrochloride 5 MG Oral Tablet")
+# Clonazepam as a pharmacy or a nurse records it: proof the patient takes it, but no order.
+_TAKEN = {k: v for k, v in CLONAZEPAM.items() if k not in ("status", "intent")}
+DISPENSED = {**_TAKEN, "resourceType": "MedicationDispense", "status": "completed"}
+ADMINISTERED = {
+    **_TAKEN,
+    "resourceType": "MedicationAdministration",
+    "status": "completed",
+    "effectiveDateTime": "2026-11-30",
+}
 
 
 def _with(change: Any) -> Any:
@@ -55,6 +64,14 @@ SHAPES = [
         _with(lambda b: {**b, "link": [{"relation": "next", "url": "https://ehr.example/p2"}]}),
         412,
     ),
+    *[
+        (
+            f"paginated-with-relation-{relation.strip()}",
+            _with(lambda b, r=relation: {**b, "link": [{"relation": r, "url": "https://e.x/p2"}]}),
+            412,
+        )
+        for relation in ("Next", " NEXT ")  # RFC 8288: relation types are case-insensitive
+    ],
     (
         "entry-without-resource",
         _with(lambda b: {**b, "entry": [{"fullUrl": "urn:uuid:1"}]}),
@@ -114,6 +131,13 @@ SHAPES = [
     ),
     ("an-unknown-element", _with(lambda b: _resource(b, medication="clonazepam")), "card"),
     ("total-larger-than-the-entries", _with(lambda b: {**b, "total": 2}), "card"),
+    (
+        "a-bundle-inside-a-bundle",
+        _with(lambda b: {**b, "type": "batch-response", "entry": [{"resource": b}]}),
+        "card",
+    ),
+    ("a-medication-dispense", bundle(DISPENSED, kind="searchset"), "card"),
+    ("a-medication-administration", bundle(ADMINISTERED, kind="searchset"), "card"),
     (
         "a-search-error-outcome",
         _with(
@@ -196,6 +220,35 @@ def test_an_unreadable_draft_order_is_checked_as_new_and_reported(client: FlaskC
     assert response.status_code == 200
     (card,) = response.get_json()["cards"]
     assert "could not be checked" in card["summary"] and "draftOrders entry 1" in card["detail"]
+
+
+@pytest.mark.parametrize("hook", ["order-sign", "order-select"])
+def test_a_bundle_inside_draft_orders_is_reported_not_skipped(
+    client: FlaskClient, session: Session, hook: str
+) -> None:
+    body = hook_request(
+        hook,
+        drafts=[bundle(copy.deepcopy(OXYCODONE))],
+        selections=["MedicationRequest/new1"],
+        active=[copy.deepcopy(CLONAZEPAM)],
+    )
+    response = client.post(SIGN if hook == "order-sign" else SELECT, json=body)
+    assert response.status_code == 200, response.get_json()
+    (card,) = response.get_json()["cards"]
+    assert "could not be checked" in card["summary"]
+    assert "draftOrders entry 1" in card["detail"] and "a Bundle inside a Bundle" in card["detail"]
+    assert session.scalars(select(AlertLog.complete)).one() is False
+
+
+def test_a_dispensed_medication_is_named_in_the_card_as_not_read(client: FlaskClient) -> None:
+    body = hook_request(
+        "order-sign",
+        drafts=[copy.deepcopy(OXYCODONE)],
+        prefetch={"activeMedications": bundle(copy.deepcopy(DISPENSED), kind="searchset")},
+    )
+    (card,) = client.post(SIGN, json=body).get_json()["cards"]
+    assert "activeMedications entry 1" in card["detail"]
+    assert "send MedicationRequest or MedicationStatement" in card["detail"]
 
 
 def test_null_prefetch_still_means_no_medications_and_the_check_is_complete(
@@ -436,3 +489,104 @@ def test_the_readmes_example_request_is_valid_fhir_and_gets_the_critical_card(
     cards = client.post(SELECT, json=json.loads(example.read_text())).get_json()["cards"]
     assert cards[0]["indicator"] == "critical" and cards[0]["source"]["topic"]["code"] == "R1"
     assert not any("could not be checked" in c["summary"] for c in cards)
+
+
+# An active medication is left out as the draft itself only when both name one resource and one drug.
+def _without_id(resource: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in copy.deepcopy(resource).items() if k != "id"}
+
+
+@pytest.mark.parametrize(
+    ("draft", "active"),
+    [
+        (_without_id(OXYCODONE), _without_id(CLONAZEPAM)),
+        (copy.deepcopy(OXYCODONE), copy.deepcopy(CLONAZEPAM) | {"id": "new1"}),
+    ],
+    ids=["neither-has-an-id", "one-id-two-drugs"],
+)
+def test_an_active_medication_is_not_hidden_by_a_draft_that_is_not_the_same_order(
+    client: FlaskClient, session: Session, draft: dict[str, Any], active: dict[str, Any]
+) -> None:
+    body = hook_request("order-sign", drafts=[draft], active=[active])
+    cards = client.post(SIGN, json=body).get_json()["cards"]
+    assert [(c["indicator"], c["source"]["topic"]["code"]) for c in cards] == [("critical", "R1")]
+    row = session.scalars(select(AlertLog).where(AlertLog.channel == "cds-hooks")).one()
+    assert row.complete is True and len(row.medications) == 2
+
+
+def test_a_draft_also_in_the_active_medications_is_checked_once(
+    client: FlaskClient, session: Session
+) -> None:
+    also_active = copy.deepcopy(OXYCODONE) | {"status": "active"}
+    body = hook_request(
+        "order-sign",
+        drafts=[copy.deepcopy(OXYCODONE)],
+        active=[also_active, copy.deepcopy(CLONAZEPAM)],
+    )
+    cards = client.post(SIGN, json=body).get_json()["cards"]
+    assert [c["source"]["topic"]["code"] for c in cards] == ["R1"]  # no duplicate-opioid card
+    row = session.scalars(select(AlertLog).where(AlertLog.channel == "cds-hooks")).one()
+    assert row.complete is True and len(row.medications) == 2
+
+
+# order-select: a selection must name an order in draftOrders, or nothing it means gets checked.
+@pytest.mark.parametrize(
+    "selection",
+    ["new1", "medicationrequest/new1", "ServiceRequest/x", "MedicationRequest/", "Patient/example"],
+)
+def test_a_selection_naming_no_draft_order_is_400_naming_it(
+    client: FlaskClient, session: Session, selection: str
+) -> None:
+    body = hook_request(
+        "order-select",
+        drafts=[copy.deepcopy(OXYCODONE)],
+        selections=[selection],
+        active=[copy.deepcopy(CLONAZEPAM)],
+    )
+    response = client.post(SELECT, json=body)
+    answer = response.get_json()
+    assert response.status_code == 400, answer
+    assert answer["resourceType"] == "OperationOutcome"
+    assert repr(selection) in answer["issue"][0]["diagnostics"]
+    assert session.scalars(select(AlertLog)).all() == []
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        "MedicationRequest/new1",
+        "https://ehr.example/fhir/MedicationRequest/new1",
+        "fhir/MedicationRequest/new1",
+    ],
+)
+def test_a_selection_by_reference_or_url_gets_the_critical_card(
+    client: FlaskClient, session: Session, selection: str
+) -> None:
+    body = hook_request(
+        "order-select",
+        drafts=[copy.deepcopy(OXYCODONE)],
+        selections=[selection],
+        active=[copy.deepcopy(CLONAZEPAM)],
+    )
+    cards = client.post(SELECT, json=body).get_json()["cards"]
+    assert [(c["indicator"], c["source"]["topic"]["code"]) for c in cards] == [("critical", "R1")]
+    assert session.scalars(select(AlertLog.complete)).one() is True
+
+
+def test_a_draft_without_id_is_selected_by_its_full_url(
+    client: FlaskClient, session: Session
+) -> None:
+    full_url = "urn:uuid:5b2c3f0e-8d1a-4c59-9f43-2d8e6a1b7c90"
+    body = hook_request(
+        "order-select",
+        drafts=[copy.deepcopy(OXYCODONE)],
+        selections=[full_url],
+        active=[copy.deepcopy(CLONAZEPAM)],
+    )
+    body["context"]["draftOrders"]["entry"] = [
+        {"fullUrl": full_url, "resource": _without_id(OXYCODONE)},
+        {"fullUrl": "urn:uuid:0d5e7a52-1f3b-4a8e-b6c4-93f1e2d4a7b8", "resource": LAB},
+    ]
+    cards = client.post(SELECT, json=body).get_json()["cards"]
+    assert [(c["indicator"], c["source"]["topic"]["code"]) for c in cards] == [("critical", "R1")]
+    assert session.scalars(select(AlertLog.complete)).one() is True
