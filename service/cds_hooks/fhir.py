@@ -32,6 +32,7 @@ TAKEN_RESOURCES = ("MedicationDispense", "MedicationAdministration")
 # order is counted as not checked (and the log says incomplete) without any EHR text reaching
 # recognition.
 UNREADABLE_TEXT = "(unreadable FHIR data)"
+MAX_AGE = 130  # years: the JSON API's bound on patient.age
 _FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,40}$")
 
 
@@ -490,7 +491,10 @@ def patient_age(patient: Any, today: date) -> tuple[int | None, str | None]:
         born = date(year, month, day)
     except ValueError:
         return None, "the Patient's birthDate is not a date"
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day)), None
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    if not 0 <= age <= MAX_AGE:  # a birth in the future, or year 0001: a placeholder, not an age
+        return None, f"the Patient's birthDate gives an age of {age} years"
+    return age, None
 
 
 def _where(error: ValidationError) -> str:

@@ -276,6 +276,22 @@ def test_a_malformed_patient_leaves_the_age_unknown_and_says_so(client: FlaskCli
     assert "age could not be read" in cards[-1]["detail"] and cards[-1]["indicator"] == "info"
 
 
+@pytest.mark.parametrize("birth_date", ["2090-01-01", "0001-01-01"])
+def test_a_birth_date_that_gives_no_possible_age_leaves_the_age_unknown_and_says_so(
+    client: FlaskClient, birth_date: str
+) -> None:
+    body = hook_request(
+        "order-sign",
+        drafts=[copy.deepcopy(OXYCODONE)],
+        prefetch={
+            "activeMedications": bundle(copy.deepcopy(CLONAZEPAM), kind="searchset"),
+            "patient": patient(birth_date),
+        },
+    )
+    cards = client.post(SIGN, json=body).get_json()["cards"]
+    assert "age could not be read" in cards[-1]["detail"] and "years" in cards[-1]["detail"]
+
+
 # Non-medication orders: EHRs call order-select and order-sign for every order.
 LAB = {
     "resourceType": "ServiceRequest",
