@@ -166,10 +166,8 @@ def medications(page: BundlePage, origin: str, *, orders: bool = False) -> list[
             if kind in (*MEDICATION_RESOURCES, "Medication"):
                 found.append(unreadable(where, origin, f"not valid FHIR R4 ({_where(error)})"))
             continue  # an invalid resource of another type holds no medication
-        if kind == "OperationOutcome" and _is_error(resource):
-            found.append(
-                unreadable(where, origin, "the FHIR server reported an error in its search")
-            )
+        if kind == "OperationOutcome" and (problem := _search_problem(resource)) is not None:
+            found.append(unreadable(where, origin, problem))
             continue
         readable.append((resource, _full_url(entry)))
     shared = {
@@ -236,8 +234,18 @@ def _model(kind: Any) -> Any:
         return None
 
 
-def _is_error(outcome: dict[str, Any]) -> bool:
-    return any(i.get("severity") in ("error", "fatal") for i in outcome.get("issue") or [])
+# OperationOutcome issue codes saying a search returned less than it found, even as a warning.
+_CUT_SHORT = frozenset(["incomplete", "too-costly", "throttled", "timeout"])
+
+
+def _search_problem(outcome: dict[str, Any]) -> str | None:
+    """What a search's OperationOutcome says went wrong: an error, or results cut short."""
+    issues = [i for i in outcome.get("issue") or [] if isinstance(i, dict)]
+    if any(i.get("severity") in ("error", "fatal") for i in issues):
+        return "the FHIR server reported an error in its search"
+    if any(i.get("code") in _CUT_SHORT for i in issues):
+        return "the FHIR server reported its search results incomplete"
+    return None
 
 
 def _medication(

@@ -47,7 +47,7 @@ MAX_RXCUIS = 100
 MAX_NAME_LENGTH = 200
 MAX_AGE = 130
 MAX_INDICATION_LENGTH = 200
-_RXCUI = re.compile(r"\d{1,12}")
+_RXCUI = re.compile(r"[0-9]{1,12}")  # ASCII digits: \\d also matches other scripts
 _AGE = re.compile(r"[0-9]{1,3}")  # ASCII digits: int() would also read full-width ones
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # The URLs this door serves, by their path under /REST: the others are answered 404 (or 405).
@@ -68,6 +68,8 @@ def interaction_list() -> Response:
     if (known := _known_key()) is None:
         return _unauthorized(**_list_failure("the API key is missing or not valid"))
     key, caller = known
+    if (repeated := _given_twice("age", "indication", "sources")) is not None:
+        return _invalid(repeated, "give it once", caller)
     given = [v for raw in request.args.getlist("rxcuis") for v in _LIST_SEPARATORS.split(raw) if v]
     if (message := _invalid_rxcuis(given)) is not None:
         return _invalid("rxcuis", message, caller)
@@ -112,6 +114,8 @@ def drug_interactions() -> Response:
     if (known := _known_key()) is None:
         return _unauthorized(**_drug_failure("the API key is missing or not valid"))
     key, caller = known
+    if (repeated := _given_twice("rxcui", "sources")) is not None:
+        return _invalid(repeated, "give it once (this URL checks one drug)", caller)
     rxcui = request.args.get("rxcui", "").strip()
     if not _RXCUI.fullmatch(rxcui):
         return _invalid("rxcui", "give one RxCUI (digits only)", caller)
@@ -247,6 +251,12 @@ def _check(check_request: CheckRequest, key: ApiKey) -> AnswerDocument:
     return check_and_log(
         database(), snapshots(), check_request, key, channel="rxnav", request_id=request_id()
     )
+
+
+def _given_twice(*names: str) -> str | None:
+    """The first of these one-value parameters the URL repeats: reading only one of its values
+    would drop the others without a word (``rxcui=2598&rxcui=7804`` checked 2598 alone)."""
+    return next((name for name in names if len(request.args.getlist(name)) > 1), None)
 
 
 def _invalid_rxcuis(given: Sequence[str]) -> str | None:

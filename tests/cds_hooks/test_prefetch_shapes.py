@@ -157,6 +157,31 @@ SHAPES = [
         ),
         "card",
     ),
+    (
+        "a-search-outcome-saying-results-were-cut-short",  # a warning, yet pages are missing
+        _with(
+            lambda b: {
+                **b,
+                "entry": [
+                    *b["entry"],
+                    {
+                        "resource": {
+                            "resourceType": "OperationOutcome",
+                            "issue": [
+                                {
+                                    "severity": "warning",
+                                    "code": "incomplete",
+                                    "diagnostics": "Results truncated",
+                                }
+                            ],
+                        },
+                        "search": {"mode": "outcome"},
+                    },
+                ],
+            }
+        ),
+        "card",
+    ),
 ]
 
 

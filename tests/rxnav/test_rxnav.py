@@ -472,6 +472,32 @@ def test_an_invalid_list_is_a_400_problem_that_openemr_shows_as_a_failure(
     assert session.scalar(select(func.count()).select_from(AlertLog)) == before
 
 
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        # The second drug was once dropped without a word: 2598 alone was checked.
+        (f"{DRUG}?rxcui={CLONAZEPAM}&rxcui={OXYCODONE}", "rxcui"),
+        (f"{LIST}?rxcuis={CLONAZEPAM}+{OXYCODONE}&age=70&age=abc", "age"),
+        (f"{LIST}?rxcuis={CLONAZEPAM}&indication=panic&indication=seizures", "indication"),
+    ],
+)
+def test_a_one_value_parameter_given_twice_is_a_400_not_half_read(
+    client: FlaskClient, session: Session, url: str, field: str
+) -> None:
+    response = client.get(url)
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["errors"][0]["field"] == field and "once" in body["detail"]
+    assert session.scalar(select(func.count()).select_from(AlertLog)) == 0
+
+
+def test_rxcuis_are_ascii_digits(client: FlaskClient) -> None:
+    response = client.get(
+        f"{LIST}?rxcuis=\u0662\u0665\u0669\u0668"
+    )  # "2598" in Arabic-Indic digits
+    assert response.status_code == 400 and "digits only" in response.get_json()["detail"]
+
+
 def test_a_hundred_rxcuis_are_accepted(client: FlaskClient) -> None:
     body = interactions(client, *([CLONAZEPAM] * 99 + [OXYCODONE]))
     assert len(body["userInput"]["rxcuis"]) == 100
