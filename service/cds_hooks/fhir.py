@@ -21,7 +21,9 @@ from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
+from ..domain import medtext
 from ..domain.check import MedicationInput
+from ..domain.text import DOSE_UNITS, to_milligrams
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 SNOMED = "http://snomed.info/sct"
@@ -264,10 +266,40 @@ def _medication(
         # Never drop an order we cannot read: it comes back not checked, by reference.
         return unreadable(reference, origin, "it names no medication code or name")
     dosage = [d for d in resource.get("dosageInstruction") or resource.get("dosage") or []]
-    item = MedicationInput(
-        text=text, rxcui=rxcui, daily_dose_mg=daily_dose_mg(dosage), route=route(dosage)
-    )
+    dose = daily_dose_mg(dosage, _unit_mg(text))
+    if dose is None:
+        dose = _dose_from_text(text, dosage)
+    item = MedicationInput(text=text, rxcui=rxcui, daily_dose_mg=dose, route=route(dosage))
     return FhirMedication(reference, origin, item, full_url=full_url)
+
+
+def _unit_mg(product: str | None) -> float | None:
+    """Milligrams in one unit of a product its text names with one strength ("clonazepam 0.5 MG
+    Oral Tablet"): what a dose in tablets multiplies."""
+    parsed = medtext.parse(product) if product else None
+    if parsed is None or len(parsed.strengths) != 1:
+        return None
+    strength = parsed.strengths[0]
+    if strength.per is not None or strength.unit not in DOSE_UNITS:
+        return None
+    return to_milligrams(strength.value, strength.unit)
+
+
+def _dose_from_text(product: str | None, dosage: list[dict[str, Any]]) -> float | None:
+    """The daily dose an instruction gives only as text ("2 mg by mouth three times daily"), read as
+    the JSON API reads a sig: by itself, else after the product's name ("2 tablets three times
+    daily" of "clonazepam 0.5 MG Oral Tablet"). The largest of the instructions counts."""
+    doses = []
+    for instruction in dosage:
+        sig = instruction.get("text")
+        if not isinstance(sig, str) or not sig.strip():
+            continue
+        dose = medtext.daily_dose_mg(medtext.parse(sig))
+        if dose is None and product:
+            dose = medtext.daily_dose_mg(medtext.parse(f"{product} {sig}"))
+        if dose is not None:
+            doses.append(dose)
+    return max(doses) if doses else None
 
 
 def _referenced(
@@ -294,7 +326,16 @@ def _code_and_text(concept: dict[str, Any]) -> tuple[str | None, str | None]:
 
 
 # Milligrams per unit, by UCUM code or the unit words EHRs print.
-_MG_PER_UNIT = {"mg": 1.0, "g": 1000.0, "ug": 0.001, "mcg": 0.001, "µg": 0.001, "ng": 1e-6}
+_MG_PER_UNIT = {
+    **{u: 1.0 for u in ("mg", "milligram", "milligrams")},
+    **{u: 1000.0 for u in ("g", "gram", "grams")},
+    **{u: 0.001 for u in ("ug", "mcg", "µg", "microgram", "micrograms")},
+    "ng": 1e-6,
+}
+# Units that count tablets or capsules: a dose in them is so many of the product's strength.
+_COUNTED = frozenset(
+    ["tbl", "tab", "tabs", "tablet", "tablets", "cap", "caps", "capsule", "capsules"]
+)
 # UCUM period units in days.
 _DAYS = {"s": 1 / 86400, "min": 1 / 1440, "h": 1 / 24, "d": 1.0, "wk": 7.0, "mo": 30.0, "a": 365.0}
 # HL7 v3 GTSAbbreviation timing codes: administrations per day.
@@ -318,25 +359,26 @@ _PER_DAY = {
 }
 
 
-def daily_dose_mg(dosage: Iterable[dict[str, Any]]) -> float | None:
+def daily_dose_mg(dosage: Iterable[dict[str, Any]], unit_mg: float | None = None) -> float | None:
     """Milligrams a day from dose times frequency per period, when every part is stated in units we know.
 
     Instructions with the same ``sequence`` run together and add up; sequential ones (a taper) are
     read as their largest. A dose range counts its high end, a frequency range its maximum, and a
-    stated maximum per period wins when larger: the dose alerts ask how much could be taken.
+    stated maximum per period wins when larger: the dose alerts ask how much could be taken. A dose
+    in tablets or capsules counts ``unit_mg`` (the product's strength) each, when it is known.
     """
     by_sequence: dict[int, float] = defaultdict(float)
     for instruction in dosage:
-        daily = _instruction_daily_mg(instruction)
+        daily = _instruction_daily_mg(instruction, unit_mg)
         if daily is None:
             continue
         by_sequence[int(instruction.get("sequence") or 0)] += daily
     return round(max(by_sequence.values()), 6) if by_sequence else None
 
 
-def _instruction_daily_mg(instruction: dict[str, Any]) -> float | None:
+def _instruction_daily_mg(instruction: dict[str, Any], unit_mg: float | None) -> float | None:
     per_day = _per_day(instruction.get("timing") or {})
-    doses = [_dose_mg(d) for d in instruction.get("doseAndRate") or []]
+    doses = [_dose_mg(d, unit_mg) for d in instruction.get("doseAndRate") or []]
     known = [d for d in doses if d is not None]
     scheduled = max(known) * per_day if known and per_day is not None else None
     stated_max = _max_per_day(instruction.get("maxDosePerPeriod"))
@@ -344,19 +386,39 @@ def _instruction_daily_mg(instruction: dict[str, Any]) -> float | None:
     return max(candidates) if candidates else None
 
 
-def _dose_mg(dose_and_rate: dict[str, Any]) -> float | None:
+def _dose_mg(dose_and_rate: dict[str, Any], unit_mg: float | None) -> float | None:
+    """A dose in milligrams; one in tablets or capsules counts ``unit_mg`` each, when known."""
     quantity = dose_and_rate.get("doseQuantity")
     if quantity is None and dose_and_rate.get("doseRange"):
         quantity = dose_and_rate["doseRange"].get("high")
-    return _mg(quantity)
+    dose = _mg(quantity)
+    if dose is None and unit_mg is not None and quantity and _units(quantity) & _COUNTED:
+        count = _positive(quantity.get("value"))
+        dose = count * unit_mg if count is not None else None
+    return dose
 
 
 def _mg(quantity: dict[str, Any] | None) -> float | None:
-    if not quantity or quantity.get("value") is None:
+    if not quantity:
         return None
-    unit = str(quantity.get("code") or quantity.get("unit") or "").strip().lower()
-    factor = _MG_PER_UNIT.get(unit)
-    return float(Decimal(str(quantity["value"]))) * factor if factor is not None else None
+    value = _positive(quantity.get("value"))
+    factor = next((_MG_PER_UNIT[u] for u in _units(quantity) if u in _MG_PER_UNIT), None)
+    return value * factor if value is not None and factor is not None else None
+
+
+def _units(quantity: dict[str, Any]) -> set[str]:
+    """A quantity's UCUM code and printed unit, as the tables spell them (``{tbl}`` is ``tbl``)."""
+    named = (quantity.get("code"), quantity.get("unit"))
+    return {str(u).strip().lower().strip("{}") for u in named if u}
+
+
+def _positive(value: Any) -> float | None:
+    """A dose or count as stated; none that is not a positive number (no negative dose is read)."""
+    try:
+        number = float(Decimal(str(value)))
+    except ArithmeticError:
+        return None
+    return number if number > 0 else None
 
 
 def _per_day(timing: dict[str, Any]) -> float | None:

@@ -156,6 +156,54 @@ def test_clonazepam_30_mg_a_day_raises_the_same_dose_alert_over_cds_as_on_the_js
     assert row.inputs["medications"][0]["daily_dose_mg"] == 30
 
 
+@pytest.mark.parametrize(
+    ("product", "dosage"),
+    [
+        # Once read as no dose at all, so the dose alert was missed without a word.
+        ("clonazepam 0.5 MG Oral Tablet", [{"text": "10 mg by mouth three times daily"}]),
+        ("clonazepam 2 MG Oral Tablet", [{"text": "5 tablets three times daily"}]),
+        (
+            "clonazepam 2 MG Oral Tablet",
+            [
+                {
+                    "doseAndRate": [{"doseQuantity": {"value": 5, "code": "{tbl}"}}],
+                    "timing": per_day(3),
+                }
+            ],
+        ),
+        (
+            "clonazepam 0.5 MG Oral Tablet",
+            [
+                {
+                    "doseAndRate": [{"doseQuantity": {"value": 10, "unit": "milligram"}}],
+                    "timing": per_day(3),
+                }
+            ],
+        ),
+    ],
+    ids=["sig-text-in-mg", "sig-text-in-tablets", "dose-in-tablets", "unit-word-without-code"],
+)
+def test_a_dose_stated_in_text_or_tablets_raises_the_json_apis_dose_alert(
+    client: FlaskClient, session: Session, product: str, dosage: list[dict[str, Any]]
+) -> None:
+    api = client.post(
+        "/api/v1/checks",
+        json={"medications": [{"rxcui": "197527", "daily_dose": {"value": 30, "unit": "mg"}}]},
+    ).get_json()
+    order = coded_request("d1", "197527", product) | {"dosageInstruction": dosage}
+    cards = client.post(SIGN, json=hook_request("order-sign", drafts=[order])).get_json()["cards"]
+    expected = _alerts(api)
+    assert any(rule.startswith("H") for rule, _ in expected)
+    assert {(c["source"]["topic"]["code"], c["indicator"]) for c in cards} == expected
+    row = session.scalars(select(AlertLog).where(AlertLog.channel == "cds-hooks")).one()
+    assert row.inputs["medications"][0]["daily_dose_mg"] == 30
+
+
+def test_a_negative_dose_is_no_dose() -> None:
+    dosage = [{"doseAndRate": [{"doseQuantity": mg(-10)}], "timing": per_day(3)}]
+    assert daily_dose_mg(dosage) is None
+
+
 def test_the_route_reaches_the_check(client: FlaskClient, session: Session) -> None:
     order = coded_request("d1", "197527", "clonazepam 0.5 MG Oral Tablet") | {
         "dosageInstruction": [
