@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -100,8 +100,6 @@ class BundlePage:
     next_url: str | None = None
     total: int | None = None
     kind: str | None = None
-    pages: int = 1
-    extra: list[Any] = field(default_factory=list)
 
 
 def bundle_page(value: Any, what: str) -> BundlePage:

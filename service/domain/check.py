@@ -66,6 +66,19 @@ THERAPEUTIC_DUPLICATION = "TD"
 HIGH_DOSE = "HD"
 
 
+def _other_medicines(
+    concept: Concept, named: tuple[Concept, ...], kb: KbSnapshot
+) -> tuple[str, ...]:
+    """The names of those ``named`` medicines that bring an ingredient some rule involves and the
+    item's own concept lacks (a line's "Tylenol (acetaminophen 300 mg ...)" brings nothing)."""
+    mine = set(concept.ingredients)
+    return tuple(
+        other.display
+        for other in named
+        if (set(other.ingredients) & kb.ingredients_with_rules) - mine
+    )
+
+
 def _with_text(coded: Concept | None, named: Concept) -> Concept:
     """The code's concept, unless the text names ingredients it lacks: then both, and no route.
 
@@ -147,6 +160,10 @@ def _recognize_one(index: int, item: MedicationInput, kb: KbSnapshot) -> Medicat
     if concept is None:
         suggestions = kb.suggest(item.text) if item.text else ()
         return Medication(index, item, recognized=False, suggestions=suggestions)
+    if reading is not None and (others := _other_medicines(concept, reading.also_named, kb)):
+        # Two medicines on one line cannot be checked as one product (their pair would be exempt,
+        # a dose would be nobody's): not checked, each offered to be entered on its own.
+        return Medication(index, item, recognized=False, suggestions=(concept.display, *others))
     parsed = reading.parsed if reading is not None else None
     if parsed is not None:
         # What the text says fills only what the caller left out.

@@ -51,9 +51,9 @@ class ParsedText:
     release: str | None
     route: str | None
     sig: Sig
-    # Words after the name that are no strength, form or instruction: perhaps another medicine
-    # ("acetaminophen 300 mg, codeine 30 mg"), a run of words each, without what a negation covers.
-    other_words: tuple[str, ...] = ()
+    # Words after the name, written with a strength of their own: another medicine on the same line
+    # ("acetaminophen 300 mg, codeine 30 mg"). None after a negation ("instead of oxycodone 5 mg").
+    other_names: tuple[str, ...] = ()
 
 
 # --- vocabulary: one entry per word or phrase, looked up after the pattern has found it -------------
@@ -322,11 +322,16 @@ _DAYS_IN = {
 }
 # "OD" means the right eye only beside a form that goes in an eye; "solution 200 mg OD" is once daily.
 _EYE_FORMS = frozenset(["drops", "ointment"])
-# Routes named after a part of the body, which the indication names too ("vaginal yeast infection",
-# "dental abscess", "left ear infection"). Read from a word, such a route takes a drug out of its
-# systemic classes only when the product agrees: a form that is not swallowed, or a strength in %.
-_BODY_SITE_ROUTES = frozenset(["topical", "ophthalmic", "otic", "vaginal", "dental"])
-_SWALLOWED_FORMS = frozenset(f for f, (implied, _) in _FORM_ROUTES.items() if implied == "oral")
+# Route words that also name a part of the body, as an indication does ("vaginal yeast infection",
+# "dental abscess", "left ear infection"). Such a word sets the route only when the product agrees:
+# a form that goes elsewhere than the mouth, or a strength in %. "Otic", "ophthalmic", "in each eye"
+# name only a route.
+_SITE_WORDS = frozenset(["vaginal", "dental", "topical"]) | {
+    f"{side} {organ}" for side in ("left", "right", "affected") for organ in ("eye", "ear")
+}
+_NOT_SWALLOWED = frozenset(
+    ["drops", *(f for f, (implied, _) in _FORM_ROUTES.items() if implied not in (None, "oral"))]
+)
 # Grams of these are grams of product ("Voltaren gel 4 g qid"), not of the drug.
 _WEIGHED_FORMS = frozenset(["cream", "ointment", "gel", "lotion", "shampoo", "foam", "powder"])
 
@@ -515,8 +520,11 @@ class _Walk:
         self.frequencies: list[float] = []
         self.amounts: list[float] = []
         self.indications: list[str] = []
+        self.sure_routes: set[str] = set()  # routes stated by a word that names nothing else
         self.other_runs: list[list[str]] = []  # words left out of the name, split where others came
-        self._other_end = -1  # where the last such word ended: the next one continues its run
+        self.dosed_runs: set[int] = set()  # the runs a strength follows: medicines, not words
+        self._other_end = -1  # where the last such word ended: the next word or strength follows it
+        self.negated = False  # "instead of", "avoid": the medicines named after it are not taken
 
     def _as_written(self, match: re.Match[str]) -> str:
         """The token as the writer spelled it, with the space before it if there was one."""
@@ -563,6 +571,7 @@ class _Walk:
         self._not_name()
 
     def conc(self, match: re.Match[str]) -> None:
+        self._strength_follows(match)
         amount, _, unit = match["c_p"].rpartition(" ")
         bare = unit.lstrip("0123456789.")
         per = _PER[bare]
@@ -570,6 +579,7 @@ class _Walk:
         self._strengths([Strength(_number(match["c_v"]), _UNITS[match["c_u"]], _join(amount, per))])
 
     def combo(self, match: re.Match[str]) -> None:
+        self._strength_follows(match)
         values: list[float] = []
         units: list[str | None] = []
         separators: set[str] = set()
@@ -590,6 +600,7 @@ class _Walk:
             self._strengths([Strength(v, u) for v, u in zip(values, filled, strict=True)])
 
     def strength(self, match: re.Match[str]) -> None:
+        self._strength_follows(match)
         strength = Strength(_number(match["s_v"]), _UNITS[match["s_u"]])
         if (self.after_verb or match["s_total"]) and strength.unit in DOSE_UNITS:
             self._dose_by_mass(strength)  # "Take 600 mg", "1 tablet (5 mg total)"
@@ -658,6 +669,8 @@ class _Walk:
             self._not_name()
             if kind == "route":
                 self.routes.add(str(value))
+                if key not in _SITE_WORDS:
+                    self.sure_routes.add(str(value))
                 if key in _ROUTE_VERBS:
                     self._begin_instructions()
             elif kind == "form":
@@ -683,13 +696,20 @@ class _Walk:
             self.gap = False
 
     def _other_word(self, match: re.Match[str]) -> None:
-        if self.stopped:
+        word = match.group().rstrip(".")
+        self.negated = self.negated or word in _NEGATIONS
+        if self.stopped or self.negated:
             return
         if self.other_runs and match.start() == self._other_end + 1:
-            self.other_runs[-1].append(match.group().rstrip("."))
+            self.other_runs[-1].append(word)
         else:
-            self.other_runs.append([match.group().rstrip(".")])
+            self.other_runs.append([word])
         self._other_end = match.end()
+
+    def _strength_follows(self, match: re.Match[str]) -> None:
+        """A strength right after words left out of the name: they name a medicine of their own."""
+        if self.other_runs and match.start() in (self._other_end, self._other_end + 1):
+            self.dosed_runs.add(len(self.other_runs) - 1)
 
     def _connector(self, match: re.Match[str]) -> None:
         if self.indication is not None:
@@ -802,7 +822,7 @@ class _Walk:
             contradictory=(doses_per_day is None and bool(self.frequencies))
             or (units_per_dose is None and bool(self.amounts)),
         )
-        others = tuple(" ".join(words) for run in self.other_runs if (words := _unnegated(run)))
+        others = tuple(" ".join(self.other_runs[i]) for i in sorted(self.dosed_runs))
         return ParsedText(
             name, names, tuple(self.strengths), form, self.release, route, sig, others
         )
@@ -826,26 +846,26 @@ class _Walk:
         return implied.pop() if len(implied) == 1 else None
 
     def _product_agrees(self, stated: str | None, forms: list[str]) -> bool:
-        """Whether a stated body-site route is borne out by the product, not only by a word that
-        may name what is treated ("clarithromycin 500 mg bid dental infection")."""
-        if stated not in _BODY_SITE_ROUTES:
-            return True
+        """Whether a route stated only by a body-site word is borne out by the product, not only by
+        a word that may name what is treated ("clarithromycin 500 mg bid dental infection")."""
+        if stated is None or stated in self.sure_routes:
+            return True  # named by a word that means only the route ("otic", "PV")
         if any(s.unit == "%" for s in self.strengths):
             return True
-        return bool(forms) and not _SWALLOWED_FORMS.intersection(forms)
+        return bool(_NOT_SWALLOWED.intersection(forms))
 
 
 _NUMERIC = re.compile(r"[0-9]{1,6}(?:\.[0-9]{1,4})?")
-# "avoid alcohol", "do not use with codeine": what follows is not taken.
-_NEGATIONS = frozenset(["no", "not", "avoid", "without", "never", "instead", "stopped", "hold"])
-
-
-def _unnegated(words: list[str]) -> list[str]:
-    """The words of a run before its first negation."""
-    for number, word in enumerate(words):
-        if word in _NEGATIONS:
-            return words[:number]
-    return words
+# Words after which the medicines a line names are not taken: "instead of oxycodone 5 mg",
+# "switched from methadone 40 mg", "do not take with tramadol 50 mg".
+_NEGATIONS = frozenset(
+    [
+        *["no", "not", "avoid", "without", "never", "instead", "except", "unlike", "like"],
+        *["caution", "stop", "stopped", "hold", "held", "switch", "switched", "previously"],
+        *["formerly", "prior", "replaces", "replaced", "replacing", "history", "hx", "allergy"],
+        *["allergic", "overdose"],
+    ]
+)
 
 
 def _agreed(values: list[float]) -> float | None:

@@ -38,6 +38,7 @@ class Reading:
 
     concept: Concept | None
     parsed: ParsedText
+    also_named: tuple[Concept, ...] = ()  # other medicines the line names after its first one
 
 
 @dataclass(frozen=True)
@@ -552,7 +553,7 @@ class KbSnapshot:
         reading = self._texts.get(text)
         if reading is None:
             parsed = parse(text)
-            reading = Reading(self._resolve_text(text, parsed), parsed)
+            reading = Reading(self._resolve_text(text, parsed), parsed, self._also_named(parsed))
             if len(self._texts) > MAX_MEMOISED_TEXTS:
                 self._texts.clear()  # bounded memory, whatever the traffic
             self._texts[text] = reading
@@ -582,30 +583,16 @@ class KbSnapshot:
                 return None
             ingredients = {i for concept in resolved if concept for i in concept.ingredients}
             concept = Concept(text.strip(), tuple(sorted(ingredients)))
-        return self._with_other_medicines(concept, text, parsed)
+        return concept
 
-    def _with_other_medicines(self, concept: Concept, text: str, parsed: ParsedText) -> Concept:
-        """The concept, with the ingredients of other medicines the text names after its own.
-
-        "acetaminophen 300 mg, codeine 30 mg" is read as acetaminophen; dropping the codeine would
-        hide its alerts, so it is added (only ingredients some rule involves: "mix in water" adds
-        nothing). The route is left to the text: the concept's own may not be the others'.
-        """
-        others: set[str] = set()
-        for run in parsed.other_words:
-            found = self._ingredients_named(run)
-            if found is None:
-                found = {i for word in run.split() for i in (self._ingredients_named(word) or ())}
-            others.update(found)
-        added = (others & self.ingredients_with_rules) - set(concept.ingredients)
-        if not added:
-            return concept
-        return Concept(text.strip(), tuple(sorted({*concept.ingredients, *added})))
-
-    def _ingredients_named(self, words: str) -> set[str] | None:
-        """The ingredients ``words`` name by themselves, if they are a known name."""
-        concept = next((c for k in candidate_keys(words) if (c := self._names.get(k))), None)
-        return set(concept.ingredients) if concept else None
+    def _also_named(self, parsed: ParsedText) -> tuple[Concept, ...]:
+        """The medicines a line names with a strength of their own after its first one, as far as
+        they are known names ("acetaminophen 300 mg, codeine 30 mg": codeine)."""
+        found = (
+            next((c for k in candidate_keys(words) if (c := self._names.get(k))), None)
+            for words in parsed.other_names
+        )
+        return tuple(concept for concept in found if concept is not None)
 
     def suggest(self, text: str, limit: int = 3) -> tuple[str, ...]:
         """ "Did you mean" labels ("Tylenol (acetaminophen)"); never used to resolve, only to offer.

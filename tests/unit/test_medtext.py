@@ -617,6 +617,8 @@ def test_durations_are_read_and_kept_out_of_the_name(text: str, days: float) -> 
         ("timolol eye drops", "ophthalmic"),
         ("timolol 1 gtt OU", "ophthalmic"),
         ("ciprofloxacin ear drops", "otic"),
+        ("ciprofloxacin ophthalmic", "ophthalmic"),  # a route word that names no body site
+        ("ciprofloxacin 3 mg/mL solution otic", "otic"),
         ("promethazine 25 mg PR", "rectal"),
         ("promethazine 25 mg suppository", "rectal"),
         ("miconazole vaginal suppository", "vaginal"),
@@ -651,6 +653,7 @@ def test_route_words_give_a_knowledge_base_route(text: str, route: str) -> None:
         "ciprofloxacin 500 mg bid right eye",
         "itraconazole 200 mg daily, topical fungal infection of nails",
         "clotrimazole 100 mg vaginal tablet",  # a swallowed form said to go elsewhere: doubt
+        "clarithromycin 250 mg/5 mL suspension 7.5 mL bid for left ear infection",
         "drops",
         "spray",
         "clonazepam",
