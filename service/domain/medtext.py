@@ -218,6 +218,16 @@ _SIG_STARTS = frozenset(  # words that begin the instructions: the name ends bef
     ]
 )
 _STOPS = frozenset(["disp", "dispense", "qty", "quantity", "refill", "refills", "rf", "dx"])
+# Words after which the medicines a line names are not taken: "instead of oxycodone 5 mg",
+# "switched from methadone 40 mg", "do not take with tramadol 50 mg".
+_NEGATIONS = frozenset(
+    [
+        *["no", "not", "avoid", "without", "never", "instead", "except", "unlike", "like"],
+        *["caution", "stop", "stopped", "hold", "held", "switch", "switched", "previously"],
+        *["formerly", "prior", "replaces", "replaced", "replacing", "history", "hx", "allergy"],
+        *["allergic", "overdose"],
+    ]
+)
 _FILLERS = frozenset(
     [
         *[
@@ -856,16 +866,6 @@ class _Walk:
 
 
 _NUMERIC = re.compile(r"[0-9]{1,6}(?:\.[0-9]{1,4})?")
-# Words after which the medicines a line names are not taken: "instead of oxycodone 5 mg",
-# "switched from methadone 40 mg", "do not take with tramadol 50 mg".
-_NEGATIONS = frozenset(
-    [
-        *["no", "not", "avoid", "without", "never", "instead", "except", "unlike", "like"],
-        *["caution", "stop", "stopped", "hold", "held", "switch", "switched", "previously"],
-        *["formerly", "prior", "replaces", "replaced", "replacing", "history", "hx", "allergy"],
-        *["allergic", "overdose"],
-    ]
-)
 
 
 def _agreed(values: list[float]) -> float | None:

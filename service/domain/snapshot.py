@@ -573,17 +573,18 @@ class KbSnapshot:
                 *candidate_keys(text),
             ]
         )
-        concept = next((c for key in keys if (c := self._names.get(key)) is not None), None)
-        if concept is None:
-            parts = combination_parts(parsed.name or text)
-            if len(parts) < 2:
-                return None
-            resolved = [self.lookup_text(part) for part in parts]
-            if any(concept is None for concept in resolved):
-                return None
-            ingredients = {i for concept in resolved if concept for i in concept.ingredients}
-            concept = Concept(text.strip(), tuple(sorted(ingredients)))
-        return concept
+        for key in keys:
+            concept = self._names.get(key)
+            if concept is not None:
+                return concept
+        parts = combination_parts(parsed.name or text)
+        if len(parts) < 2:
+            return None
+        resolved = [self.lookup_text(part) for part in parts]
+        if any(concept is None for concept in resolved):
+            return None
+        ingredients = sorted({i for concept in resolved if concept for i in concept.ingredients})
+        return Concept(text.strip(), tuple(ingredients))
 
     def _also_named(self, parsed: ParsedText) -> tuple[Concept, ...]:
         """The medicines a line names with a strength of their own after its first one, as far as
