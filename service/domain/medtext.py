@@ -619,6 +619,7 @@ class _Walk:
         self.after_verb = False
 
     def number(self, match: re.Match[str]) -> None:
+        self._strength_follows(match)  # "Soma 350"
         if self.after_verb and not self.limited and _NUMERIC.fullmatch(match.group()):
             self.amounts.append(_number(match.group()))  # "take 2 daily"
         self._end_indication()
@@ -643,7 +644,9 @@ class _Walk:
     # shared steps
 
     def _vocabulary(self, key: str, match: re.Match[str]) -> None:
-        if self.stopped:
+        if self.stopped:  # "qty 30, Xanax 1mg": the pharmacy's part may still name a medicine
+            if key not in _VOCABULARY:
+                self._other_word(match)
             return
         kind, value = _VOCABULARY.get(key, _UNKNOWN)
         after_verb = False
@@ -695,6 +698,7 @@ class _Walk:
     def _name_word(self, match: re.Match[str]) -> None:
         if self.indication is not None:
             self.indication.append(match.group().rstrip("."))
+            self._other_word(match)  # "prn pain and xanax 1 mg": a medicine if a strength follows
         elif self.closed or (self.started and self.gap and not self.pending):
             self.closed = self.started
             self._other_word(match)
@@ -708,7 +712,7 @@ class _Walk:
     def _other_word(self, match: re.Match[str]) -> None:
         word = match.group().rstrip(".")
         self.negated = self.negated or word in _NEGATIONS
-        if self.stopped or self.negated:
+        if self.negated:
             return
         if self.other_runs and match.start() == self._other_end + 1:
             self.other_runs[-1].append(word)
@@ -717,7 +721,8 @@ class _Walk:
         self._other_end = match.end()
 
     def _strength_follows(self, match: re.Match[str]) -> None:
-        """A strength right after words left out of the name: they name a medicine of their own."""
+        """A strength (or a bare number) right after words left out of the name: they may name a
+        medicine of their own."""
         if self.other_runs and match.start() in (self._other_end, self._other_end + 1):
             self.dosed_runs.add(len(self.other_runs) - 1)
 

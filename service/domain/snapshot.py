@@ -588,12 +588,17 @@ class KbSnapshot:
 
     def _also_named(self, parsed: ParsedText) -> tuple[Concept, ...]:
         """The medicines a line names with a strength of their own after its first one, as far as
-        they are known names ("acetaminophen 300 mg, codeine 30 mg": codeine)."""
-        found = (
-            next((c for k in candidate_keys(words) if (c := self._names.get(k))), None)
-            for words in parsed.other_names
-        )
-        return tuple(concept for concept in found if concept is not None)
+        they are known names ("acetaminophen 300 mg, codeine 30 mg": codeine). A name ends where
+        its strength begins, so a run's last words are tried too ("for pain alprazolam 1 mg")."""
+        found = []
+        for run in parsed.other_names:
+            words = run.split()
+            tails = (" ".join(words[start:]) for start in range(len(words)))
+            keys = (key for tail in tails for key in candidate_keys(tail))
+            concept = next((c for key in keys if (c := self._names.get(key))), None)
+            if concept is not None:
+                found.append(concept)
+        return tuple(found)
 
     def suggest(self, text: str, limit: int = 3) -> tuple[str, ...]:
         """ "Did you mean" labels ("Tylenol (acetaminophen)"); never used to resolve, only to offer.

@@ -110,6 +110,11 @@ def test_an_unknown_dose_unit_is_an_error() -> None:
         ("acetaminophen 500 mg q6h prn, oxycodone 5 mg", ("acetaminophen", "oxycodone")),
         ("phenelzine 15 mg tid, tramadol 50 mg prn", ("phenelzine", "tramadol")),
         ("clonazepam 2 mg qid, alprazolam 1 mg", ("clonazepam", "alprazolam")),
+        # In the pharmacy's part or in the indication, still a medicine of its own.
+        ("Percocet 5/325 qty 30, Xanax 1mg", ("Percocet", "Xanax")),
+        ("oxycodone 5 mg q6h prn pain and xanax 1 mg prn anxiety", ("oxycodone", "Xanax")),
+        ("oxycodone 5 mg for pain alprazolam 1 mg for anxiety", ("oxycodone", "alprazolam")),
+        ("Norco 10/325 q4h prn + Soma 350 tid", ("Norco", "Soma")),
     ],
 )
 def test_a_line_of_two_medicines_is_not_checked_and_names_both(
@@ -129,6 +134,9 @@ def test_a_line_of_two_medicines_is_not_checked_and_names_both(
         ("buprenorphine 8 mg SL daily, switched from methadone 40 mg", ("buprenorphine",)),
         ("levothyroxine 50 mcg daily same time each day", ("levothyroxine",)),  # SAMe: no strength
         ("clonazepam 1 mg tablet generic", ("clonazepam",)),
+        ("ondansetron 4 mg prn nausea from oxycodone", ("ondansetron",)),  # no strength of its own
+        ("Norco 10/325 disp #90 refills 2", ("acetaminophen", "hydrocodone")),
+        ("oxycodone 5 mg tablet 1 po q6h prn pain 30 tablets", ("oxycodone",)),
         # A product's own ingredients written out again bring nothing new.
         ("Tylenol #3 (acetaminophen 300 mg/codeine 30 mg)", ("acetaminophen", "codeine")),
         (
