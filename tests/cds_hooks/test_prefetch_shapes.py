@@ -571,6 +571,16 @@ def test_a_draft_also_in_the_active_medications_is_checked_once(
 
 
 # order-select: a selection must name an order in draftOrders, or nothing it means gets checked.
+def _oxycodone_selected(selection: str) -> dict[str, Any]:
+    """order-select of a new oxycodone order, by ``selection``, for a patient on clonazepam."""
+    return hook_request(
+        "order-select",
+        drafts=[copy.deepcopy(OXYCODONE)],
+        selections=[selection],
+        active=[copy.deepcopy(CLONAZEPAM)],
+    )
+
+
 @pytest.mark.parametrize(
     "selection",
     ["new1", "medicationrequest/new1", "ServiceRequest/x", "MedicationRequest/", "Patient/example"],
@@ -578,12 +588,7 @@ def test_a_draft_also_in_the_active_medications_is_checked_once(
 def test_a_selection_naming_no_draft_order_is_400_naming_it(
     client: FlaskClient, session: Session, selection: str
 ) -> None:
-    body = hook_request(
-        "order-select",
-        drafts=[copy.deepcopy(OXYCODONE)],
-        selections=[selection],
-        active=[copy.deepcopy(CLONAZEPAM)],
-    )
+    body = _oxycodone_selected(selection)
     response = client.post(SELECT, json=body)
     answer = response.get_json()
     assert response.status_code == 400, answer
@@ -603,12 +608,7 @@ def test_a_selection_naming_no_draft_order_is_400_naming_it(
 def test_a_selection_by_reference_or_url_gets_the_critical_card(
     client: FlaskClient, session: Session, selection: str
 ) -> None:
-    body = hook_request(
-        "order-select",
-        drafts=[copy.deepcopy(OXYCODONE)],
-        selections=[selection],
-        active=[copy.deepcopy(CLONAZEPAM)],
-    )
+    body = _oxycodone_selected(selection)
     cards = client.post(SELECT, json=body).get_json()["cards"]
     assert [(c["indicator"], c["source"]["topic"]["code"]) for c in cards] == [("critical", "R1")]
     assert session.scalars(select(AlertLog.complete)).one() is True
@@ -618,12 +618,7 @@ def test_a_draft_without_id_is_selected_by_its_full_url(
     client: FlaskClient, session: Session
 ) -> None:
     full_url = "urn:uuid:5b2c3f0e-8d1a-4c59-9f43-2d8e6a1b7c90"
-    body = hook_request(
-        "order-select",
-        drafts=[copy.deepcopy(OXYCODONE)],
-        selections=[full_url],
-        active=[copy.deepcopy(CLONAZEPAM)],
-    )
+    body = _oxycodone_selected(full_url)
     body["context"]["draftOrders"]["entry"] = [
         {"fullUrl": full_url, "resource": _without_id(OXYCODONE)},
         {"fullUrl": "urn:uuid:0d5e7a52-1f3b-4a8e-b6c4-93f1e2d4a7b8", "resource": LAB},
