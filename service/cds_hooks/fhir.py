@@ -264,8 +264,9 @@ def _medication(
         # Never drop an order we cannot read: it comes back not checked, by reference.
         return unreadable(reference, origin, "it names no medication code or name")
     dosage = [d for d in resource.get("dosageInstruction") or resource.get("dosage") or []]
-    dose = daily_dose_mg(dosage, _unit_mg(text))
-    if dose is None:
+    # The product's name is parsed only for what needs it: a dose in tablets, or only in words.
+    dose = daily_dose_mg(dosage, _unit_mg(text) if _in_tablets(dosage) else None)
+    if dose is None and dosage:
         dose = _dose_from_text(text, dosage)
     item = MedicationInput(text=text, rxcui=rxcui, daily_dose_mg=dose, route=route(dosage))
     return FhirMedication(reference, origin, item, full_url=full_url)
@@ -384,11 +385,22 @@ def _instruction_daily_mg(instruction: dict[str, Any], unit_mg: float | None) ->
     return max(candidates) if candidates else None
 
 
-def _dose_mg(dose_and_rate: dict[str, Any], unit_mg: float | None) -> float | None:
-    """A dose in milligrams; one in tablets or capsules counts ``unit_mg`` each, when known."""
+def _quantity(dose_and_rate: dict[str, Any]) -> dict[str, Any] | None:
+    """The dose of a ``doseAndRate``: its quantity, or the high end of its range."""
     quantity = dose_and_rate.get("doseQuantity")
     if quantity is None and dose_and_rate.get("doseRange"):
         quantity = dose_and_rate["doseRange"].get("high")
+    return quantity
+
+
+def _in_tablets(dosage: Iterable[dict[str, Any]]) -> bool:
+    quantities = (_quantity(d) for i in dosage for d in i.get("doseAndRate") or [])
+    return any(q and _units(q) & _COUNTED for q in quantities)
+
+
+def _dose_mg(dose_and_rate: dict[str, Any], unit_mg: float | None) -> float | None:
+    """A dose in milligrams; one in tablets or capsules counts ``unit_mg`` each, when known."""
+    quantity = _quantity(dose_and_rate)
     dose = _mg(quantity)
     if dose is None and unit_mg is not None and quantity and _units(quantity) & _COUNTED:
         count = _positive(quantity.get("value"))
