@@ -28,6 +28,11 @@ from ..domain.text import DOSE_UNITS, to_milligrams
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 SNOMED = "http://snomed.info/sct"
 MEDICATION_RESOURCES = ("MedicationRequest", "MedicationStatement")
+# What CDS Hooks' draftOrders hold (order-select, order-sign): the resources a selection names.
+ORDER_RESOURCES = (
+    *MEDICATION_RESOURCES,
+    *("DeviceRequest", "NutritionOrder", "ServiceRequest", "VisionPrescription"),
+)
 # Records that a patient takes a medicine, but no order or statement of it: not read here.
 TAKEN_RESOURCES = ("MedicationDispense", "MedicationAdministration")
 # Text no medication name can match: what the check is given for an order it could not read, so the
@@ -198,12 +203,15 @@ def medications(page: BundlePage, origin: str, *, orders: bool = False) -> list[
 
 
 def entry_names(page: BundlePage) -> set[str]:
-    """What context.selections may name the Bundle's entries by, whatever their resource type:
-    ``ResourceType/id`` of each resource that has an id, and each entry's fullUrl."""
+    """What context.selections may name the Bundle's orders by, of any order type:
+    ``ResourceType/id`` of each that has an id, and each one's entry fullUrl. A bundled
+    ``Medication`` is no order: selecting it alone would select nothing to check."""
     names = set()
     for entry in page.entries:
         resource = entry.get("resource") if isinstance(entry, dict) else None
-        if isinstance(resource, dict) and resource.get("resourceType") and resource.get("id"):
+        if not isinstance(resource, dict) or resource.get("resourceType") not in ORDER_RESOURCES:
+            continue
+        if resource.get("id"):
             names.add(f"{resource['resourceType']}/{resource['id']}")
         if full_url := _full_url(entry):
             names.add(full_url)

@@ -323,7 +323,7 @@ def _new_orders(
 ) -> list[fhir.FhirMedication]:
     """The orders to check as new: the selected ones (order-select) or all drafts (order-sign).
 
-    Every selection must name an entry of draftOrders (``in_drafts``, any resource type: a selected
+    Every selection must name an order in draftOrders (``in_drafts``, of any order type: a selected
     lab order is no medication); one that names none would leave its order unchecked, so it is a
     ``ValueError``. A draft that could not be read may be the one selected, so it is always checked
     as new, and it excuses a selection that names no draft: it is reported as not checked.

@@ -47,7 +47,7 @@ MAX_RXCUIS = 100
 MAX_NAME_LENGTH = 200
 MAX_AGE = 130
 MAX_INDICATION_LENGTH = 200
-_RXCUI = re.compile(r"[0-9]{1,12}")  # ASCII digits: \\d also matches other scripts
+_RXCUI = re.compile(r"[0-9]{1,12}")  # ASCII digits: \d also matches other scripts
 _AGE = re.compile(r"[0-9]{1,3}")  # ASCII digits: int() would also read full-width ones
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # The URLs this door serves, by their path under /REST: the others are answered 404 (or 405).

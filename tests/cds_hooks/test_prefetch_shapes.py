@@ -597,6 +597,15 @@ def test_a_selection_naming_no_draft_order_is_400_naming_it(
     assert session.scalars(select(AlertLog)).all() == []
 
 
+def test_a_selection_naming_a_bundled_medication_not_an_order_is_400(client: FlaskClient) -> None:
+    body = _oxycodone_selected("Medication/med1")
+    medication = {"resourceType": "Medication", "id": "med1", "code": {"text": "oxycodone"}}
+    body["context"]["draftOrders"]["entry"].append({"resource": medication})
+    response = client.post(SELECT, json=body)
+    assert response.status_code == 400
+    assert "'Medication/med1'" in response.get_json()["issue"][0]["diagnostics"]
+
+
 @pytest.mark.parametrize(
     "selection",
     [
