@@ -27,7 +27,7 @@ from .checking import CheckRequest, ServiceUnavailable, check_and_log, iso_utc
 from .db import Database, clients, events, kb_store, kb_versions, privileges
 from .db.models import KbVersion
 from .domain.answer import AnswerDocument
-from .domain.check import CheckContext, MedicationInput
+from .domain.check import MAX_PATIENT_AGE, CheckContext, MedicationInput
 from .domain.knowledge import KnowledgeBase
 from .domain.vocabulary import index_names
 from .kb.cli import impact_command, review_command
@@ -248,7 +248,7 @@ def kb_show() -> None:
 @click.command("check")
 @with_appcontext
 @click.argument("medications", nargs=-1, required=True)
-@click.option("--age", type=click.IntRange(0, 130), help="Patient age in years.")
+@click.option("--age", type=click.IntRange(0, MAX_PATIENT_AGE), help="Patient age in years.")
 def check_command(medications: tuple[str, ...], age: int | None) -> None:
     """Check MEDICATIONS from the shell and print the alerts (logged with channel cli)."""
     request = CheckRequest(

@@ -13,6 +13,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..domain.check import MAX_PATIENT_AGE
 from ..domain.knowledge import ROUTE_IDS
 from ..domain.severity import Severity
 from ..domain.text import DOSE_UNITS
@@ -83,7 +84,7 @@ class MedicationItem(_Strict):
 
 class Patient(_Strict):
     # Strict: ``true`` would be read as 1 year and ``"70"`` hides a client's bug; both are refused.
-    age: int | None = Field(default=None, ge=0, le=130, strict=True)
+    age: int | None = Field(default=None, ge=0, le=MAX_PATIENT_AGE, strict=True)
 
 
 class CheckRequestBody(_Strict):

@@ -22,7 +22,7 @@ from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
 from ..domain import medtext
-from ..domain.check import MedicationInput
+from ..domain.check import MAX_PATIENT_AGE, MedicationInput
 from ..domain.text import DOSE_UNITS, to_milligrams
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -39,7 +39,6 @@ TAKEN_RESOURCES = ("MedicationDispense", "MedicationAdministration")
 # order is counted as not checked (and the log says incomplete) without any EHR text reaching
 # recognition.
 UNREADABLE_TEXT = "(unreadable FHIR data)"
-MAX_AGE = 130  # years: the JSON API's bound on patient.age
 _FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,40}$")
 
 
@@ -580,7 +579,8 @@ def patient_age(patient: Any, today: date) -> tuple[int | None, str | None]:
     except ValueError:
         return None, "the Patient's birthDate is not a date"
     age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-    if not 0 <= age <= MAX_AGE:  # a birth in the future, or year 0001: a placeholder, not an age
+    # A birth in the future, or in year 0001: a placeholder, not an age.
+    if not 0 <= age <= MAX_PATIENT_AGE:
         return None, f"the Patient's birthDate gives an age of {age} years"
     return age, None
 

@@ -51,6 +51,9 @@ class Medication:
     dose_form: str | None = None
 
 
+MAX_PATIENT_AGE = 130  # years: an age past it is a placeholder or a typo, at every door
+
+
 @dataclass(frozen=True)
 class CheckContext:
     patient_age: int | None = None

@@ -36,7 +36,7 @@ from ..auth import caller_from_api_key, known_caller, presented_api_key
 from ..callers import ApiKey, Caller, NotAuthenticated, known_key
 from ..checking import CheckRequest, ServiceUnavailable, check_and_log
 from ..domain.answer import AnswerDocument
-from ..domain.check import CheckContext, MedicationInput
+from ..domain.check import MAX_PATIENT_AGE, CheckContext, MedicationInput
 from ..domain.lookup import rxcuis_for_name, rxnorm_tty
 from ..domain.snapshot import KbSnapshot
 from ..problems import problem, unauthorized, unavailable
@@ -45,7 +45,6 @@ from . import blueprint, shapes
 
 MAX_RXCUIS = 100
 MAX_NAME_LENGTH = 200
-MAX_AGE = 130
 MAX_INDICATION_LENGTH = 200
 _RXCUI = re.compile(r"[0-9]{1,12}")  # ASCII digits: \d also matches other scripts
 _AGE = re.compile(r"[0-9]{1,3}")  # ASCII digits: int() would also read full-width ones
@@ -271,8 +270,8 @@ def _invalid_rxcuis(given: Sequence[str]) -> str | None:
 
 
 def _invalid_age(value: str) -> str | None:
-    if not _AGE.fullmatch(value.strip()) or int(value) > MAX_AGE:
-        return f"give the patient's age in whole years, 0 to {MAX_AGE}"
+    if not _AGE.fullmatch(value.strip()) or int(value) > MAX_PATIENT_AGE:
+        return f"give the patient's age in whole years, 0 to {MAX_PATIENT_AGE}"
     return None
 
 

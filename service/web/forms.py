@@ -7,9 +7,11 @@ from dataclasses import dataclass, field, replace
 
 from werkzeug.datastructures import MultiDict
 
+from ..domain.check import MAX_PATIENT_AGE
+
+MIN_AGE, MAX_AGE = 0, MAX_PATIENT_AGE
 MAX_MEDICINES = 30
 MAX_NAME_CHARS = 200
-MIN_AGE, MAX_AGE = 0, 130
 CORRECTION_FIELD = "correct-"  # + the position of the medicine a "did you mean" choice replaces
 ALCOHOL = "alcohol"  # the KB's name for alcoholic drinks; what the "I drink alcohol" box adds
 
